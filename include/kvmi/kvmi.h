@@ -1,0 +1,14 @@
+/*
+ * libkvmi - kvmi.h: umbrella header; includes every public header.
+ */
+#ifndef KVMI_KVMI_H
+#define KVMI_KVMI_H
+
+#include <kvmi/common.h>
+#include <kvmi/version.h>
+#include <kvmi/wire.h>
+#include <kvmi/error.h>
+#include <kvmi/codec.h>
+#include <kvmi/capture.h>
+
+#endif /* KVMI_KVMI_H */

@@ -1,0 +1,403 @@
+/*
+ * libkvmi - decoder.c: the streaming, validating message decoder.
+ *
+ * Fed arbitrary chunks, it yields whole messages.  When a message lies
+ * whole in the fed chunk it is decoded in place (zero-copy); otherwise its
+ * bytes are gathered in one reassembly buffer allocated on first need.
+ * Event common structs and event data are copied to aligned storage and
+ * normalized (the host's common struct may be larger or smaller than
+ * ours).  Errors are sticky until kvmi_decoder_reset().
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kvmi/codec.h>
+
+#include "names.h"
+
+#define HDR_SIZE sizeof(struct kvmi_msg_hdr)
+#define COMMON_MIN offsetof(struct kvmi_event, arch)
+
+struct kvmi_decoder {
+	enum kvmi_direction dir;
+	int error;		/* sticky error, 0 when none */
+	size_t max_payload;
+	uint64_t offset;	/* bytes consumed */
+	uint64_t msg_start;	/* stream offset of the buffered message */
+	uint64_t err_offset;
+	__u8 *buf;		/* reassembly buffer: HDR_SIZE + max_payload */
+	size_t buf_cap;
+	size_t have;		/* bytes of the current message in buf */
+	struct kvmi_msg_hdr hdr; /* header of the buffered message */
+	struct kvmi_msg msg;
+	struct kvmi_event common;
+	union kvmi_event_data data;
+	char errtext[160];
+};
+
+KVMI_EXPORT struct kvmi_decoder *kvmi_decoder_new(enum kvmi_direction dir)
+{
+	struct kvmi_decoder *d;
+
+	if (dir != KVMI_DIR_HOST_TO_TOOL && dir != KVMI_DIR_TOOL_TO_HOST)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->dir = dir;
+	d->max_payload = dir == KVMI_DIR_HOST_TO_TOOL ? KVMI_HOST_MSG_SIZE_VALUE
+						      : KVMI_MSG_SIZE_VALUE;
+	return d;
+}
+
+KVMI_EXPORT void kvmi_decoder_free(struct kvmi_decoder *d)
+{
+	if (!d)
+		return;
+	free(d->buf);
+	free(d);
+}
+
+KVMI_EXPORT int kvmi_decoder_set_max_size(struct kvmi_decoder *d,
+					  size_t max_payload)
+{
+	if (!d || max_payload < 1 || max_payload > 65535)
+		return -EINVAL;
+	if (d->have)
+		return -EBUSY;
+	if (d->buf && d->buf_cap < HDR_SIZE + max_payload) {
+		free(d->buf);
+		d->buf = NULL;
+		d->buf_cap = 0;
+	}
+	d->max_payload = max_payload;
+	return 0;
+}
+
+KVMI_EXPORT void kvmi_decoder_reset(struct kvmi_decoder *d)
+{
+	if (!d)
+		return;
+	d->error = 0;
+	d->offset = 0;
+	d->msg_start = 0;
+	d->err_offset = 0;
+	d->have = 0;
+	d->errtext[0] = 0;
+}
+
+KVMI_EXPORT const char *kvmi_decoder_error(const struct kvmi_decoder *d,
+					   uint64_t *offset)
+{
+	if (!d || !d->error)
+		return NULL;
+	if (offset)
+		*offset = d->err_offset;
+	return d->errtext;
+}
+
+KVMI_EXPORT uint64_t kvmi_decoder_offset(const struct kvmi_decoder *d)
+{
+	return d ? d->offset : 0;
+}
+
+KVMI_EXPORT size_t kvmi_decoder_buffered(const struct kvmi_decoder *d)
+{
+	return d ? d->have : 0;
+}
+
+__attribute__((format(printf, 4, 5))) static int
+fail(struct kvmi_decoder *d, int err, uint64_t at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(d->errtext, sizeof(d->errtext), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(d->errtext))
+		snprintf(d->errtext + n, sizeof(d->errtext) - (size_t)n,
+			 " (at byte offset %llu)", (unsigned long long)at);
+	d->error = err;
+	d->err_offset = at;
+	d->have = 0;
+	return err;
+}
+
+static int check_header(struct kvmi_decoder *d, const struct kvmi_msg_hdr *h,
+			uint64_t at)
+{
+	if (h->size > d->max_payload)
+		return fail(d, KVMI_E_MSG_TOO_BIG, at,
+			    "message size %u exceeds the maximum %zu",
+			    h->size, d->max_payload);
+	return 0;
+}
+
+static int decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n,
+			uint64_t at)
+{
+	struct kvmi_msg *m = &d->msg;
+	__u16 csize;
+	size_t copy, rem;
+	int dsize;
+
+	if (n < COMMON_MIN)
+		return fail(d, KVMI_E_EVENT_COMMON_SHORT, at,
+			    "event message of %zu bytes is shorter than the "
+			    "common struct minimum %zu",
+			    n, (size_t)COMMON_MIN);
+	memcpy(&csize, p, sizeof(csize));
+	if (csize < COMMON_MIN)
+		return fail(d, KVMI_E_EVENT_COMMON_SHORT, at + HDR_SIZE,
+			    "event common size %u is below the minimum %zu",
+			    csize, (size_t)COMMON_MIN);
+	if (csize > n)
+		return fail(d, KVMI_E_EVENT_COMMON_OVERRUN, at + HDR_SIZE,
+			    "event common size %u is beyond the message size %zu",
+			    csize, n);
+	dsize = kvmi_event_data_size(p[offsetof(struct kvmi_event, event)]);
+	if (dsize < 0)
+		return fail(d, KVMI_E_UNKNOWN_EVENT,
+			    at + HDR_SIZE + offsetof(struct kvmi_event, event),
+			    "unknown event id %u",
+			    p[offsetof(struct kvmi_event, event)]);
+	rem = n - csize;
+	if (rem < (size_t)dsize)
+		return fail(d, KVMI_E_EVENT_PAYLOAD_SHORT, at + HDR_SIZE + csize,
+			    "%s carries %zu bytes of event data, needs %d",
+			    kvmi_event_name(p[offsetof(struct kvmi_event,
+						       event)]),
+			    rem, dsize);
+
+	copy = csize < sizeof(d->common) ? csize : sizeof(d->common);
+	memcpy(&d->common, p, copy);
+	if (copy < sizeof(d->common))
+		memset((__u8 *)&d->common + copy, 0, sizeof(d->common) - copy);
+	if (dsize)
+		memcpy(&d->data, p + csize, (size_t)dsize);
+	if ((size_t)dsize < sizeof(d->data))
+		memset(d->data.raw + dsize, 0, sizeof(d->data) - (size_t)dsize);
+
+	m->kind = KVMI_MSG_EVENT;
+	m->u.event.common = &d->common;
+	m->u.event.data = &d->data;
+	m->u.event.data_size = (__u16)dsize;
+	return 0;
+}
+
+static int decode_reply(struct kvmi_decoder *d, const __u8 *p, size_t n,
+			uint64_t at, int event_reply_error)
+{
+	struct kvmi_msg *m = &d->msg;
+	struct kvmi_error_code ec;
+
+	if (n < sizeof(ec))
+		return fail(d, KVMI_E_MSG_SHORT, at,
+			    "%s reply of %zu bytes has no error code",
+			    kvmi_msg_name(m->hdr.id), n);
+	memcpy(&ec, p, sizeof(ec));
+	m->kind = event_reply_error ? KVMI_MSG_EVENT_REPLY_ERROR
+				    : KVMI_MSG_REPLY;
+	m->u.reply.host_err = ec.err;
+	m->u.reply.err = kvmi_host_error_to_errno(ec.err);
+	m->u.reply.data = NULL;
+	m->u.reply.data_len = 0;
+	if (ec.err != 0 || event_reply_error)
+		return 0;
+
+	n -= sizeof(ec);
+	if (n < kvmi__reply_min_data(m->hdr.id))
+		return fail(d, KVMI_E_MSG_SIZE, at,
+			    "%s reply carries %zu bytes of data, needs %zu",
+			    kvmi_msg_name(m->hdr.id), n,
+			    kvmi__reply_min_data(m->hdr.id));
+	if (m->hdr.id == KVMI_GET_REGISTERS) {
+		__u32 nmsrs;
+
+		memcpy(&nmsrs,
+		       p + sizeof(ec) +
+			       offsetof(struct kvmi_get_registers_reply, msrs),
+		       sizeof(nmsrs));
+		if (n != sizeof(struct kvmi_get_registers_reply) +
+				 (size_t)nmsrs * sizeof(struct kvm_msr_entry))
+			return fail(d, KVMI_E_MSG_SIZE, at,
+				    "KVMI_GET_REGISTERS reply of %zu data bytes "
+				    "does not match nmsrs %u",
+				    n, nmsrs);
+	}
+	m->u.reply.data = n ? p + sizeof(ec) : NULL;
+	m->u.reply.data_len = n;
+	return 0;
+}
+
+static int decode_tool_msg(struct kvmi_decoder *d, const __u8 *p, size_t n,
+			   uint64_t at)
+{
+	struct kvmi_msg *m = &d->msg;
+
+	if (m->hdr.id == KVMI_EVENT_REPLY) {
+		if (n < KVMI_EVENT_REPLY_BASE_SIZE)
+			return fail(d, KVMI_E_MSG_SHORT, at,
+				    "KVMI_EVENT_REPLY of %zu bytes is shorter "
+				    "than %zu",
+				    n, (size_t)KVMI_EVENT_REPLY_BASE_SIZE);
+		m->kind = KVMI_MSG_EVENT_REPLY;
+		memcpy(&m->u.event_reply.vcpu, p, sizeof(struct kvmi_vcpu_hdr));
+		memcpy(&m->u.event_reply.common,
+		       p + sizeof(struct kvmi_vcpu_hdr),
+		       sizeof(struct kvmi_event_reply));
+		m->u.event_reply.tail = p + KVMI_EVENT_REPLY_BASE_SIZE;
+		m->u.event_reply.tail_len = n - KVMI_EVENT_REPLY_BASE_SIZE;
+		return 0;
+	}
+
+	int has_vcpu = kvmi_command_has_vcpu(m->hdr.id);
+
+	m->kind = KVMI_MSG_COMMAND;
+	m->u.command.known = has_vcpu >= 0;
+	m->u.command.has_vcpu = has_vcpu == 1;
+	memset(&m->u.command.vcpu, 0, sizeof(m->u.command.vcpu));
+	if (has_vcpu == 1) {
+		if (n < sizeof(struct kvmi_vcpu_hdr))
+			return fail(d, KVMI_E_MSG_SHORT, at,
+				    "%s of %zu bytes has no vCPU header",
+				    kvmi_msg_name(m->hdr.id), n);
+		memcpy(&m->u.command.vcpu, p, sizeof(struct kvmi_vcpu_hdr));
+		m->u.command.body = p + sizeof(struct kvmi_vcpu_hdr);
+		m->u.command.body_len = n - sizeof(struct kvmi_vcpu_hdr);
+	} else {
+		m->u.command.body = p;
+		m->u.command.body_len = n;
+	}
+	return 0;
+}
+
+/* Decode the whole message at p (header included); 0 or an error. */
+static int decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at)
+{
+	struct kvmi_msg *m = &d->msg;
+	size_t n = m->hdr.size;
+
+	m->offset = at;
+	m->payload = p + HDR_SIZE;
+	p += HDR_SIZE;
+	if (d->dir == KVMI_DIR_TOOL_TO_HOST)
+		return decode_tool_msg(d, p, n, at);
+	if (m->hdr.id == KVMI_EVENT)
+		return decode_event(d, p, n, at);
+	if (m->hdr.id == KVMI_EVENT_REPLY)
+		return decode_reply(d, p, n, at, 1);
+	if (kvmi__is_reply_id(m->hdr.id))
+		return decode_reply(d, p, n, at, 0);
+	return fail(d, KVMI_E_UNKNOWN_MSG, at, "unknown message id %u",
+		    m->hdr.id);
+}
+
+static int ensure_buf(struct kvmi_decoder *d)
+{
+	size_t need = HDR_SIZE + d->max_payload;
+
+	if (d->buf && d->buf_cap >= need)
+		return 0;
+	free(d->buf);
+	d->buf = malloc(need);
+	if (!d->buf) {
+		d->buf_cap = 0;
+		return -ENOMEM;
+	}
+	d->buf_cap = need;
+	return 0;
+}
+
+KVMI_EXPORT ssize_t kvmi_decoder_feed(struct kvmi_decoder *d, const void *data,
+				      size_t len, const struct kvmi_msg **msg)
+{
+	const __u8 *in = data;
+	size_t used = 0;
+	int err;
+
+	if (!d || !msg || (!data && len))
+		return -EINVAL;
+	*msg = NULL;
+	if (d->error)
+		return KVMI_E_DECODER_FAILED;
+
+	/* fast path: a whole message at the start of the chunk */
+	if (d->have == 0 && len >= HDR_SIZE) {
+		memcpy(&d->msg.hdr, in, HDR_SIZE);
+		err = check_header(d, &d->msg.hdr, d->offset);
+		if (err)
+			return err;
+		if (len >= HDR_SIZE + d->msg.hdr.size) {
+			err = decode(d, in, d->offset);
+			if (err)
+				return err;
+			used = HDR_SIZE + d->msg.hdr.size;
+			d->offset += used;
+			*msg = &d->msg;
+			return (ssize_t)used;
+		}
+	}
+
+	while (used < len) {
+		size_t want, n;
+
+		if (d->have == 0) {
+			err = ensure_buf(d);
+			if (err)
+				return err; /* nothing consumed; not sticky */
+			d->msg_start = d->offset + used;
+		}
+		if (d->have < HDR_SIZE) {
+			want = HDR_SIZE - d->have;
+			n = len - used < want ? len - used : want;
+			memcpy(d->buf + d->have, in + used, n);
+			d->have += n;
+			used += n;
+			if (d->have < HDR_SIZE)
+				break;
+			memcpy(&d->hdr, d->buf, HDR_SIZE);
+			err = check_header(d, &d->hdr, d->msg_start);
+			if (err)
+				return err;
+		}
+		want = HDR_SIZE + d->hdr.size - d->have;
+		n = len - used < want ? len - used : want;
+		memcpy(d->buf + d->have, in + used, n);
+		d->have += n;
+		used += n;
+		if (d->have == HDR_SIZE + d->hdr.size) {
+			d->msg.hdr = d->hdr;
+			d->have = 0;
+			err = decode(d, d->buf, d->msg_start);
+			if (err)
+				return err;
+			d->offset += used;
+			*msg = &d->msg;
+			return (ssize_t)used;
+		}
+	}
+	d->offset += used;
+	return (ssize_t)used;
+}
+
+KVMI_EXPORT int kvmi_decoder_finish(struct kvmi_decoder *d)
+{
+	if (!d)
+		return -EINVAL;
+	if (d->error)
+		return d->error;
+	if (d->have == 0)
+		return 0;
+	if (d->have < HDR_SIZE)
+		return fail(d, KVMI_E_TRUNC_HEADER, d->msg_start,
+			    "stream ended after %zu of %zu header bytes",
+			    d->have, HDR_SIZE);
+	return fail(d, KVMI_E_TRUNC_BODY, d->msg_start,
+		    "stream ended after %zu of %zu bytes of a %s message",
+		    d->have, HDR_SIZE + d->hdr.size, kvmi_msg_name(d->hdr.id));
+}

@@ -1,0 +1,17 @@
+/*
+ * libkvmi - names.h: internal per-id facts shared by the decoder and the
+ * encoders.
+ */
+#ifndef KVMI_LIB_NAMES_H
+#define KVMI_LIB_NAMES_H
+
+#include <stddef.h>
+
+/* id is a valid host->tool reply id (core command or extension) */
+int kvmi__is_reply_id(unsigned int id);
+/* id is a Bitdefender extension message id */
+int kvmi__is_ext_id(unsigned int id);
+/* the reply data a successful reply to id must carry at least */
+size_t kvmi__reply_min_data(unsigned int id);
+
+#endif

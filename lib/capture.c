@@ -277,6 +277,13 @@ static int write_all(int fd, const void *buf, size_t len)
 KVMI_EXPORT int kvmi_capture_writer_open_fd(int fd,
 					    struct kvmi_capture_writer **out)
 {
+	return kvmi_capture_writer_open_fd_start(fd, UINT64_MAX, out);
+}
+
+KVMI_EXPORT int
+kvmi_capture_writer_open_fd_start(int fd, uint64_t start_ns,
+				  struct kvmi_capture_writer **out)
+{
 	struct kvmi_capture_writer *w;
 	__u8 hdr[FILE_HDR_SIZE] = {0};
 	uint16_t version = KVMI_CAPTURE_VERSION, hsize = FILE_HDR_SIZE;
@@ -294,7 +301,7 @@ KVMI_EXPORT int kvmi_capture_writer_open_fd(int fd,
 		return -ENOMEM;
 	}
 	w->fd = fd;
-	w->start_ns = realtime_ns();
+	w->start_ns = start_ns == UINT64_MAX ? realtime_ns() : start_ns;
 	memcpy(hdr, magic, sizeof(magic));
 	memcpy(hdr + 8, &version, 2);
 	memcpy(hdr + 10, &hsize, 2);

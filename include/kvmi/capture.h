@@ -115,6 +115,15 @@ KVMI_EXPORT int kvmi_capture_writer_open_fd(int fd,
 					    struct kvmi_capture_writer **out);
 
 /*
+ * kvmi_capture_writer_open_fd_start - like kvmi_capture_writer_open_fd
+ * with the header's start_ns given (UINT64_MAX = now), so generated
+ * captures are reproducible byte for byte.
+ */
+KVMI_EXPORT int
+kvmi_capture_writer_open_fd_start(int fd, uint64_t start_ns,
+				  struct kvmi_capture_writer **out);
+
+/*
  * kvmi_capture_writer_add - append one record.  @time_ns of
  * UINT64_MAX means "now" (CLOCK_REALTIME minus the start).  @data is
  * copied.  Returns 0 or a negative error (-EINVAL for a bad type,

@@ -1,0 +1,262 @@
+/*
+ * libkvmi - tests/codec/test_captures.c: every recorded stream of
+ * tests/data/ decoded whole must print exactly its golden .dump text (and
+ * kvmi-dump must print the same), fail with its own error when malformed,
+ * and give the same messages and error when each direction is fed split at
+ * every byte offset and one byte at a time.
+ *
+ * Environment: KVMI_TEST_DATA (tests/data), KVMI_DUMP (kvmi-dump binary).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <kvmi/capture.h>
+
+#include "dump_format.h"
+
+struct expect {
+	const char *name;
+	int err; /* final error of the host->tool stream */
+};
+
+static const struct expect captures[] = {
+	{"full-session", 0},
+	{"events-during-command", 0},
+	{"host-larger-common", 0},
+	{"host-smaller-common", 0},
+	{"bad-trunc-header", KVMI_E_TRUNC_HEADER},
+	{"bad-trunc-body", KVMI_E_TRUNC_BODY},
+	{"bad-oversized", KVMI_E_MSG_TOO_BIG},
+	{"bad-common-short", KVMI_E_EVENT_COMMON_SHORT},
+	{"bad-common-overrun", KVMI_E_EVENT_COMMON_OVERRUN},
+	{"bad-unknown-msg", KVMI_E_UNKNOWN_MSG},
+	{"bad-unknown-event", KVMI_E_UNKNOWN_EVENT},
+	{"bad-payload-short", KVMI_E_EVENT_PAYLOAD_SHORT},
+};
+
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (t->len + n + 2 > t->cap) {
+		t->cap = (t->len + n + 2) * 2;
+		t->p = realloc(t->p, t->cap);
+		assert_non_null(t->p);
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len++] = '\n';
+	t->p[t->len] = 0;
+}
+
+struct stream {
+	uint8_t *p;
+	size_t len;
+};
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = 0;
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* decode one direction's stream, fed as [0,split) [split,n) or in
+ * chunks of `chunk`; lines appended to t; returns the final error */
+static int decode_stream(enum kvmi_direction dir, const struct stream *s,
+			 size_t split, size_t chunk, struct text *t)
+{
+	struct kvmi_decoder *d = kvmi_decoder_new(dir);
+	char line[1024];
+	size_t pos = 0;
+	int err = 0;
+
+	assert_non_null(d);
+	while (pos < s->len && !err) {
+		size_t end;
+
+		if (chunk)
+			end = pos + chunk;
+		else
+			end = pos < split ? split : s->len;
+		if (end > s->len)
+			end = s->len;
+		while (pos < end) {
+			const struct kvmi_msg *m;
+			ssize_t r = kvmi_decoder_feed(d, s->p + pos, end - pos,
+						      &m);
+
+			if (r < 0) {
+				err = (int)r;
+				break;
+			}
+			pos += (size_t)r;
+			if (m) {
+				kvmi_dump_format(line, sizeof(line), dir, m);
+				text_add(t, line);
+			}
+		}
+	}
+	if (!err)
+		err = kvmi_decoder_finish(d);
+	kvmi_decoder_free(d);
+	return err;
+}
+
+static void check_capture(const struct expect *e)
+{
+	const char *dir = getenv("KVMI_TEST_DATA");
+	const char *dump = getenv("KVMI_DUMP");
+	char path[4096], cmd[8192], line[1024], errbuf[256];
+	struct kvmi_capture_reader *r;
+	struct kvmi_capture_record rec;
+	struct kvmi_decoder *dec[2];
+	struct stream st[2] = {{0}, {0}};
+	struct text whole = {0}, per[2] = {{0}, {0}};
+	int err[2] = {0, 0}, rc;
+	size_t glen;
+	char *golden;
+	FILE *p;
+
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/%s.kvmicap", dir, e->name);
+	assert_int_equal(kvmi_capture_reader_open(path, &r, errbuf,
+						  sizeof(errbuf)),
+			 0);
+	dec[0] = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
+	dec[1] = kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
+	while ((rc = kvmi_capture_reader_next(r, &rec)) == 1) {
+		const uint8_t *q = rec.data;
+		size_t left = rec.len;
+		int d = rec.dir;
+
+		if (rec.type == KVMI_CAPTURE_EOF)
+			continue;
+		st[d].p = realloc(st[d].p, st[d].len + rec.len);
+		assert_non_null(st[d].p);
+		memcpy(st[d].p + st[d].len, rec.data, rec.len);
+		st[d].len += rec.len;
+		while (left && !err[d]) {
+			const struct kvmi_msg *m;
+			ssize_t n = kvmi_decoder_feed(dec[d], q, left, &m);
+
+			if (n < 0) {
+				err[d] = (int)n;
+				break;
+			}
+			q += n;
+			left -= (size_t)n;
+			if (m) {
+				kvmi_dump_format(line, sizeof(line), rec.dir, m);
+				text_add(&whole, line);
+				text_add(&per[d], line);
+			}
+		}
+	}
+	assert_int_equal(rc, 0);
+	for (int d = 0; d < 2; d++)
+		if (!err[d])
+			err[d] = kvmi_decoder_finish(dec[d]);
+	assert_int_equal(err[0], e->err);
+	assert_int_equal(err[1], 0);
+
+	/* golden text */
+	snprintf(path, sizeof(path), "%s/%s.dump", dir, e->name);
+	golden = read_all(path, &glen);
+	assert_non_null(golden);
+	assert_string_equal(whole.p ? whole.p : "", golden);
+
+	/* kvmi-dump prints the same and exits 0, or 1 when malformed */
+	if (dump) {
+		struct text out = {0};
+		int status;
+
+		snprintf(cmd, sizeof(cmd), "'%s' '%s/%s.kvmicap' 2>/dev/null",
+			 dump, dir, e->name);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		while (fgets(line, sizeof(line), p)) {
+			line[strcspn(line, "\n")] = 0;
+			text_add(&out, line);
+		}
+		status = pclose(p);
+		assert_string_equal(out.p ? out.p : "", golden);
+		assert_int_equal(WEXITSTATUS(status), e->err ? 1 : 0);
+		free(out.p);
+	}
+
+	/* every split point and one byte at a time, per direction */
+	for (int d = 0; d < 2; d++) {
+		for (size_t split = 0; split <= st[d].len; split++) {
+			struct text t = {0};
+			int e2 = decode_stream(d, &st[d], split, 0, &t);
+
+			assert_int_equal(e2, err[d]);
+			assert_string_equal(t.p ? t.p : "",
+					    per[d].p ? per[d].p : "");
+			free(t.p);
+		}
+		{
+			struct text t = {0};
+			int e2 = decode_stream(d, &st[d], 0, 1, &t);
+
+			assert_int_equal(e2, err[d]);
+			assert_string_equal(t.p ? t.p : "",
+					    per[d].p ? per[d].p : "");
+			free(t.p);
+		}
+	}
+
+	free(golden);
+	free(whole.p);
+	for (int d = 0; d < 2; d++) {
+		free(per[d].p);
+		free(st[d].p);
+		kvmi_decoder_free(dec[d]);
+	}
+	kvmi_capture_reader_free(r);
+}
+
+static void test_capture(void **state)
+{
+	check_capture(*state);
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[sizeof(captures) / sizeof(captures[0])];
+
+	for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
+		tests[i] = (struct CMUnitTest)cmocka_unit_test(test_capture);
+		tests[i].name = captures[i].name;
+		tests[i].initial_state = (void *)&captures[i];
+	}
+	return _cmocka_run_group_tests("captures", tests,
+				       sizeof(tests) / sizeof(tests[0]), NULL,
+				       NULL);
+}

@@ -397,7 +397,8 @@ static int consume(struct guest *g, const uint8_t *p, size_t n)
 			return -1;
 		}
 		if (g->hs.state != FH_HS_OK)
-			return 0; /* more to come, or stalled */
+			return 0; /* more to come, or stalled (QEMU stopped
+				     reading: the bytes are dropped) */
 		handshake_done(g);
 		p += used;
 		n -= used;
@@ -433,8 +434,6 @@ static void on_readable(struct guest *g)
 		total += (size_t)n;
 		if (consume(g, h->rbuf, (size_t)n) || g->vm->host_closed)
 			break;
-		if (g->hs.state == FH_HS_STALLED)
-			break;
 	}
 	progress(g);
 }
@@ -465,11 +464,8 @@ static void on_poll(uv_poll_t *p, int status, int events)
 		finish(g, g->state == G_HANDSHAKE ? "handshake-failed" : "tool-closed");
 		return;
 	}
-	if (events & (UV_READABLE | UV_DISCONNECT)) {
-		if (g->hs.state == FH_HS_STALLED)
-			return;
+	if (events & (UV_READABLE | UV_DISCONNECT))
 		on_readable(g);
-	}
 	if (g->state != G_DONE && (events & UV_WRITABLE))
 		flush(g);
 }

@@ -1,0 +1,419 @@
+/*
+ * tests/fakehost - test_integration.c: the kvmi-fakehost program against
+ * small blocking tools (tool.h) over real unix sockets: handshake paths,
+ * unhook paths, and the verdict on dirty and clean tools.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "memory.h"
+#include "tool.h"
+
+extern char **environ;
+
+#define B(t) (t)->buf, sizeof((t)->buf)
+#define SEED 1
+#define MEM_MB 16
+
+static struct tool T;
+static char hot_arg[32];
+static uint64_t hot; /* an executed address whose original byte is not 0xCC */
+
+static const char *field(const char *key)
+{
+	static char v[512];
+
+	return tool_field(&T, key, v, sizeof(v));
+}
+
+static int setup_group(void **state)
+{
+	struct fh_memory m;
+
+	(void)state;
+	fh_memory_init(&m, (uint64_t)MEM_MB << 8, SEED);
+	hot = fh_memory_find_orig(&m, 0x3010, 0);
+	fh_memory_free(&m);
+	snprintf(hot_arg, sizeof(hot_arg), "0x%llx", (unsigned long long)hot);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tool_cleanup(&T);
+	return 0;
+}
+
+/* start kvmi-fakehost with the common guest options plus @extra */
+static void start(const char *const *extra)
+{
+	const char *args[40] = { "--vcpus", "2", "--mem-mb", "16", "--seed", "1",
+				 "--hot-count", "0", "--hot-gpa", hot_arg,
+				 "--handshake-timeout-ms", "5000" };
+	size_t n = 12;
+
+	for (; extra && *extra; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	assert_int_equal(tool_start(&T, args), 0);
+}
+
+static void handshake_good_cookie(void **state)
+{
+	const char *const extra[] = { "--secret", "s3cret", NULL };
+	uint32_t qsize = 0;
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, "s3cret", NULL, 0, &qsize), 0);
+	assert_int_equal(qsize, 96);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_get_version(B(&T), 1), NULL), 0);
+	assert_int_equal(tool_finish(&T, 1), 0);
+	assert_string_equal(field("handshake_ok"), "true");
+	assert_string_equal(field("end"), "\"tool-closed\"");
+	assert_string_equal(field("verdict"), "\"clean\"");
+}
+
+static void handshake_bad_cookie(void **state)
+{
+	const char *const extra[] = { "--secret", "s3cret", NULL };
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, "guess", NULL, 0, NULL), 0);
+	assert_int_equal(tool_wait_eof(&T), 1);
+	assert_int_equal(tool_finish(&T, 0), 1);
+	assert_string_equal(field("handshake_ok"), "false");
+	assert_non_null(strstr(field("handshake_error"), "cookie"));
+	assert_string_equal(field("verdict"), "\"handshake failed\"");
+}
+
+static void handshake_short_struct(void **state)
+{
+	(void)state;
+	start(NULL);
+	assert_int_equal(tool_handshake(&T, 20, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(tool_wait_eof(&T), 1);
+	assert_int_equal(tool_finish(&T, 0), 1);
+	assert_string_equal(field("handshake_ok"), "false");
+	assert_non_null(strstr(field("handshake_error"), "too small"));
+}
+
+static void handshake_long_struct_and_first_command(void **state)
+{
+	const char *const extra[] = { "--max-gpa", NULL };
+	uint8_t cmd[16];
+	struct tool_msg r;
+	uint32_t qsize = 0;
+	int n = kvmi_encode_get_version(cmd, sizeof(cmd), 7);
+
+	(void)state;
+	start(extra);
+	/* a 40-byte struct followed by GET_VERSION in the same write */
+	assert_int_equal(tool_handshake(&T, 40, "any", cmd, (size_t)n, &qsize), 0);
+	assert_int_equal(qsize, 104);
+	assert_int_equal(tool_recv(&T, &r), 1);
+	assert_int_equal(r.hdr.id, KVMI_GET_VERSION);
+	assert_int_equal(r.hdr.seq, 7);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(tool_finish(&T, 1), 0);
+	assert_string_equal(field("handshake_ok"), "true");
+}
+
+static void handshake_timeout(void **state)
+{
+	const char *const extra[] = { "--handshake-timeout-ms", "200", NULL };
+	uint8_t q[96];
+
+	(void)state;
+	start(extra);
+	/* read QEMU's struct, answer nothing */
+	assert_int_equal(tool_recv(&T, &T.tmp) == 1, 0); /* not a KVMI message */
+	(void)q;
+	assert_int_equal(tool_finish(&T, 0), 1);
+	assert_non_null(strstr(field("handshake_error"), "timed out"));
+}
+
+static void enable_unhook(void)
+{
+	assert_int_equal(tool_cmd(&T, kvmi_encode_control_vm_events(B(&T), T.seq++,
+								    KVMI_EVENT_UNHOOK, 1),
+				  NULL),
+			 0);
+}
+
+/* wait for the UNHOOK event, answering whatever comes before it */
+static void wait_unhook(void)
+{
+	struct tool_msg ev;
+
+	for (;;) {
+		assert_int_equal(tool_event(&T, &ev), 1);
+		if (ev.event.event == KVMI_EVENT_UNHOOK)
+			return;
+		assert_int_equal(tool_reply(&T, &ev, ev.event.event == KVMI_EVENT_BREAKPOINT
+							     ? KVMI_EVENT_ACTION_RETRY
+							     : KVMI_EVENT_ACTION_CONTINUE),
+				 0);
+	}
+}
+
+static void unhook_tool_closes_in_time(void **state)
+{
+	const char *const extra[] = { "--unhook-after-ms", "50", NULL };
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	enable_unhook();
+	wait_unhook();
+	assert_int_equal(tool_finish(&T, 1), 0);
+	assert_string_equal(field("unhook_sent"), "true");
+	assert_string_equal(field("closed_in_time"), "true");
+	assert_true(atof(field("unhook_ms")) >= 0);
+	assert_string_equal(field("verdict"), "\"clean\"");
+}
+
+static void unhook_tool_too_slow(void **state)
+{
+	const char *const extra[] = { "--unhook-after-ms", "50",
+				      "--unhook-timeout-ms", "300", NULL };
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	enable_unhook();
+	wait_unhook();
+	/* do not close: the host must give up and close on its own */
+	assert_int_equal(tool_wait_eof(&T), 1);
+	assert_int_equal(tool_finish(&T, 0), 1);
+	assert_string_equal(field("unhook_sent"), "true");
+	assert_string_equal(field("closed_in_time"), "false");
+	assert_string_equal(field("end"), "\"unhook-timeout\"");
+	assert_non_null(strstr(field("verdict"), "unhook timeout"));
+}
+
+static void unhook_event_not_enabled(void **state)
+{
+	const char *const extra[] = { "--unhook-after-ms", "50", NULL };
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_get_version(B(&T), 1), NULL), 0);
+	assert_int_equal(tool_wait_eof(&T), 1); /* disconnected at once */
+	assert_int_equal(tool_finish(&T, 0), 0);
+	assert_string_equal(field("unhook_requested"), "true");
+	assert_string_equal(field("unhook_sent"), "false");
+	assert_string_equal(field("end"), "\"unhook-not-enabled\"");
+}
+
+static void dirty_tool_leaves_int3(void **state)
+{
+	const char *const extra[] = { "--unhook-after-ms", "50", NULL };
+	static const uint8_t cc = 0xcc;
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	/* an INT3 where no vCPU executes, never taken back */
+	assert_int_equal(tool_cmd(&T, kvmi_encode_write_physical(B(&T), 1, 0x5020, &cc, 1),
+				  NULL),
+			 0);
+	enable_unhook();
+	wait_unhook();
+	assert_int_equal(tool_finish(&T, 1), 1);
+	assert_string_equal(field("bytes_differing"), "1");
+	assert_string_equal(field("guest_integrity_errors"), "0");
+	assert_non_null(strstr(field("verdict"), "1 bytes of guest memory differ"));
+}
+
+static void dirty_tool_leaves_page_restricted(void **state)
+{
+	const char *const extra[] = { "--unhook-after-ms", "50", NULL };
+	struct kvmi_page_access_entry e = { .gpa = 0x6000,
+					    .access = KVMI_PAGE_ACCESS_R };
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_set_page_access(B(&T), 1, 0, &e, 1), NULL), 0);
+	enable_unhook();
+	wait_unhook();
+	assert_int_equal(tool_finish(&T, 1), 1);
+	assert_string_equal(field("pages_restricted"), "1");
+	assert_string_equal(field("bytes_differing"), "0");
+	assert_non_null(strstr(field("verdict"), "pages still restricted"));
+}
+
+static uint8_t read_byte(uint64_t gpa)
+{
+	struct tool_msg r;
+
+	assert_int_equal(tool_cmd(&T, kvmi_encode_read_physical(B(&T), T.seq++, gpa, 1), &r), 0);
+	assert_int_equal(r.data_len, 1);
+	return r.data[0];
+}
+
+static void write_byte(uint64_t gpa, uint8_t b)
+{
+	assert_int_equal(tool_cmd(&T, kvmi_encode_write_physical(B(&T), T.seq++, gpa, &b, 1),
+				  NULL),
+			 0);
+}
+
+static void control_bp(int enable)
+{
+	for (uint16_t v = 0; v < 2; v++)
+		assert_int_equal(tool_cmd(&T, kvmi_encode_control_events(B(&T), T.seq++, v,
+									 KVMI_EVENT_BREAKPOINT,
+									 enable),
+					  NULL),
+				 0);
+}
+
+static void dirty_tool_continues_own_breakpoint(void **state)
+{
+	const char *const extra[] = { "--unhook-after-ms", "300", NULL };
+	uint8_t orig;
+	struct tool_msg ev;
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	orig = read_byte(hot);
+	assert_int_not_equal(orig, 0xcc);
+	write_byte(hot, 0xcc);
+	control_bp(1);
+	enable_unhook();
+	assert_int_equal(tool_event(&T, &ev), 1);
+	assert_int_equal(ev.event.event, KVMI_EVENT_BREAKPOINT);
+	assert_int_equal(ev.ev.breakpoint.gpa, hot);
+	assert_int_equal(ev.event.arch.regs.rip, hot);
+	write_byte(hot, orig);
+	/* the bug: CONTINUE hands the guest a #BP it did not expect */
+	assert_int_equal(tool_reply(&T, &ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	wait_unhook();
+	assert_int_equal(tool_finish(&T, 1), 1);
+	assert_int_not_equal(atoi(field("guest_integrity_errors")), 0);
+	assert_string_equal(field("bytes_differing"), "0");
+	assert_non_null(strstr(field("verdict"), "guest integrity errors"));
+}
+
+/* reply as a careful tool: its own INT3 -> RETRY (byte restored), the
+ * guest's -> CONTINUE */
+static void clean_reply(const struct tool_msg *ev, uint8_t orig, int *armed)
+{
+	if (ev->event.event == KVMI_EVENT_BREAKPOINT && ev->ev.breakpoint.gpa == hot) {
+		if (*armed)
+			write_byte(hot, orig);
+		*armed = 0;
+		assert_int_equal(tool_reply(&T, ev, KVMI_EVENT_ACTION_RETRY), 0);
+	} else {
+		assert_int_equal(tool_reply(&T, ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	}
+}
+
+static void clean_tool_verdict_clean(void **state)
+{
+	const char *const extra[] = { "--unhook-after-events", "40", "--hot-count", "8",
+				      NULL };
+	struct tool_msg ev;
+	uint8_t orig;
+	int armed, own_hits = 0;
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	orig = read_byte(hot);
+	write_byte(hot, 0xcc);
+	armed = 1;
+	control_bp(1);
+	enable_unhook();
+	for (;;) {
+		assert_int_equal(tool_event(&T, &ev), 1);
+		if (ev.event.event == KVMI_EVENT_UNHOOK)
+			break;
+		own_hits += ev.ev.breakpoint.gpa == hot;
+		clean_reply(&ev, orig, &armed);
+		if (!armed) { /* re-arm from the next event on */
+			write_byte(hot, 0xcc);
+			armed = 1;
+		}
+	}
+	/* unhook: restore first, then stop BREAKPOINT, then answer
+	 * everything that was sent before a final round trip */
+	if (armed)
+		write_byte(hot, orig);
+	armed = 0;
+	control_bp(0);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_get_version(B(&T), T.seq++), NULL), 0);
+	while (T.nq) {
+		assert_int_equal(tool_event(&T, &ev), 1);
+		clean_reply(&ev, orig, &armed);
+	}
+	assert_int_equal(tool_finish(&T, 1), 0);
+	assert_true(own_hits > 0);
+	assert_true(atoi(strstr(field("events_replied"), "\"breakpoint\":") + 13) > 0);
+	assert_string_equal(field("unhook_sent"), "true");
+	assert_string_equal(field("closed_in_time"), "true");
+	assert_string_equal(field("bytes_differing"), "0");
+	assert_string_equal(field("verdict"), "\"clean\"");
+}
+
+static int run_cli(const char *arg)
+{
+	const char *exe = getenv("KVMI_FAKEHOST");
+	const char *argv[] = { exe, arg, NULL };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", 1, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", 1, 0);
+	assert_int_equal(posix_spawn(&pid, exe, &fa, NULL, (char *const *)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void cli_help_and_bad_arguments(void **state)
+{
+	(void)state;
+	assert_int_equal(run_cli("--help"), 0);
+	assert_int_equal(run_cli("--bogus"), 2);
+	assert_int_equal(run_cli("--guests=0"), 2);
+	assert_int_equal(run_cli("--deny-command=KVMI_GET_VERSION"), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_teardown(f, teardown)
+		T(handshake_good_cookie),
+		T(handshake_bad_cookie),
+		T(handshake_short_struct),
+		T(handshake_long_struct_and_first_command),
+		T(handshake_timeout),
+		T(unhook_tool_closes_in_time),
+		T(unhook_tool_too_slow),
+		T(unhook_event_not_enabled),
+		T(dirty_tool_leaves_int3),
+		T(dirty_tool_leaves_page_restricted),
+		T(dirty_tool_continues_own_breakpoint),
+		T(clean_tool_verdict_clean),
+		cmocka_unit_test(cli_help_and_bad_arguments),
+	};
+
+	return cmocka_run_group_tests(tests, setup_group, NULL);
+}

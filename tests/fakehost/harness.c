@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "reply.h"
 
 void h_config(struct fh_vm_config *cfg)
 {
@@ -139,26 +140,8 @@ int h_reply(struct harness *h, const struct h_msg *ev, uint8_t action)
 {
 	int n;
 
-	switch (ev->event.event) {
-	case KVMI_EVENT_CR:
-		n = kvmi_encode_event_reply_cr(h->buf, sizeof(h->buf), ev->hdr.seq,
-					       ev->event.vcpu, action,
-					       ev->ev.cr.new_value);
-		break;
-	case KVMI_EVENT_MSR:
-		n = kvmi_encode_event_reply_msr(h->buf, sizeof(h->buf), ev->hdr.seq,
-						ev->event.vcpu, action,
-						ev->ev.msr.new_value);
-		break;
-	case KVMI_EVENT_PF:
-		n = kvmi_encode_event_reply_pf(h->buf, sizeof(h->buf), ev->hdr.seq,
-					       ev->event.vcpu, action, NULL);
-		break;
-	default:
-		n = kvmi_encode_event_reply(h->buf, sizeof(h->buf), ev->hdr.seq,
-					    ev->event.vcpu, ev->event.event,
-					    action);
-	}
+	n = test_encode_event_reply(h->buf, sizeof(h->buf), ev->hdr.seq, &ev->event,
+				    &ev->ev, action);
 	assert_true(n > 0);
 	return h_feed(h, h->buf, (size_t)n);
 }

@@ -2,6 +2,7 @@
  * tests/fakehost - tool.c: the blocking test tool of tool.h.
  */
 #include "tool.h"
+#include "reply.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -231,25 +232,8 @@ int tool_reply(struct tool *t, const struct tool_msg *ev, uint8_t action)
 {
 	int n;
 
-	switch (ev->event.event) {
-	case KVMI_EVENT_CR:
-		n = kvmi_encode_event_reply_cr(t->buf, sizeof(t->buf), ev->hdr.seq,
-					       ev->event.vcpu, action,
-					       ev->ev.cr.new_value);
-		break;
-	case KVMI_EVENT_MSR:
-		n = kvmi_encode_event_reply_msr(t->buf, sizeof(t->buf), ev->hdr.seq,
-						ev->event.vcpu, action,
-						ev->ev.msr.new_value);
-		break;
-	case KVMI_EVENT_PF:
-		n = kvmi_encode_event_reply_pf(t->buf, sizeof(t->buf), ev->hdr.seq,
-					       ev->event.vcpu, action, NULL);
-		break;
-	default:
-		n = kvmi_encode_event_reply(t->buf, sizeof(t->buf), ev->hdr.seq,
-					    ev->event.vcpu, ev->event.event, action);
-	}
+	n = test_encode_event_reply(t->buf, sizeof(t->buf), ev->hdr.seq, &ev->event,
+				    &ev->ev, action);
 	return n < 0 ? -1 : tool_send(t, t->buf, (size_t)n);
 }
 

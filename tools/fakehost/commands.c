@@ -59,6 +59,9 @@ static const struct cmd_info cmds[KVMI_NEXT_AVAILABLE_COMMAND] = {
 	 (1u << KVMI_EVENT_TRAP) | (1u << KVMI_EVENT_DESCRIPTOR) |              \
 	 (1u << KVMI_EVENT_PAUSE_VCPU) | (1u << KVMI_EVENT_SINGLESTEP))
 
+#define VM_EVENTS_ACCEPTED                                                      \
+	((1u << KVMI_EVENT_UNHOOK) | (1u << KVMI_EVENT_CREATE_VCPU))
+
 #define MAX_PAUSE_REQUESTS 1001
 #define TSC_SPEED 2500000000ULL
 
@@ -186,35 +189,18 @@ static void cmd_pause_vcpu(struct cmd *c)
 	reply_err(c, 0);
 }
 
-static void cmd_control_vm_events(struct cmd *c)
-{
-	struct kvmi_control_vm_events req;
-
-	BODY(c, req);
-	if (req.padding1 || req.padding2 ||
-	    (req.event_id != KVMI_EVENT_UNHOOK &&
-	     req.event_id != KVMI_EVENT_CREATE_VCPU)) {
-		reply_err(c, -KVM_EINVAL);
-		return;
-	}
-	if (!fh_vm_event_allowed(c->vm, req.event_id)) {
-		reply_err(c, -KVM_EPERM);
-		return;
-	}
-	if (req.enable)
-		c->vm->vm_events |= 1u << req.event_id;
-	else
-		c->vm->vm_events &= ~(1u << req.event_id);
-	reply_err(c, 0);
-}
-
-static void cmd_control_events(struct cmd *c)
+/*
+ * CONTROL_VM_EVENTS and CONTROL_EVENTS share their layout and checks:
+ * padding or an id outside @accepted -> -KVM_EINVAL, denied -> -KVM_EPERM.
+ * PAUSE_VCPU is accepted by CONTROL_EVENTS but has no effect.
+ */
+static void control_event_mask(struct cmd *c, uint32_t accepted, uint32_t *mask)
 {
 	struct kvmi_control_events req;
 
 	BODY(c, req);
 	if (req.padding1 || req.padding2 || req.event_id >= 32 ||
-	    !((VCPU_EVENTS_ACCEPTED >> req.event_id) & 1)) {
+	    !((accepted >> req.event_id) & 1)) {
 		reply_err(c, -KVM_EINVAL);
 		return;
 	}
@@ -222,12 +208,11 @@ static void cmd_control_events(struct cmd *c)
 		reply_err(c, -KVM_EPERM);
 		return;
 	}
-	/* PAUSE_VCPU is accepted but has no effect */
 	if (req.event_id != KVMI_EVENT_PAUSE_VCPU) {
 		if (req.enable)
-			c->vcpu->events |= 1u << req.event_id;
+			*mask |= 1u << req.event_id;
 		else
-			c->vcpu->events &= ~(1u << req.event_id);
+			*mask &= ~(1u << req.event_id);
 	}
 	reply_err(c, 0);
 }
@@ -693,8 +678,12 @@ static void dispatch(struct cmd *c)
 	case KVMI_GET_GUEST_INFO: cmd_get_guest_info(c); break;
 	case KVMI_GET_VCPU_INFO: cmd_get_vcpu_info(c); break;
 	case KVMI_PAUSE_VCPU: cmd_pause_vcpu(c); break;
-	case KVMI_CONTROL_VM_EVENTS: cmd_control_vm_events(c); break;
-	case KVMI_CONTROL_EVENTS: cmd_control_events(c); break;
+	case KVMI_CONTROL_VM_EVENTS:
+		control_event_mask(c, VM_EVENTS_ACCEPTED, &c->vm->vm_events);
+		break;
+	case KVMI_CONTROL_EVENTS:
+		control_event_mask(c, VCPU_EVENTS_ACCEPTED, &c->vcpu->events);
+		break;
 	case KVMI_CONTROL_CR: cmd_control_cr(c); break;
 	case KVMI_CONTROL_MSR: cmd_control_msr(c); break;
 	case KVMI_GET_REGISTERS: cmd_get_registers(c); break;

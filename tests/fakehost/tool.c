@@ -110,11 +110,9 @@ int tool_send(struct tool *t, const void *p, size_t n)
 	return 0;
 }
 
-int tool_handshake(struct tool *t, uint32_t size, const char *secret,
-		   const void *extra, size_t extra_len, uint32_t *qsize)
+int tool_read_qemu_struct(struct tool *t, uint32_t *qsize)
 {
 	uint8_t q[4096];
-	uint8_t out[256 + 4096];
 	uint32_t qs;
 
 	if (read_exact(t, &qs, 4) || qs < 4 || qs > sizeof(q) ||
@@ -122,7 +120,15 @@ int tool_handshake(struct tool *t, uint32_t size, const char *secret,
 		return -1;
 	if (qsize)
 		*qsize = qs;
-	if (size > 256 || extra_len > 4096)
+	return 0;
+}
+
+int tool_handshake(struct tool *t, uint32_t size, const char *secret,
+		   const void *extra, size_t extra_len, uint32_t *qsize)
+{
+	uint8_t out[256 + 4096];
+
+	if (tool_read_qemu_struct(t, qsize) || size > 256 || extra_len > 4096)
 		return -1;
 	memset(out, 0, sizeof(out));
 	memcpy(out, &size, 4);
@@ -133,7 +139,8 @@ int tool_handshake(struct tool *t, uint32_t size, const char *secret,
 		sha1_update(&ctx, strlen(secret), (const uint8_t *)secret);
 		sha1_digest(&ctx, SHA1_DIGEST_SIZE, out + 4);
 	}
-	memcpy(out + size, extra, extra_len);
+	if (extra_len)
+		memcpy(out + size, extra, extra_len);
 	return tool_send(t, out, size + extra_len);
 }
 

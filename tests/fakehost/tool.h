@@ -50,8 +50,10 @@ struct tool {
 /* listen, spawn kvmi-fakehost --connect <path> --report <file> @args
  * (NULL-terminated), accept its connection.  0 or -1. */
 int tool_start(struct tool *t, const char *const *args);
-/* read QEMU's struct (its struct_size returned in *qsize), send ours:
- * @size bytes with SHA-1(@secret) (NULL: zero hash), then @extra. */
+/* read QEMU's struct; its struct_size in *@qsize (may be NULL) */
+int tool_read_qemu_struct(struct tool *t, uint32_t *qsize);
+/* tool_read_qemu_struct, then send ours: @size bytes with SHA-1(@secret)
+ * (NULL: zero hash), then @extra. */
 int tool_handshake(struct tool *t, uint32_t size, const char *secret,
 		   const void *extra, size_t extra_len, uint32_t *qsize);
 int tool_send(struct tool *t, const void *p, size_t n);

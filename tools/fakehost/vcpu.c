@@ -367,7 +367,8 @@ void fh_vcpu_event_reply(struct fh_vm *vm, struct fh_vcpu *v, uint8_t action,
 		vm->crashed = 1;
 		return;
 	}
-	memcpy(&new_val, tail, tail_len < 8 ? tail_len : 8);
+	if (tail_len)
+		memcpy(&new_val, tail, tail_len < 8 ? tail_len : 8);
 
 	switch (v->ev_id) {
 	case KVMI_EVENT_BREAKPOINT:

@@ -9,10 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <spawn.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
+
+#include <kvmi/capture.h>
 
 #include "memory.h"
 #include "tool.h"
@@ -370,6 +374,53 @@ static void clean_tool_verdict_clean(void **state)
 	assert_string_equal(field("verdict"), "\"clean\"");
 }
 
+static void unhook_on_sigusr1(void **state)
+{
+	(void)state;
+	start(NULL);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	enable_unhook();
+	assert_int_equal(kill(T.pid, SIGUSR1), 0);
+	wait_unhook();
+	assert_int_equal(tool_finish(&T, 1), 0);
+	assert_string_equal(field("unhook_sent"), "true");
+	assert_string_equal(field("closed_in_time"), "true");
+}
+
+static void record_writes_a_capture(void **state)
+{
+	char dir[] = "/tmp/fhrec-XXXXXX";
+	char path[64];
+	const char *extra[] = { "--record", dir, "--name", "rec/vm", NULL };
+	struct kvmi_capture_reader *r = NULL;
+	struct kvmi_capture_record rec;
+	size_t bytes[2] = { 0, 0 }, eofs = 0;
+	int n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_get_version(B(&T), 1), NULL), 0);
+	assert_int_equal(tool_finish(&T, 1), 0);
+	snprintf(path, sizeof(path), "%s/rec_vm.kvmicap", dir);
+	assert_int_equal(kvmi_capture_reader_open(path, &r, NULL, 0), 0);
+	while ((n = kvmi_capture_reader_next(r, &rec)) == 1) {
+		if (rec.type == KVMI_CAPTURE_EOF)
+			eofs++;
+		else
+			bytes[rec.dir] += rec.len;
+	}
+	assert_int_equal(n, 0);
+	kvmi_capture_reader_free(r);
+	/* KVMI traffic only: GET_VERSION (8) and its reply (16) */
+	assert_int_equal(bytes[KVMI_DIR_TOOL_TO_HOST], 8);
+	assert_int_equal(bytes[KVMI_DIR_HOST_TO_TOOL], 16);
+	assert_int_equal(eofs, 2);
+	unlink(path);
+	rmdir(dir);
+}
+
 static int run_cli(const char *arg)
 {
 	const char *exe = getenv("KVMI_FAKEHOST");
@@ -412,6 +463,8 @@ int main(void)
 		T(dirty_tool_leaves_page_restricted),
 		T(dirty_tool_continues_own_breakpoint),
 		T(clean_tool_verdict_clean),
+		T(unhook_on_sigusr1),
+		T(record_writes_a_capture),
 		cmocka_unit_test(cli_help_and_bad_arguments),
 	};
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -421,6 +422,52 @@ static void record_writes_a_capture(void **state)
 	rmdir(dir);
 }
 
+#define MANY 50
+
+/* one process, MANY guests: each handshakes, enables UNHOOK, gets the
+ * UNHOOK event and is closed; every report line is clean */
+static void many_guests_in_one_process(void **state)
+{
+	const char *args[] = { "--guests", "50", "--unhook-after-ms", "200",
+			       "--vcpus", "1", NULL };
+	int fds[MANY];
+	const char *p;
+	int clean = 0;
+
+	(void)state;
+	assert_int_equal(tool_spawn(&T, args), 0);
+	for (int i = 0; i < MANY; i++) {
+		uint8_t q[96], me[24] = { 24 }, reply[16];
+		struct kvmi_msg_hdr h;
+		int n;
+
+		fds[i] = tool_accept(&T);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(tool_read_fd(fds[i], q, sizeof(q)), 0);
+		n = kvmi_encode_control_vm_events(B(&T), (uint32_t)i, KVMI_EVENT_UNHOOK, 1);
+		assert_int_equal(send(fds[i], me, sizeof(me), MSG_NOSIGNAL), (ssize_t)sizeof(me));
+		assert_int_equal(send(fds[i], T.buf, (size_t)n, MSG_NOSIGNAL), n);
+		assert_int_equal(tool_read_fd(fds[i], reply, sizeof(reply)), 0);
+		memcpy(&h, reply, sizeof(h));
+		assert_int_equal(h.id, KVMI_CONTROL_VM_EVENTS);
+		assert_int_equal(h.seq, i);
+	}
+	for (int i = 0; i < MANY; i++) {
+		uint8_t ev[8 + 544];
+		struct kvmi_msg_hdr h;
+
+		assert_int_equal(tool_read_fd(fds[i], ev, sizeof(ev)), 0);
+		memcpy(&h, ev, sizeof(h));
+		assert_int_equal(h.id, KVMI_EVENT);
+		assert_int_equal(ev[8 + 4], KVMI_EVENT_UNHOOK);
+		close(fds[i]);
+	}
+	assert_int_equal(tool_finish(&T, 0), 0);
+	for (p = T.report; (p = strstr(p, "\"verdict\":\"clean\"")); p++)
+		clean++;
+	assert_int_equal(clean, MANY);
+}
+
 static int run_cli(const char *arg)
 {
 	const char *exe = getenv("KVMI_FAKEHOST");
@@ -465,6 +512,7 @@ int main(void)
 		T(clean_tool_verdict_clean),
 		T(unhook_on_sigusr1),
 		T(record_writes_a_capture),
+		T(many_guests_in_one_process),
 		cmocka_unit_test(cli_help_and_bad_arguments),
 	};
 

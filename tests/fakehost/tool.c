@@ -33,7 +33,7 @@ static int wait_fd(int fd, short events, int timeout_ms)
 	return r;
 }
 
-int tool_start(struct tool *t, const char *const *args)
+int tool_spawn(struct tool *t, const char *const *args)
 {
 	const char *exe = getenv("KVMI_FAKEHOST");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -55,7 +55,7 @@ int tool_start(struct tool *t, const char *const *args)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->path);
 	t->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (t->lfd < 0 || bind(t->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(t->lfd, 16))
+	    listen(t->lfd, 128))
 		return -1;
 	t->dec = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
 	argv[n++] = exe;
@@ -69,22 +69,34 @@ int tool_start(struct tool *t, const char *const *args)
 	if (posix_spawn(&t->pid, exe, NULL, NULL, (char *const *)argv, environ))
 		return -1;
 	t->pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+	return 0;
+}
+
+int tool_accept(struct tool *t)
+{
 	if (wait_fd(t->lfd, POLLIN, TOOL_TIMEOUT_MS) != 1)
 		return -1;
-	t->fd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
+	return accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+int tool_start(struct tool *t, const char *const *args)
+{
+	if (tool_spawn(t, args))
+		return -1;
+	t->fd = tool_accept(t);
 	return t->fd < 0 ? -1 : 0;
 }
 
-static int read_exact(struct tool *t, void *p, size_t n)
+int tool_read_fd(int fd, void *p, size_t n)
 {
 	uint8_t *b = p;
 
 	while (n) {
 		ssize_t r;
 
-		if (wait_fd(t->fd, POLLIN, TOOL_TIMEOUT_MS) != 1)
+		if (wait_fd(fd, POLLIN, TOOL_TIMEOUT_MS) != 1)
 			return -1;
-		r = recv(t->fd, b, n, 0);
+		r = recv(fd, b, n, 0);
 		if (r <= 0)
 			return -1;
 		b += r;
@@ -115,8 +127,8 @@ int tool_read_qemu_struct(struct tool *t, uint32_t *qsize)
 	uint8_t q[4096];
 	uint32_t qs;
 
-	if (read_exact(t, &qs, 4) || qs < 4 || qs > sizeof(q) ||
-	    read_exact(t, q, qs - 4))
+	if (tool_read_fd(t->fd, &qs, 4) || qs < 4 || qs > sizeof(q) ||
+	    tool_read_fd(t->fd, q, qs - 4))
 		return -1;
 	if (qsize)
 		*qsize = qs;

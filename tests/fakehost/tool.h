@@ -43,10 +43,18 @@ struct tool {
 	struct tool_msg q[TOOL_MAX_QUEUE];
 	size_t nq;
 	struct tool_msg tmp;
-	char report[16384];
+	char report[262144];
 	int status; /* fakehost exit status after tool_finish */
 };
 
+/* listen and spawn kvmi-fakehost --connect <path> --report <file> @args
+ * without accepting; 0 or -1 */
+int tool_spawn(struct tool *t, const char *const *args);
+/* accept one connection on the listening socket (bounded wait); the
+ * connected fd or -1 */
+int tool_accept(struct tool *t);
+/* read exactly @n bytes from @fd (bounded wait); 0 or -1 */
+int tool_read_fd(int fd, void *p, size_t n);
 /* listen, spawn kvmi-fakehost --connect <path> --report <file> @args
  * (NULL-terminated), accept its connection.  0 or -1. */
 int tool_start(struct tool *t, const char *const *args);

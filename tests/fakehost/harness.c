@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
-#include "reply.h"
+#include "testmsg.h"
 
 void h_config(struct fh_vm_config *cfg)
 {
@@ -50,11 +50,11 @@ int h_feed(struct harness *h, const void *p, size_t len)
 	return fh_vm_feed(h->vm, p, len);
 }
 
-const struct h_msg *h_next(struct harness *h)
+const struct test_msg *h_next(struct harness *h)
 {
 	struct fh_buf *out = &h->vm->out;
 	const struct kvmi_msg *m = NULL;
-	struct h_msg *o = &h->msg;
+	struct test_msg *o = &h->msg;
 	ssize_t n;
 
 	if (!out->len)
@@ -62,18 +62,7 @@ const struct h_msg *h_next(struct harness *h)
 	n = kvmi_decoder_feed(h->dec, out->data, out->len, &m);
 	assert_true(n > 0);
 	assert_non_null(m);
-	memset(o, 0, sizeof(*o));
-	o->kind = m->kind;
-	o->hdr = m->hdr;
-	if (m->kind == KVMI_MSG_EVENT) {
-		o->event = *m->u.event.common;
-		o->ev = *m->u.event.data;
-	} else {
-		o->err = m->u.reply.host_err;
-		o->data_len = m->u.reply.data_len;
-		if (o->data_len)
-			memcpy(o->data, m->u.reply.data, o->data_len);
-	}
+	test_msg_copy(o, m);
 	fh_buf_consume(out, (size_t)n);
 	return o;
 }
@@ -81,7 +70,7 @@ const struct h_msg *h_next(struct harness *h)
 int32_t h_cmd(struct harness *h, int n)
 {
 	struct kvmi_msg_hdr sent;
-	const struct h_msg *r;
+	const struct test_msg *r;
 
 	assert_true(n >= 8);
 	memcpy(&sent, h->buf, sizeof(sent));
@@ -119,10 +108,10 @@ int h_raw(struct harness *h, uint16_t id, int vcpu, const void *body,
 				       body, len);
 }
 
-const struct h_msg *h_run_event(struct harness *h)
+const struct test_msg *h_run_event(struct harness *h)
 {
 	for (int i = 0; i < 1000; i++) {
-		const struct h_msg *m;
+		const struct test_msg *m;
 
 		h->vm->wake = 1;
 		fh_vm_run(h->vm);
@@ -136,7 +125,7 @@ const struct h_msg *h_run_event(struct harness *h)
 	return NULL;
 }
 
-int h_reply(struct harness *h, const struct h_msg *ev, uint8_t action)
+int h_reply(struct harness *h, const struct test_msg *ev, uint8_t action)
 {
 	int n;
 

@@ -10,25 +10,15 @@
 
 #include <kvmi/codec.h>
 
+#include "testmsg.h"
 #include "vm.h"
-
-/* One host->tool message, copied out of the vm's output. */
-struct h_msg {
-	enum kvmi_msg_kind kind;
-	struct kvmi_msg_hdr hdr;
-	int32_t err;		 /* replies */
-	uint8_t data[8192];	 /* reply data after the error code */
-	size_t data_len;
-	struct kvmi_event event; /* events: common part */
-	union kvmi_event_data ev; /* events: specific part */
-};
 
 struct harness {
 	struct fh_vm *vm;
 	struct kvmi_decoder *dec;
 	uint32_t seq;
 	uint8_t buf[KVMI_ENCODE_MAX + 64];
-	struct h_msg msg;
+	struct test_msg msg;
 };
 
 /* The default test guest: 2 vCPUs, 4 MiB, seed 1, one hot address
@@ -41,7 +31,7 @@ void h_free(struct harness *h);
 /* feed @len raw bytes; returns fh_vm_feed's result */
 int h_feed(struct harness *h, const void *p, size_t len);
 /* the next message the host sent, or NULL when none is left */
-const struct h_msg *h_next(struct harness *h);
+const struct test_msg *h_next(struct harness *h);
 /* feed h->buf[0..n) (n from an encoder, asserted >= 0) and return the
  * reply's error code; asserts one reply with the same id and seq */
 int32_t h_cmd(struct harness *h, int n);
@@ -53,8 +43,8 @@ void h_closes(struct harness *h, int n);
 int h_raw(struct harness *h, uint16_t id, int vcpu, const void *body,
 	  size_t len);
 /* run the vCPUs until an event arrives (bounded); returns it */
-const struct h_msg *h_run_event(struct harness *h);
+const struct test_msg *h_run_event(struct harness *h);
 /* encode and feed an event reply; returns fh_vm_feed's result */
-int h_reply(struct harness *h, const struct h_msg *ev, uint8_t action);
+int h_reply(struct harness *h, const struct test_msg *ev, uint8_t action);
 
 #endif

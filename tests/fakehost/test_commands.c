@@ -32,7 +32,7 @@ static int teardown(void **state)
 static void get_version_reply_copies_id_and_seq(void **state)
 {
 	struct harness *h = *state;
-	const struct h_msg *r;
+	const struct test_msg *r;
 	uint32_t version;
 
 	assert_int_equal(h_feed(h, h->buf, (size_t)kvmi_encode_get_version(B(h), 4242)), 0);
@@ -52,9 +52,23 @@ static void unknown_ids_get_eopnotsupp(void **state)
 	struct harness *h = *state;
 	static const uint16_t ids[] = { KVMI_CONTROL_VE, 28, 30, 40, 63, 1000 };
 
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		assert_int_equal(h_cmd(h, h_raw(h, ids[i], -1, "\0\0\0\0\0\0\0\0", 8)),
-				 -KVM_EOPNOTSUPP);
+	/* read the raw bytes: the tool-side decoder refuses replies to ids
+	 * no v6 or extension command has */
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct kvmi_msg_hdr hdr;
+		struct kvmi_error_code ec;
+		int n = h_raw(h, ids[i], -1, "\0\0\0\0\0\0\0\0", 8);
+
+		assert_int_equal(h_feed(h, h->buf, (size_t)n), 0);
+		assert_int_equal(h->vm->out.len, 16);
+		memcpy(&hdr, h->vm->out.data, 8);
+		memcpy(&ec, h->vm->out.data + 8, 8);
+		assert_int_equal(hdr.id, ids[i]);
+		assert_int_equal(hdr.size, 8);
+		assert_int_equal(hdr.seq, h->seq - 1);
+		assert_int_equal(ec.err, -KVM_EOPNOTSUPP);
+		fh_buf_consume(&h->vm->out, 16);
+	}
 	assert_false(h->vm->closed);
 }
 
@@ -217,7 +231,7 @@ static void physical_access_rules(void **state)
 {
 	struct harness *h = *state;
 	struct kvmi_read_physical rp = { .gpa = 0x1ff8, .size = 16 };
-	const struct h_msg *r;
+	const struct test_msg *r;
 	uint8_t data[4] = { 0xcc, 1, 2, 3 };
 	uint8_t orig[4];
 
@@ -277,7 +291,7 @@ static void write_physical_short_data_closes(void **state)
 
 static uint8_t access_of(struct harness *h, uint64_t gpa)
 {
-	const struct h_msg *r;
+	const struct test_msg *r;
 
 	assert_int_equal(h_feed(h, h->buf,
 				(size_t)kvmi_encode_get_page_access(B(h), h->seq++, 0, &gpa, 1)),
@@ -366,7 +380,7 @@ static void get_registers_rules(void **state)
 	static uint32_t many[483];
 	struct kvmi_get_registers_reply r;
 	struct kvm_msr_entry e;
-	const struct h_msg *m;
+	const struct test_msg *m;
 
 	assert_int_equal(h_feed(h, h->buf,
 				(size_t)kvmi_encode_get_registers(B(h), 1, 1, msrs, 2)),

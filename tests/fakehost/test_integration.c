@@ -117,7 +117,7 @@ static void handshake_long_struct_and_first_command(void **state)
 {
 	const char *const extra[] = { "--max-gpa", NULL };
 	uint8_t cmd[16];
-	struct tool_msg r;
+	struct test_msg r;
 	uint32_t qsize = 0;
 	int n = kvmi_encode_get_version(cmd, sizeof(cmd), 7);
 
@@ -159,7 +159,7 @@ static void enable_unhook(void)
 /* wait for the UNHOOK event, answering whatever comes before it */
 static void wait_unhook(void)
 {
-	struct tool_msg ev;
+	struct test_msg ev;
 
 	for (;;) {
 		assert_int_equal(tool_event(&T, &ev), 1);
@@ -262,7 +262,7 @@ static void dirty_tool_leaves_page_restricted(void **state)
 
 static uint8_t read_byte(uint64_t gpa)
 {
-	struct tool_msg r;
+	struct test_msg r;
 
 	assert_int_equal(tool_cmd(&T, kvmi_encode_read_physical(B(&T), T.seq++, gpa, 1), &r), 0);
 	assert_int_equal(r.data_len, 1);
@@ -290,7 +290,7 @@ static void dirty_tool_continues_own_breakpoint(void **state)
 {
 	const char *const extra[] = { "--unhook-after-ms", "300", NULL };
 	uint8_t orig;
-	struct tool_msg ev;
+	struct test_msg ev;
 
 	(void)state;
 	start(extra);
@@ -316,7 +316,7 @@ static void dirty_tool_continues_own_breakpoint(void **state)
 
 /* reply as a careful tool: its own INT3 -> RETRY (byte restored), the
  * guest's -> CONTINUE */
-static void clean_reply(const struct tool_msg *ev, uint8_t orig, int *armed)
+static void clean_reply(const struct test_msg *ev, uint8_t orig, int *armed)
 {
 	if (ev->event.event == KVMI_EVENT_BREAKPOINT && ev->ev.breakpoint.gpa == hot) {
 		if (*armed)
@@ -332,7 +332,7 @@ static void clean_tool_verdict_clean(void **state)
 {
 	const char *const extra[] = { "--unhook-after-events", "40", "--hot-count", "8",
 				      NULL };
-	struct tool_msg ev;
+	struct test_msg ev;
 	uint8_t orig;
 	int armed, own_hits = 0;
 
@@ -414,9 +414,9 @@ static void record_writes_a_capture(void **state)
 	}
 	assert_int_equal(n, 0);
 	kvmi_capture_reader_free(r);
-	/* KVMI traffic only: GET_VERSION (8) and its reply (16) */
+	/* KVMI traffic only: GET_VERSION (8) and its reply (8 + 8 + 8) */
 	assert_int_equal(bytes[KVMI_DIR_TOOL_TO_HOST], 8);
-	assert_int_equal(bytes[KVMI_DIR_HOST_TO_TOOL], 16);
+	assert_int_equal(bytes[KVMI_DIR_HOST_TO_TOOL], 24);
 	assert_int_equal(eofs, 2);
 	unlink(path);
 	rmdir(dir);

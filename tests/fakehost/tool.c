@@ -2,7 +2,7 @@
  * tests/fakehost - tool.c: the blocking test tool of tool.h.
  */
 #include "tool.h"
-#include "reply.h"
+#include "testmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -156,24 +156,7 @@ int tool_handshake(struct tool *t, uint32_t size, const char *secret,
 	return tool_send(t, out, size + extra_len);
 }
 
-static void copy_msg(struct tool_msg *o, const struct kvmi_msg *m)
-{
-	memset(o, 0, offsetof(struct tool_msg, data));
-	o->kind = m->kind;
-	o->hdr = m->hdr;
-	o->data_len = 0;
-	if (m->kind == KVMI_MSG_EVENT) {
-		o->event = *m->u.event.common;
-		o->ev = *m->u.event.data;
-	} else {
-		o->err = m->u.reply.host_err;
-		o->data_len = m->u.reply.data_len;
-		if (o->data_len)
-			memcpy(o->data, m->u.reply.data, o->data_len);
-	}
-}
-
-int tool_recv(struct tool *t, struct tool_msg *m)
+int tool_recv(struct tool *t, struct test_msg *m)
 {
 	for (;;) {
 		const struct kvmi_msg *km = NULL;
@@ -186,7 +169,7 @@ int tool_recv(struct tool *t, struct tool_msg *m)
 				return -1;
 			t->roff += (size_t)r;
 			if (km) {
-				copy_msg(m, km);
+				test_msg_copy(m, km);
 				return 1;
 			}
 			continue;
@@ -203,7 +186,7 @@ int tool_recv(struct tool *t, struct tool_msg *m)
 	}
 }
 
-int32_t tool_cmd(struct tool *t, int n, struct tool_msg *reply)
+int32_t tool_cmd(struct tool *t, int n, struct test_msg *reply)
 {
 	struct kvmi_msg_hdr sent;
 
@@ -213,7 +196,7 @@ int32_t tool_cmd(struct tool *t, int n, struct tool_msg *reply)
 	if (tool_send(t, t->buf, (size_t)n))
 		return INT32_MIN;
 	for (;;) {
-		struct tool_msg *m = &t->tmp;
+		struct test_msg *m = &t->tmp;
 
 		if (tool_recv(t, m) != 1)
 			return INT32_MIN;
@@ -231,7 +214,7 @@ int32_t tool_cmd(struct tool *t, int n, struct tool_msg *reply)
 	}
 }
 
-int tool_event(struct tool *t, struct tool_msg *ev)
+int tool_event(struct tool *t, struct test_msg *ev)
 {
 	int r;
 
@@ -247,7 +230,7 @@ int tool_event(struct tool *t, struct tool_msg *ev)
 	return r;
 }
 
-int tool_reply(struct tool *t, const struct tool_msg *ev, uint8_t action)
+int tool_reply(struct tool *t, const struct test_msg *ev, uint8_t action)
 {
 	int n;
 

@@ -14,18 +14,10 @@
 
 #include <kvmi/codec.h>
 
+#include "testmsg.h"
+
 #define TOOL_TIMEOUT_MS 10000
 #define TOOL_MAX_QUEUE 64
-
-struct tool_msg {
-	enum kvmi_msg_kind kind;
-	struct kvmi_msg_hdr hdr;
-	int32_t err;
-	uint8_t data[8192];
-	size_t data_len;
-	struct kvmi_event event;
-	union kvmi_event_data ev;
-};
 
 struct tool {
 	char dir[64];
@@ -40,9 +32,9 @@ struct tool {
 	size_t rlen, roff;
 	uint32_t seq;
 	uint8_t buf[KVMI_ENCODE_MAX];
-	struct tool_msg q[TOOL_MAX_QUEUE];
+	struct test_msg q[TOOL_MAX_QUEUE];
 	size_t nq;
-	struct tool_msg tmp;
+	struct test_msg tmp;
 	char report[262144];
 	int status; /* fakehost exit status after tool_finish */
 };
@@ -66,15 +58,15 @@ int tool_handshake(struct tool *t, uint32_t size, const char *secret,
 		   const void *extra, size_t extra_len, uint32_t *qsize);
 int tool_send(struct tool *t, const void *p, size_t n);
 /* next message: 1, 0 on EOF, -1 on timeout/error */
-int tool_recv(struct tool *t, struct tool_msg *m);
+int tool_recv(struct tool *t, struct test_msg *m);
 /* send t->buf[0..n), wait for its reply (events queued); returns the
  * host error (0 or -KVM_E*), or INT32_MIN when the channel died.
  * @reply, if not NULL, receives the reply. */
-int32_t tool_cmd(struct tool *t, int n, struct tool_msg *reply);
+int32_t tool_cmd(struct tool *t, int n, struct test_msg *reply);
 /* next event (queued first); 1, 0 on EOF, -1 timeout */
-int tool_event(struct tool *t, struct tool_msg *ev);
+int tool_event(struct tool *t, struct test_msg *ev);
 /* reply to @ev with @action (CR/MSR: new_val = new_value) */
-int tool_reply(struct tool *t, const struct tool_msg *ev, uint8_t action);
+int tool_reply(struct tool *t, const struct test_msg *ev, uint8_t action);
 /* 1 when the host closed the socket (EOF seen) within the timeout */
 int tool_wait_eof(struct tool *t);
 /* close our socket (when @close_first), wait for kvmi-fakehost to exit

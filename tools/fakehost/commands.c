@@ -118,6 +118,17 @@ static void reply_err(struct cmd *c, int32_t err)
 	reply(c, err, NULL, 0);
 }
 
+/* A variable-size command must at least hold its fixed part; a shorter
+ * message does not match the command: the host closes. */
+static int body_holds(struct cmd *c, size_t fixed)
+{
+	if (c->len >= fixed)
+		return 1;
+	fh_vm_close(c->vm, "%s (seq %u): body of %zu bytes, needs %zu",
+		    kvmi_msg_name(c->id), c->seq, c->len, fixed);
+	return 0;
+}
+
 /* The body as a struct (bodies are not aligned). */
 #define BODY(c, var) memcpy(&(var), (c)->body, sizeof(var))
 
@@ -255,11 +266,8 @@ static void cmd_get_registers(struct cmd *c)
 	struct kvmi_get_registers_reply r;
 	struct kvm_msr_entry e;
 
-	if (c->len < sizeof(req)) {
-		fh_vm_close(c->vm, "KVMI_GET_REGISTERS (seq %u) body of %zu bytes",
-			    c->seq, c->len);
+	if (!body_holds(c, sizeof(req)))
 		return;
-	}
 	BODY(c, req);
 	if (req.padding1 || req.padding2 ||
 	    c->len < sizeof(req) + 4u * req.nmsrs) {
@@ -372,11 +380,8 @@ static void cmd_write_physical(struct cmd *c)
 {
 	struct kvmi_write_physical req;
 
-	if (c->len < sizeof(req)) {
-		fh_vm_close(c->vm, "KVMI_WRITE_PHYSICAL (seq %u) body of %zu bytes",
-			    c->seq, c->len);
+	if (!body_holds(c, sizeof(req)))
 		return;
-	}
 	BODY(c, req);
 	if (c->len - sizeof(req) != req.size) {
 		fh_vm_close(c->vm,
@@ -420,11 +425,8 @@ static int counted(struct cmd *c, size_t item, uint16_t *view)
 {
 	struct kvmi_get_page_access hdr;
 
-	if (c->len < sizeof(hdr)) {
-		fh_vm_close(c->vm, "%s (seq %u) body of %zu bytes",
-			    kvmi_msg_name(c->id), c->seq, c->len);
+	if (!body_holds(c, sizeof(hdr)))
 		return -1;
-	}
 	BODY(c, hdr);
 	if (hdr.padding || c->len < sizeof(hdr) + item * hdr.count) {
 		reply_err(c, -KVM_EINVAL);

@@ -1,7 +1,27 @@
 /*
- * tests/fakehost - reply.c: see reply.h.
+ * tests/fakehost - testmsg.c: see testmsg.h.
  */
-#include "reply.h"
+#include "testmsg.h"
+
+#include <stddef.h>
+#include <string.h>
+
+void test_msg_copy(struct test_msg *o, const struct kvmi_msg *m)
+{
+	memset(o, 0, offsetof(struct test_msg, data));
+	o->kind = m->kind;
+	o->hdr = m->hdr;
+	o->data_len = 0;
+	if (m->kind == KVMI_MSG_EVENT) {
+		o->event = *m->u.event.common;
+		o->ev = *m->u.event.data;
+	} else {
+		o->err = m->u.reply.host_err;
+		o->data_len = m->u.reply.data_len;
+		if (o->data_len)
+			memcpy(o->data, m->u.reply.data, o->data_len);
+	}
+}
 
 int test_encode_event_reply(void *buf, size_t cap, uint32_t seq,
 			    const struct kvmi_event *ev,

@@ -422,6 +422,34 @@ static void record_writes_a_capture(void **state)
 	rmdir(dir);
 }
 
+static void policy_and_duration_from_the_command_line(void **state)
+{
+	const char *const extra[] = { "--deny-command", "KVMI_GET_REGISTERS",
+				      "--deny-event", "BREAKPOINT",
+				      "--duration-ms", "100", NULL };
+
+	(void)state;
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_check_command(B(&T), 1, KVMI_GET_REGISTERS),
+				  NULL),
+			 -KVM_EPERM);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_get_registers(B(&T), 2, 0, NULL, 0), NULL),
+			 -KVM_EPERM);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_check_event(B(&T), 3, KVMI_EVENT_BREAKPOINT),
+				  NULL),
+			 -KVM_EPERM);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_control_events(B(&T), 4, 0,
+								 KVMI_EVENT_BREAKPOINT, 1),
+				  NULL),
+			 -KVM_EPERM);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_check_event(B(&T), 5, KVMI_EVENT_PF), NULL), 0);
+	/* the run ends after --duration-ms: the host closes */
+	assert_int_equal(tool_wait_eof(&T), 1);
+	assert_int_equal(tool_finish(&T, 0), 0);
+	assert_string_equal(field("end"), "\"duration\"");
+}
+
 #define MANY 50
 
 /* one process, MANY guests: each handshakes, enables UNHOOK, gets the
@@ -512,6 +540,7 @@ int main(void)
 		T(clean_tool_verdict_clean),
 		T(unhook_on_sigusr1),
 		T(record_writes_a_capture),
+		T(policy_and_duration_from_the_command_line),
 		T(many_guests_in_one_process),
 		cmocka_unit_test(cli_help_and_bad_arguments),
 	};

@@ -15,7 +15,6 @@
 #ifndef FH_VM_H
 #define FH_VM_H
 
-#include <stdarg.h>
 #include <stdint.h>
 
 #include <kvmi/codec.h>

@@ -418,10 +418,11 @@ static void cmd_inject_exception(struct cmd *c)
 
 /*
  * The shape shared by GET/SET_PAGE_ACCESS and the write-bitmap commands:
- * {u16 view; u16 count; u32 padding} + count items of @item bytes.
- * Returns the count, or -1 when it already answered or closed.
+ * {u16 view; u16 count; u32 padding} + count items of @item bytes; view
+ * must be 0 (-KVM_EOPNOTSUPP).  Returns the count, or -1 when it already
+ * answered or closed.
  */
-static int counted(struct cmd *c, size_t item, uint16_t *view)
+static int counted(struct cmd *c, size_t item)
 {
 	struct kvmi_get_page_access hdr;
 
@@ -437,22 +438,20 @@ static int counted(struct cmd *c, size_t item, uint16_t *view)
 			    kvmi_msg_name(c->id), c->seq, c->len, hdr.count);
 		return -1;
 	}
-	*view = hdr.view;
+	if (hdr.view) {
+		reply_err(c, -KVM_EOPNOTSUPP);
+		return -1;
+	}
 	return hdr.count;
 }
 
 static void cmd_get_page_access(struct cmd *c)
 {
 	uint8_t access[KVMI_GET_PAGE_ACCESS_MAX_GPAS];
-	uint16_t view;
-	int n = counted(c, sizeof(uint64_t), &view);
+	int n = counted(c, sizeof(uint64_t));
 
 	if (n < 0)
 		return;
-	if (view) {
-		reply_err(c, -KVM_EOPNOTSUPP);
-		return;
-	}
 	for (int i = 0; i < n; i++) {
 		uint64_t gpa;
 
@@ -478,16 +477,11 @@ static int32_t set_one_access(struct fh_vm *vm,
 static void cmd_set_page_access(struct cmd *c)
 {
 	enum fh_pa_errors mode = c->vm->cfg.page_access_errors;
-	uint16_t view;
-	int n = counted(c, sizeof(struct kvmi_page_access_entry), &view);
+	int n = counted(c, sizeof(struct kvmi_page_access_entry));
 	int32_t result = 0;
 
 	if (n < 0)
 		return;
-	if (view) {
-		reply_err(c, -KVM_EOPNOTSUPP);
-		return;
-	}
 	for (int i = 0; i < n; i++) {
 		struct kvmi_page_access_entry e;
 		int32_t err;
@@ -536,12 +530,11 @@ static void cmd_control_spp(struct cmd *c)
 
 static void cmd_page_write_bitmap(struct cmd *c)
 {
-	uint16_t view;
 	size_t item = c->id == KVMI_GET_PAGE_WRITE_BITMAP
 			      ? sizeof(uint64_t)
 			      : sizeof(struct kvmi_page_write_bitmap_entry);
 
-	if (counted(c, item, &view) >= 0)
+	if (counted(c, item) >= 0)
 		reply_err(c, -KVM_EOPNOTSUPP); /* SPP never enabled */
 }
 

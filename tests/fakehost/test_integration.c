@@ -156,6 +156,12 @@ static void enable_unhook(void)
 			 0);
 }
 
+/* QEMU's unhook request, now (SIGUSR1 asks every guest) */
+static void request_unhook(void)
+{
+	assert_int_equal(kill(T.pid, SIGUSR1), 0);
+}
+
 /* wait for the UNHOOK event, answering whatever comes before it */
 static void wait_unhook(void)
 {
@@ -174,7 +180,8 @@ static void wait_unhook(void)
 
 static void unhook_tool_closes_in_time(void **state)
 {
-	const char *const extra[] = { "--unhook-after-ms", "50", NULL };
+	/* the timer must fire after the tool enabled UNHOOK (one round trip) */
+	const char *const extra[] = { "--unhook-after-ms", "1000", NULL };
 
 	(void)state;
 	start(extra);
@@ -190,13 +197,13 @@ static void unhook_tool_closes_in_time(void **state)
 
 static void unhook_tool_too_slow(void **state)
 {
-	const char *const extra[] = { "--unhook-after-ms", "50",
-				      "--unhook-timeout-ms", "300", NULL };
+	const char *const extra[] = { "--unhook-timeout-ms", "300", NULL };
 
 	(void)state;
 	start(extra);
 	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
 	enable_unhook();
+	request_unhook();
 	wait_unhook();
 	/* do not close: the host must give up and close on its own */
 	assert_int_equal(tool_wait_eof(&T), 1);
@@ -209,12 +216,11 @@ static void unhook_tool_too_slow(void **state)
 
 static void unhook_event_not_enabled(void **state)
 {
-	const char *const extra[] = { "--unhook-after-ms", "50", NULL };
-
 	(void)state;
-	start(extra);
+	start(NULL);
 	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
 	assert_int_equal(tool_cmd(&T, kvmi_encode_get_version(B(&T), 1), NULL), 0);
+	request_unhook();
 	assert_int_equal(tool_wait_eof(&T), 1); /* disconnected at once */
 	assert_int_equal(tool_finish(&T, 0), 0);
 	assert_string_equal(field("unhook_requested"), "true");
@@ -224,17 +230,17 @@ static void unhook_event_not_enabled(void **state)
 
 static void dirty_tool_leaves_int3(void **state)
 {
-	const char *const extra[] = { "--unhook-after-ms", "50", NULL };
 	static const uint8_t cc = 0xcc;
 
 	(void)state;
-	start(extra);
+	start(NULL);
 	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
 	/* an INT3 where no vCPU executes, never taken back */
 	assert_int_equal(tool_cmd(&T, kvmi_encode_write_physical(B(&T), 1, 0x5020, &cc, 1),
 				  NULL),
 			 0);
 	enable_unhook();
+	request_unhook();
 	wait_unhook();
 	assert_int_equal(tool_finish(&T, 1), 1);
 	assert_string_equal(field("bytes_differing"), "1");
@@ -244,15 +250,15 @@ static void dirty_tool_leaves_int3(void **state)
 
 static void dirty_tool_leaves_page_restricted(void **state)
 {
-	const char *const extra[] = { "--unhook-after-ms", "50", NULL };
 	struct kvmi_page_access_entry e = { .gpa = 0x6000,
 					    .access = KVMI_PAGE_ACCESS_R };
 
 	(void)state;
-	start(extra);
+	start(NULL);
 	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
 	assert_int_equal(tool_cmd(&T, kvmi_encode_set_page_access(B(&T), 1, 0, &e, 1), NULL), 0);
 	enable_unhook();
+	request_unhook();
 	wait_unhook();
 	assert_int_equal(tool_finish(&T, 1), 1);
 	assert_string_equal(field("pages_restricted"), "1");
@@ -288,12 +294,11 @@ static void control_bp(int enable)
 
 static void dirty_tool_continues_own_breakpoint(void **state)
 {
-	const char *const extra[] = { "--unhook-after-ms", "300", NULL };
 	uint8_t orig;
 	struct test_msg ev;
 
 	(void)state;
-	start(extra);
+	start(NULL);
 	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
 	orig = read_byte(hot);
 	assert_int_not_equal(orig, 0xcc);
@@ -307,6 +312,7 @@ static void dirty_tool_continues_own_breakpoint(void **state)
 	write_byte(hot, orig);
 	/* the bug: CONTINUE hands the guest a #BP it did not expect */
 	assert_int_equal(tool_reply(&T, &ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	request_unhook();
 	wait_unhook();
 	assert_int_equal(tool_finish(&T, 1), 1);
 	assert_int_not_equal(atoi(field("guest_integrity_errors")), 0);
@@ -381,7 +387,7 @@ static void unhook_on_sigusr1(void **state)
 	start(NULL);
 	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, NULL), 0);
 	enable_unhook();
-	assert_int_equal(kill(T.pid, SIGUSR1), 0);
+	request_unhook();
 	wait_unhook();
 	assert_int_equal(tool_finish(&T, 1), 0);
 	assert_string_equal(field("unhook_sent"), "true");
@@ -426,7 +432,7 @@ static void policy_and_duration_from_the_command_line(void **state)
 {
 	const char *const extra[] = { "--deny-command", "KVMI_GET_REGISTERS",
 				      "--deny-event", "BREAKPOINT",
-				      "--duration-ms", "100", NULL };
+				      "--duration-ms", "1000", NULL };
 
 	(void)state;
 	start(extra);
@@ -456,8 +462,7 @@ static void policy_and_duration_from_the_command_line(void **state)
  * UNHOOK event and is closed; every report line is clean */
 static void many_guests_in_one_process(void **state)
 {
-	const char *args[] = { "--guests", "50", "--unhook-after-ms", "200",
-			       "--vcpus", "1", NULL };
+	const char *args[] = { "--guests", "50", "--vcpus", "1", NULL };
 	int fds[MANY];
 	const char *p;
 	int clean = 0;
@@ -480,6 +485,7 @@ static void many_guests_in_one_process(void **state)
 		assert_int_equal(h.id, KVMI_CONTROL_VM_EVENTS);
 		assert_int_equal(h.seq, i);
 	}
+	request_unhook();
 	for (int i = 0; i < MANY; i++) {
 		uint8_t ev[8 + 544];
 		struct kvmi_msg_hdr h;

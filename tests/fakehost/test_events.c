@@ -324,6 +324,58 @@ static void msr_write_event(void **state)
 	assert_int_equal(h->vm->stats.guest_integrity_errors, 1);
 }
 
+static struct test_msg enable_and_wait(struct harness *h, uint16_t id)
+{
+	assert_int_equal(h_cmd(h, kvmi_encode_control_events(B(h), h->seq++, 0, id, 1)), 0);
+	return *h_run_event(h);
+}
+
+static void xsetbv_event_continue_writes_xcr0(void **state)
+{
+	struct harness *h = *state;
+	uint64_t before = h->vm->vcpus[0].xcr0;
+	struct test_msg ev = enable_and_wait(h, KVMI_EVENT_XSETBV);
+
+	assert_int_equal(ev.event.event, KVMI_EVENT_XSETBV);
+	assert_int_equal(ev.hdr.size, 544);
+	assert_int_equal(h->vm->vcpus[0].xcr0, before);
+	assert_int_equal(h_reply(h, &ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	assert_true(h->vm->vcpus[0].xcr0 != before);
+}
+
+static void hypercall_event_returns_zero(void **state)
+{
+	struct harness *h = *state;
+	struct test_msg ev = enable_and_wait(h, KVMI_EVENT_HYPERCALL);
+
+	assert_int_equal(ev.event.event, KVMI_EVENT_HYPERCALL);
+	assert_int_equal(ev.event.arch.regs.rax, 34);
+	assert_int_equal(ev.event.arch.regs.rdi, 24);
+	assert_int_equal(ev.event.arch.regs.rsi, 0);
+	assert_int_equal(h_reply(h, &ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	assert_int_equal(h->vm->vcpus[0].regs.rax, 0);
+}
+
+static void descriptor_retry_repeats_until_continue(void **state)
+{
+	struct harness *h = *state;
+	struct test_msg ev = enable_and_wait(h, KVMI_EVENT_DESCRIPTOR);
+	struct test_msg again;
+
+	assert_int_equal(ev.event.event, KVMI_EVENT_DESCRIPTOR);
+	assert_int_equal(ev.hdr.size, 544 + 8);
+	assert_true(ev.ev.descriptor.descriptor >= KVMI_DESC_IDTR &&
+		    ev.ev.descriptor.descriptor <= KVMI_DESC_TR);
+	/* RETRY without moving rip: the instruction runs and exits again */
+	assert_int_equal(h_reply(h, &ev, KVMI_EVENT_ACTION_RETRY), 0);
+	again = *h_run_event(h);
+	assert_int_equal(again.event.event, KVMI_EVENT_DESCRIPTOR);
+	assert_int_equal(again.ev.descriptor.descriptor, ev.ev.descriptor.descriptor);
+	assert_int_equal(again.event.arch.regs.rip, ev.event.arch.regs.rip);
+	assert_int_equal(h_reply(h, &again, KVMI_EVENT_ACTION_CONTINUE), 0);
+	assert_int_equal(h->vm->stats.guest_integrity_errors, 0);
+}
+
 static void pause_vcpu_sends_one_event_per_request(void **state)
 {
 	struct harness *h = *state;
@@ -443,6 +495,9 @@ int main(void)
 		T(pf_event_on_restricted_page),
 		T(cr3_write_event_and_new_val),
 		T(msr_write_event),
+		T(xsetbv_event_continue_writes_xcr0),
+		T(hypercall_event_returns_zero),
+		T(descriptor_retry_repeats_until_continue),
 		T(pause_vcpu_sends_one_event_per_request),
 		T(unhook_event_only_when_enabled),
 		T(disconnect_with_pending_tool_breakpoint),

@@ -3,7 +3,8 @@
  *
  * Each instruction is drawn from the hot set: execute the byte at a hot
  * address (a #BP when it is 0xCC), read or write data on a hot page, load
- * CR3, or write an MSR.  Page-access restrictions, CR/MSR interception and
+ * CR3, write an MSR or XCR0, issue the agent hypercall, or read a
+ * descriptor-table register.  Page-access restrictions, CR/MSR interception and
  * the events the tool enabled turn these into KVMI events; the vCPU then
  * waits for the reply and applies its action as the v6 host does.
  */
@@ -89,6 +90,7 @@ void fh_vcpu_init(struct fh_vcpu *v, unsigned index, uint64_t seed)
 	v->msrs[6] = 0xffffffff81801000ULL;
 	v->msrs[7] = 0x0007040600070406ULL;
 	v->msrs[8] = 0;
+	v->xcr0 = 0x7;
 }
 
 static int msr_slot(uint32_t msr)
@@ -177,6 +179,14 @@ static void next_insn(struct fh_vm *vm, struct fh_vcpu *v)
 		in->kind = FH_INSN_MSR;
 		in->msr = msr_index[i];
 		in->value = v->msrs[i] ^ (((r >> 50) & 1) << 12);
+	} else if (k == 2) {
+		in->kind = FH_INSN_XSETBV;
+		in->value = ((r >> 40) & 1) ? 0x207 : 0x7;
+	} else if (k == 3) {
+		in->kind = FH_INSN_HYPERCALL;
+	} else if (k == 4) {
+		in->kind = FH_INSN_DESCRIPTOR;
+		in->value = KVMI_DESC_IDTR + (r >> 40) % 4;
 	} else if (k < 8) {
 		in->kind = FH_INSN_READ;
 		in->gpa = (hot & ~(uint64_t)(FH_PAGE_SIZE - 1)) | ((r >> 32) & 0xff8);
@@ -187,6 +197,7 @@ static void next_insn(struct fh_vm *vm, struct fh_vcpu *v)
 		in->kind = FH_INSN_EXEC;
 		in->gpa = hot;
 	}
+	in->rip = in->kind == FH_INSN_EXEC ? hot : v->regs.rip;
 }
 
 static void complete(struct fh_vcpu *v)
@@ -305,6 +316,29 @@ static int step(struct fh_vm *vm, struct fh_vcpu *v)
 		v->msrs[i] = in->value;
 		break;
 	}
+	case FH_INSN_XSETBV:
+		if (in->value != v->xcr0 && enabled(v, KVMI_EVENT_XSETBV))
+			return raise_event(vm, v, KVMI_EVENT_XSETBV, NULL, 0, 1);
+		v->xcr0 = in->value;
+		break;
+	case FH_INSN_HYPERCALL:
+		v->regs.rax = 34; /* KVM_HC_XEN_HVM_OP */
+		v->regs.rdi = 24; /* ..._GUEST_REQUEST_VM_EVENT */
+		v->regs.rsi = 0;
+		if (enabled(v, KVMI_EVENT_HYPERCALL))
+			return raise_event(vm, v, KVMI_EVENT_HYPERCALL, NULL, 0, 1);
+		v->regs.rax = (uint64_t)-1000; /* -KVM_ENOSYS without a tool */
+		break;
+	case FH_INSN_DESCRIPTOR:
+		if (enabled(v, KVMI_EVENT_DESCRIPTOR)) {
+			struct kvmi_event_descriptor d;
+
+			memset(&d, 0, sizeof(d));
+			d.descriptor = (__u8)in->value;
+			d.write = 0;
+			return raise_event(vm, v, KVMI_EVENT_DESCRIPTOR, &d, sizeof(d), 1);
+		}
+		break;
 	case FH_INSN_NONE:
 		break;
 	}
@@ -348,7 +382,10 @@ static void refuse_write(struct fh_vm *vm, struct fh_vcpu *v)
 	fh_vm_integrity_error(vm,
 			      "vCPU %u: %s write refused (unsupported action): "
 			      "#GP in the guest",
-			      v->index, v->ev_id == KVMI_EVENT_CR ? "CR3" : "MSR");
+			      v->index,
+			      v->ev_id == KVMI_EVENT_CR	   ? "CR3"
+			      : v->ev_id == KVMI_EVENT_MSR ? "MSR"
+							   : "XCR0");
 	complete(v);
 }
 
@@ -373,22 +410,40 @@ void fh_vcpu_event_reply(struct fh_vm *vm, struct fh_vcpu *v, uint8_t action,
 	switch (v->ev_id) {
 	case KVMI_EVENT_BREAKPOINT:
 	case KVMI_EVENT_PF:
+	case KVMI_EVENT_DESCRIPTOR:
 		if (action == KVMI_EVENT_ACTION_CONTINUE) {
 			if (v->ev_id == KVMI_EVENT_PF) {
 				in->access_done = 1; /* emulated */
 			} else {
-				deliver_bp(vm, in->gpa);
+				if (v->ev_id == KVMI_EVENT_BREAKPOINT)
+					deliver_bp(vm, in->gpa);
 				complete(v);
 			}
 			break;
 		}
 		if (action != KVMI_EVENT_ACTION_RETRY)
 			vm->stats.unsupported_actions++;
-		/* RETRY: re-enter the guest at rip */
-		if (in->kind == FH_INSN_EXEC && v->regs.rip != in->gpa)
+		/* RETRY: re-enter the guest at rip, without executing it */
+		if (v->regs.rip != in->rip)
 			in->kind = FH_INSN_NONE; /* the tool moved rip */
 		else
 			in->access_done = 0;
+		break;
+	case KVMI_EVENT_XSETBV:
+		if (action != KVMI_EVENT_ACTION_CONTINUE) {
+			vm->stats.unsupported_actions++;
+			refuse_write(vm, v);
+			break;
+		}
+		v->xcr0 = in->value;
+		complete(v);
+		break;
+	case KVMI_EVENT_HYPERCALL:
+		if (action != KVMI_EVENT_ACTION_CONTINUE)
+			vm->stats.unsupported_actions++;
+		else
+			v->regs.rax = 0;
+		complete(v);
 		break;
 	case KVMI_EVENT_CR:
 	case KVMI_EVENT_MSR:

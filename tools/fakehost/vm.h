@@ -64,6 +64,9 @@ enum fh_insn_kind {
 	FH_INSN_WRITE, /* data write at gpa (same value: memory unchanged) */
 	FH_INSN_CR3,   /* mov value -> cr3 */
 	FH_INSN_MSR,   /* wrmsr msr, value */
+	FH_INSN_XSETBV,	    /* xsetbv: XCR0 = value */
+	FH_INSN_HYPERCALL,  /* the agent hypercall (rax 34, rdi 24, rsi 0) */
+	FH_INSN_DESCRIPTOR, /* sidt/sgdt/sldt/str (value = KVMI_DESC_*) */
 };
 
 struct fh_insn {
@@ -72,6 +75,7 @@ struct fh_insn {
 	uint64_t gpa;
 	uint64_t value;
 	uint32_t msr;
+	uint64_t rip; /* where it executes; RETRY with another rip drops it */
 };
 
 struct fh_vcpu {
@@ -80,6 +84,7 @@ struct fh_vcpu {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	uint64_t msrs[FH_NMSRS];
+	uint64_t xcr0;
 	uint64_t rng;
 	struct fh_insn insn; /* the current instruction (kept for RETRY) */
 

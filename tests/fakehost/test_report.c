@@ -68,6 +68,7 @@ static void untouched_guest_is_clean(void **state)
 	assert_non_null(strstr(c->json, "\"name\":\"vm \\\"one\\\"\""));
 	assert_non_null(strstr(c->json, "\"uuid\":\"12340000-0000-0000-0000-000000000000\""));
 	assert_non_null(strstr(c->json, "\"unhook_ms\":null"));
+	assert_non_null(strstr(c->json, "\"guest_int3_handled\":0,"));
 }
 
 static void changed_byte_and_restricted_page_are_dirty(void **state)

@@ -683,6 +683,9 @@ int fh_host_run(const struct fh_host_config *cfg)
 		}
 		uv_run(&h->loop, UV_RUN_DEFAULT);
 		r = h->unclean ? 1 : 0;
+		if (cfg->verbose)
+			fprintf(stderr, "kvmi-fakehost: %u guests, %u clean\n",
+				cfg->guests, cfg->guests - h->unclean);
 	}
 	uv_walk(&h->loop, close_walk, NULL);
 	uv_run(&h->loop, UV_RUN_DEFAULT);

@@ -25,6 +25,10 @@
 #include "report.h"
 
 #define READ_BUDGET (1u << 20) /* bytes read per guest and wake-up */
+/* Back-pressure: with this much output unsent (a tool that writes but does
+ * not read), stop reading its commands until the output drains, as the
+ * host kernel blocks on a full socket. */
+#define OUT_HIGH (4u << 20)
 
 enum guest_state {
 	G_CONNECTING = 0,
@@ -204,10 +208,12 @@ static void on_poll(uv_poll_t *p, int status, int events);
 
 static void update_poll(struct guest *g)
 {
-	int want = UV_READABLE | UV_DISCONNECT;
+	int want = 0;
 
 	if (!g->poll_init || g->state == G_DONE)
 		return;
+	if (g->vm->out.len < OUT_HIGH)
+		want |= UV_READABLE | UV_DISCONNECT;
 	if (g->vm->out.len || g->state == G_CONNECTING)
 		want |= UV_WRITABLE;
 	if (want != g->poll_events) {
@@ -415,7 +421,8 @@ static void on_readable(struct guest *g)
 	struct host *h = g->host;
 	size_t total = 0;
 
-	while (total < READ_BUDGET && g->state != G_DONE) {
+	while (total < READ_BUDGET && g->state != G_DONE &&
+	       g->vm->out.len < OUT_HIGH) {
 		ssize_t n = recv(g->fd, h->rbuf, sizeof(h->rbuf), 0);
 
 		if (n < 0 && errno == EINTR)

@@ -10,6 +10,14 @@
  * -> -KVM_EINVAL; a size that does not match the command -> close; then
  * the command's own checks.  Variable-size commands whose counted part is
  * missing get -KVM_EINVAL as on the host; extra bytes close.
+ *
+ * KVMI_EVENT_REPLY is always allowed.  Its vCPU header goes through the
+ * same checks; a bad index gets the v6 error-only message with id
+ * KVMI_EVENT_REPLY and the reply's seq (not sent while command replies are
+ * disabled, like any error reply).  Then: no event pending on that vCPU,
+ * another seq, non-zero padding, a tail longer than the event's reply
+ * struct, or a PF ctx_size > 256 close the channel.  A header announcing
+ * more than 8184 bytes is refused by the decoder: the channel closes too.
  */
 #include "vm.h"
 

@@ -243,17 +243,24 @@ static void event_reply_bad_vcpu_gets_error_message(void **state)
 	assert_int_equal(h->vm->vcpus[0].state, FH_VCPU_WAITING);
 }
 
-static void pf_event_on_restricted_page(void **state)
+/* take X away from the page of H_HOT */
+static void remove_exec(struct harness *h)
 {
-	struct harness *h = *state;
 	struct kvmi_page_access_entry e = { .gpa = H_HOT & ~0xfffULL,
 					    .access = KVMI_PAGE_ACCESS_R |
 						      KVMI_PAGE_ACCESS_W };
+
+	assert_int_equal(h_cmd(h, kvmi_encode_set_page_access(B(h), h->seq++, 0, &e, 1)), 0);
+}
+
+static void pf_event_on_restricted_page(void **state)
+{
+	struct harness *h = *state;
 	struct kvmi_event_pf_reply pf;
 	struct test_msg ev;
 	int n;
 
-	assert_int_equal(h_cmd(h, kvmi_encode_set_page_access(B(h), 1, 0, &e, 1)), 0);
+	remove_exec(h);
 	assert_int_equal(h_cmd(h, kvmi_encode_control_events(B(h), 2, 0, KVMI_EVENT_PF, 1)), 0);
 	ev = *h_run_event(h);
 	assert_int_equal(ev.event.event, KVMI_EVENT_PF);
@@ -374,6 +381,47 @@ static void descriptor_retry_repeats_until_continue(void **state)
 	assert_int_equal(again.event.arch.regs.rip, ev.event.arch.regs.rip);
 	assert_int_equal(h_reply(h, &again, KVMI_EVENT_ACTION_CONTINUE), 0);
 	assert_int_equal(h->vm->stats.guest_integrity_errors, 0);
+}
+
+static void injection_lost_against_bp_is_reported_with_trap(void **state)
+{
+	struct harness *h = *state;
+	struct test_msg ev = plant_and_hit(h);
+	const struct test_msg *trap;
+
+	assert_int_equal(h_cmd(h, kvmi_encode_control_events(B(h), 1, 0, KVMI_EVENT_TRAP, 1)), 0);
+	assert_int_equal(h_cmd(h, kvmi_encode_inject_exception(B(h), 2, 0, 14, 1, 2, 0x1000)),
+			 0);
+	/* CONTINUE re-injects #BP: the #PF queued by the tool is dropped */
+	assert_int_equal(h_reply(h, &ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	trap = h_run_event(h);
+	assert_int_equal(trap->event.event, KVMI_EVENT_TRAP);
+	assert_int_equal(trap->hdr.size, 544 + 24);
+	assert_int_equal(trap->ev.trap.vector, 3);
+	assert_int_equal(trap->ev.trap.type, 0x600);
+	assert_int_equal(h->vm->stats.exceptions_injected, 1);
+	assert_int_equal(h->vm->stats.exceptions_dropped, 1);
+}
+
+static void pf_reply_singlestep_sends_singlestep(void **state)
+{
+	struct harness *h = *state;
+	struct kvmi_event_pf_reply pf;
+	struct test_msg ev;
+	const struct test_msg *ss;
+	int n;
+
+	remove_exec(h);
+	assert_int_equal(h_cmd(h, kvmi_encode_control_events(B(h), 2, 0, KVMI_EVENT_SINGLESTEP, 1)), 0);
+	ev = enable_and_wait(h, KVMI_EVENT_PF);
+	assert_int_equal(ev.event.event, KVMI_EVENT_PF);
+	memset(&pf, 0, sizeof(pf));
+	pf.singlestep = 1;
+	n = kvmi_encode_event_reply_pf(B(h), ev.hdr.seq, 0, KVMI_EVENT_ACTION_RETRY, &pf);
+	assert_int_equal(h_feed(h, h->buf, (size_t)n), 0);
+	ss = h_run_event(h);
+	assert_int_equal(ss->event.event, KVMI_EVENT_SINGLESTEP);
+	assert_int_equal(ss->hdr.size, 544);
 }
 
 static void pause_vcpu_sends_one_event_per_request(void **state)
@@ -498,6 +546,8 @@ int main(void)
 		T(xsetbv_event_continue_writes_xcr0),
 		T(hypercall_event_returns_zero),
 		T(descriptor_retry_repeats_until_continue),
+		T(injection_lost_against_bp_is_reported_with_trap),
+		T(pf_reply_singlestep_sends_singlestep),
 		T(pause_vcpu_sends_one_event_per_request),
 		T(unhook_event_only_when_enabled),
 		T(disconnect_with_pending_tool_breakpoint),

@@ -420,7 +420,11 @@ static void cmd_inject_exception(struct cmd *c)
 		reply_err(c, -KVM_EINVAL);
 		return;
 	}
+	/* delivered at the next entry unless something else is injected
+	 * then (vcpu.c) */
 	c->vm->stats.exceptions_injected++;
+	c->vcpu->inject_pending = 1;
+	c->vcpu->inject_nr = req.nr;
 	reply_err(c, 0);
 }
 

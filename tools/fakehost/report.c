@@ -170,10 +170,12 @@ int fh_report_write(FILE *f, const struct fh_outcome *o,
 	json_str(f, vm && vm->stats.guest_integrity_errors ? vm->integrity_first
 							   : NULL);
 	fprintf(f, ",\"guest_int3_handled\":%llu,\"unsupported_actions\":%llu,"
-		   "\"exceptions_injected\":%llu,\"hooks_left\":",
+		   "\"exceptions_injected\":%llu,\"exceptions_dropped\":%llu,"
+		   "\"hooks_left\":",
 		(unsigned long long)(vm ? vm->stats.guest_int3_continued : 0),
 		(unsigned long long)(vm ? vm->stats.unsupported_actions : 0),
-		(unsigned long long)(vm ? vm->stats.exceptions_injected : 0));
+		(unsigned long long)(vm ? vm->stats.exceptions_injected : 0),
+		(unsigned long long)(vm ? vm->stats.exceptions_dropped : 0));
 	if (vm)
 		json_hooks_left(f, vm);
 	else

@@ -11,6 +11,7 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,8 +209,14 @@ static void complete(struct fh_vcpu *v)
 }
 
 /* The guest receives #BP for the INT3 at @gpa. */
-static void deliver_bp(struct fh_vm *vm, uint64_t gpa)
+static void deliver_bp(struct fh_vm *vm, struct fh_vcpu *v, uint64_t gpa)
 {
+	if (v->inject_pending) {
+		/* the tool's exception loses against the #BP (sec. 7.16) */
+		v->inject_pending = 0;
+		v->trap_pending = 1;
+		vm->stats.exceptions_dropped++;
+	}
 	if (fh_memory_orig_byte(&vm->mem, gpa) == 0xCC)
 		vm->stats.guest_int3_continued++;
 	else
@@ -282,7 +289,7 @@ static int step(struct fh_vm *vm, struct fh_vcpu *v)
 				return raise_event(vm, v, KVMI_EVENT_BREAKPOINT, &bp,
 					     sizeof(bp), 1);
 			}
-			deliver_bp(vm, in->gpa);
+			deliver_bp(vm, v, in->gpa);
 		}
 		break;
 	case FH_INSN_CR3:
@@ -357,6 +364,25 @@ int fh_vcpu_run(struct fh_vm *vm, struct fh_vcpu *v)
 				return raise_event(vm, v, KVMI_EVENT_CREATE_VCPU, NULL,
 					     0, 0);
 		}
+		if (v->singlestep_done) {
+			v->singlestep_done = 0;
+			if (enabled(v, KVMI_EVENT_SINGLESTEP))
+				return raise_event(vm, v, KVMI_EVENT_SINGLESTEP,
+						   NULL, 0, 0);
+		}
+		if (v->trap_pending) {
+			struct kvmi_event_trap t;
+
+			v->trap_pending = 0;
+			memset(&t, 0, sizeof(t));
+			t.vector = 3;	  /* the #BP re-injected instead */
+			t.type = 0x600; /* software exception */
+			if (enabled(v, KVMI_EVENT_TRAP))
+				return raise_event(vm, v, KVMI_EVENT_TRAP, &t,
+						   sizeof(t), 0);
+		}
+		/* entry: a queued INJECT_EXCEPTION is delivered */
+		v->inject_pending = 0;
 		if (v->pause_requests) {
 			v->pause_requests--;
 			return raise_event(vm, v, KVMI_EVENT_PAUSE_VCPU, NULL, 0, 0);
@@ -374,6 +400,13 @@ int fh_vcpu_run(struct fh_vm *vm, struct fh_vcpu *v)
 	}
 	v->state = FH_VCPU_IDLE;
 	return 0;
+}
+
+/* A PF reply asking to single-step the faulting instruction. */
+static int pf_singlestep(const uint8_t *tail, size_t len)
+{
+	return len > offsetof(struct kvmi_event_pf_reply, singlestep) &&
+	       tail[offsetof(struct kvmi_event_pf_reply, singlestep)];
 }
 
 /* The write a CR/MSR event stopped is refused: the guest gets #GP. */
@@ -414,15 +447,23 @@ void fh_vcpu_event_reply(struct fh_vm *vm, struct fh_vcpu *v, uint8_t action,
 		if (action == KVMI_EVENT_ACTION_CONTINUE) {
 			if (v->ev_id == KVMI_EVENT_PF) {
 				in->access_done = 1; /* emulated */
+				v->singlestep_done = pf_singlestep(tail, tail_len);
 			} else {
 				if (v->ev_id == KVMI_EVENT_BREAKPOINT)
-					deliver_bp(vm, in->gpa);
+					deliver_bp(vm, v, in->gpa);
 				complete(v);
 			}
 			break;
 		}
 		if (action != KVMI_EVENT_ACTION_RETRY)
 			vm->stats.unsupported_actions++;
+		if (v->ev_id == KVMI_EVENT_PF &&
+		    pf_singlestep(tail, tail_len)) {
+			/* single-step the instruction despite the restriction */
+			in->access_done = 1;
+			v->singlestep_done = 1;
+			break;
+		}
 		/* RETRY: re-enter the guest at rip, without executing it */
 		if (v->regs.rip != in->rip)
 			in->kind = FH_INSN_NONE; /* the tool moved rip */

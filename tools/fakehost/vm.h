@@ -94,6 +94,10 @@ struct fh_vcpu {
 	uint8_t *msr_bitmap; /* 2 x 8192 bits; NULL = none intercepted */
 	unsigned msrs_intercepted;
 	unsigned pause_requests;
+	int inject_pending;  /* INJECT_EXCEPTION queued for the next entry */
+	uint8_t inject_nr;
+	int trap_pending;    /* report the dropped injection with TRAP */
+	int singlestep_done; /* send SINGLESTEP (PF reply asked for it) */
 	int create_pending;  /* send CREATE_VCPU when it starts */
 
 	/* the event it waits for (state WAITING) */
@@ -112,7 +116,8 @@ struct fh_stats {
 	uint64_t commands;
 	uint64_t guest_integrity_errors; /* #BP/#GP the guest did not expect */
 	uint64_t unsupported_actions;
-	uint64_t exceptions_injected;
+	uint64_t exceptions_injected; /* INJECT_EXCEPTION accepted */
+	uint64_t exceptions_dropped;  /* ... but another one was injected */
 	uint64_t events_unreplied; /* pending when the channel closed */
 	uint64_t guest_int3_continued;
 };

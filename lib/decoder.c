@@ -137,7 +137,8 @@ static int check_header(struct kvmi_decoder *d, const struct kvmi_msg_hdr *h,
 	return 0;
 }
 
-static int decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n,
+static inline __attribute__((always_inline)) int
+decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n,
 			uint64_t at)
 {
 	struct kvmi_msg *m = &d->msg;
@@ -159,7 +160,7 @@ static int decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n,
 		return fail(d, KVMI_E_EVENT_COMMON_OVERRUN, at + HDR_SIZE,
 			    "event common size %u is beyond the message size %zu",
 			    csize, n);
-	dsize = kvmi_event_data_size(p[offsetof(struct kvmi_event, event)]);
+	dsize = kvmi__event_data_size(p[offsetof(struct kvmi_event, event)]);
 	if (dsize < 0)
 		return fail(d, KVMI_E_UNKNOWN_EVENT,
 			    at + HDR_SIZE + offsetof(struct kvmi_event, event),
@@ -173,14 +174,33 @@ static int decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n,
 						       event)]),
 			    rem, dsize);
 
-	copy = csize < sizeof(d->common) ? csize : sizeof(d->common);
-	memcpy(&d->common, p, copy);
-	if (copy < sizeof(d->common))
-		memset((__u8 *)&d->common + copy, 0, sizeof(d->common) - copy);
-	if (dsize)
-		memcpy(&d->data, p + csize, (size_t)dsize);
-	if ((size_t)dsize < sizeof(d->data))
-		memset(d->data.raw + dsize, 0, sizeof(d->data) - (size_t)dsize);
+	if (csize == sizeof(d->common)) {
+		/* the common case: constant-size copies the compiler inlines */
+		memcpy(&d->common, p, sizeof(d->common));
+	} else {
+		copy = csize < sizeof(d->common) ? csize : sizeof(d->common);
+		memcpy(&d->common, p, copy);
+		if (copy < sizeof(d->common))
+			memset((__u8 *)&d->common + copy, 0,
+			       sizeof(d->common) - copy);
+	}
+	p += csize;
+	switch (dsize) {
+	case 0:
+		memset(&d->data, 0, sizeof(d->data));
+		break;
+	case 8:
+		memcpy(&d->data, p, 8);
+		memset(d->data.raw + 8, 0, sizeof(d->data) - 8);
+		break;
+	case 16:
+		memcpy(&d->data, p, 16);
+		memset(d->data.raw + 16, 0, sizeof(d->data) - 16);
+		break;
+	default: /* 24 */
+		memcpy(&d->data, p, 24);
+		break;
+	}
 
 	m->kind = KVMI_MSG_EVENT;
 	m->u.event.common = &d->common;
@@ -277,7 +297,8 @@ static int decode_tool_msg(struct kvmi_decoder *d, const __u8 *p, size_t n,
 }
 
 /* Decode the whole message at p (header included); 0 or an error. */
-static int decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at)
+static inline __attribute__((always_inline)) int
+decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at)
 {
 	struct kvmi_msg *m = &d->msg;
 	size_t n = m->hdr.size;

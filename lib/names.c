@@ -70,7 +70,7 @@ static const char *const event_names[KVMI_NUM_EVENTS] = {
 };
 
 /* v6 event-specific data sizes (sec. 5) */
-static const signed char event_data_sizes[KVMI_NUM_EVENTS] = {
+const signed char kvmi__event_data_sizes[KVMI_NUM_EVENTS] = {
 	[KVMI_EVENT_UNHOOK] = 0,
 	[KVMI_EVENT_CR] = sizeof(struct kvmi_event_cr),
 	[KVMI_EVENT_MSR] = sizeof(struct kvmi_event_msr),
@@ -117,7 +117,7 @@ KVMI_EXPORT int kvmi_event_data_size(unsigned int event_id)
 {
 	if (event_id >= KVMI_NUM_EVENTS)
 		return -1;
-	return event_data_sizes[event_id];
+	return kvmi__event_data_sizes[event_id];
 }
 
 KVMI_EXPORT int kvmi_event_reply_data_size(unsigned int event_id)
@@ -226,3 +226,7 @@ size_t kvmi__reply_min_data(unsigned int id)
 		return 0;
 	}
 }
+
+_Static_assert(KVMI_NUM_EVENTS == 12, "names.h hard-codes KVMI_NUM_EVENTS");
+_Static_assert(sizeof(union kvmi_event_data) == 24,
+	       "decoder.c copies event data in 8/16/24-byte cases");

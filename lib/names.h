@@ -14,4 +14,15 @@ int kvmi__is_ext_id(unsigned int id);
 /* the reply data a successful reply to id must carry at least */
 size_t kvmi__reply_min_data(unsigned int id);
 
+/* v6 event-specific data sizes by event id */
+extern const signed char kvmi__event_data_sizes[];
+
+/* kvmi_event_data_size() for the hot path */
+static inline int kvmi__event_data_size(unsigned int event_id)
+{
+	return event_id < 12 /* KVMI_NUM_EVENTS */
+		       ? kvmi__event_data_sizes[event_id]
+		       : -1;
+}
+
 #endif

@@ -10,5 +10,7 @@
 #include <kvmi/error.h>
 #include <kvmi/codec.h>
 #include <kvmi/capture.h>
+#include <kvmi/server.h>
+#include <kvmi/domain.h>
 
 #endif /* KVMI_KVMI_H */

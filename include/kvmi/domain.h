@@ -1,0 +1,341 @@
+/*
+ * libkvmi - domain.h: one connected guest: events, replies, commands.
+ *
+ * Threads: loop thread only (see server.h), callbacks included.
+ *
+ * Events.  Handlers are registered per event id, server-wide (the default
+ * for every domain) or per domain (overrides the server's for that id).
+ * A handler receives a struct kvmi_event_ctx, valid until the event is
+ * replied to (or the domain is freed).  Every event gets exactly one
+ * reply: the handler replies (kvmi_event_reply*), or holds the event to
+ * reply later (kvmi_event_hold); when it returns having done neither, the
+ * library replies the default - CONTINUE, with new_val = new_value for
+ * CR/MSR and normal emulation for PF - and logs a warning.  An event id
+ * without any handler gets the same default and one warning per event id.
+ * A second reply is refused with KVMI_E_ALREADY_REPLIED and nothing is
+ * sent.  KVMI_EVENT_UNHOOK is never replied to: it goes to the unhook
+ * handler only (kvmi_*_on_unhook); without one the library just logs it.
+ *
+ * Synchronous commands wait for their reply (blocking the loop thread) up
+ * to the domain's command timeout (-ETIMEDOUT; the domain is then closed,
+ * since a reply may still arrive for a command we gave up on).  They may
+ * be called from event and unhook handlers: events that arrive meanwhile
+ * are queued (bounded: overflow closes the domain with KVMI_E_QUEUE_FULL)
+ * and dispatched in arrival order after the current handler returns.  Host
+ * errors come back as negative errno values (kvmi_host_error_to_errno);
+ * a closed or lost connection gives -ENOTCONN.  Nothing is written to an
+ * output parameter when a command fails.
+ */
+#ifndef KVMI_DOMAIN_H
+#define KVMI_DOMAIN_H
+
+#include <kvmi/codec.h>
+#include <kvmi/common.h>
+#include <kvmi/error.h>
+#include <kvmi/server.h>
+#include <kvmi/wire.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kvmi_dom;
+struct kvmi_event_ctx;
+struct kvmi_handler;
+
+/* ------------------------------------------------------------------ */
+/* Domain                                                              */
+/* ------------------------------------------------------------------ */
+
+/* kvmi_dom_identity - the guest's handshake identity (owned by @dom). */
+KVMI_EXPORT const struct kvmi_guest_identity *
+kvmi_dom_identity(const struct kvmi_dom *dom);
+
+/* kvmi_dom_server - the server that accepted @dom. */
+KVMI_EXPORT struct kvmi_server *kvmi_dom_server(const struct kvmi_dom *dom);
+
+/* kvmi_dom_vcpu_count - vCPUs known: KVMI_GET_GUEST_INFO's count at
+ * connection, raised by KVMI_EVENT_CREATE_VCPU events. */
+KVMI_EXPORT unsigned int kvmi_dom_vcpu_count(const struct kvmi_dom *dom);
+
+/* kvmi_dom_version - the host's KVMI version (>= 1). */
+KVMI_EXPORT uint32_t kvmi_dom_version(const struct kvmi_dom *dom);
+
+/* kvmi_dom_set_user / kvmi_dom_user - one pointer for the tool. */
+KVMI_EXPORT void kvmi_dom_set_user(struct kvmi_dom *dom, void *user);
+KVMI_EXPORT void *kvmi_dom_user(const struct kvmi_dom *dom);
+
+/* kvmi_dom_ref / kvmi_dom_unref - keep @dom allocated beyond its
+ * connection.  The memory goes with the last reference. */
+KVMI_EXPORT void kvmi_dom_ref(struct kvmi_dom *dom);
+KVMI_EXPORT void kvmi_dom_unref(struct kvmi_dom *dom);
+
+/*
+ * kvmi_dom_close - shut the connection down and close it (shutdown, then
+ * close once the loop released the fd).  Idempotent; safe from any
+ * callback, including @dom's own handlers.  Held events are not replied
+ * (the host treats them as CONTINUE: reply first, see hooks.h's unhook).
+ * The disconnect callback runs with reason 0 (unless the connection had
+ * already failed).  Pending commands fail with -ENOTCONN.
+ */
+KVMI_EXPORT void kvmi_dom_close(struct kvmi_dom *dom);
+
+/* kvmi_dom_is_connected - 0 once closed or lost. */
+KVMI_EXPORT int kvmi_dom_is_connected(const struct kvmi_dom *dom);
+
+/* kvmi_dom_error - what ended the connection (0 if closed by the tool or
+ * still connected). */
+KVMI_EXPORT int kvmi_dom_error(const struct kvmi_dom *dom);
+
+/* kvmi_dom_set_command_timeout - per-domain timeout of synchronous
+ * commands, in ms (> 0).  -EINVAL for 0. */
+KVMI_EXPORT int kvmi_dom_set_command_timeout(struct kvmi_dom *dom,
+					     unsigned int ms);
+
+/*
+ * kvmi_dom_capture_start - record both directions of the connection from
+ * now on into a capture file at @path (capture.h format).  Replaces a
+ * capture already running.  Returns 0 or a negative errno.
+ * kvmi_dom_capture_stop - stop and close it (no-op when none).
+ */
+KVMI_EXPORT int kvmi_dom_capture_start(struct kvmi_dom *dom, const char *path);
+KVMI_EXPORT void kvmi_dom_capture_stop(struct kvmi_dom *dom);
+
+/* kvmi_dom_fd - the connection's socket (-1 when closed); for
+ * diagnostics; never read, write or close it. */
+KVMI_EXPORT int kvmi_dom_fd(const struct kvmi_dom *dom);
+
+/* ------------------------------------------------------------------ */
+/* Event handlers                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef void (*kvmi_event_cb)(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			      void *ctx);
+typedef void (*kvmi_unhook_cb)(struct kvmi_dom *dom, void *ctx);
+
+/*
+ * kvmi_server_on_event / kvmi_dom_on_event - register @cb for @event_id
+ * (KVMI_EVENT_CR .. KVMI_EVENT_SINGLESTEP; UNHOOK has its own calls).  The
+ * newest registration for an id wins; removing it uncovers the previous
+ * one.  The handle is stored in *@out when @out is not NULL (remove it
+ * with kvmi_handler_remove; otherwise it lives as long as the server or
+ * domain).  Returns 0, -EINVAL or -ENOMEM.
+ */
+KVMI_EXPORT int kvmi_server_on_event(struct kvmi_server *srv,
+				     unsigned int event_id, kvmi_event_cb cb,
+				     void *ctx, struct kvmi_handler **out);
+KVMI_EXPORT int kvmi_dom_on_event(struct kvmi_dom *dom, unsigned int event_id,
+				  kvmi_event_cb cb, void *ctx,
+				  struct kvmi_handler **out);
+
+/* kvmi_server_on_unhook / kvmi_dom_on_unhook - the KVMI_EVENT_UNHOOK
+ * handler (same rules; never replied to). */
+KVMI_EXPORT int kvmi_server_on_unhook(struct kvmi_server *srv,
+				      kvmi_unhook_cb cb, void *ctx,
+				      struct kvmi_handler **out);
+KVMI_EXPORT int kvmi_dom_on_unhook(struct kvmi_dom *dom, kvmi_unhook_cb cb,
+				   void *ctx, struct kvmi_handler **out);
+
+/* kvmi_handler_remove - undo a registration (NULL accepted).  Safe during
+ * dispatch, also from the handler itself. */
+KVMI_EXPORT void kvmi_handler_remove(struct kvmi_handler *h);
+
+/* ------------------------------------------------------------------ */
+/* The event                                                           */
+/* ------------------------------------------------------------------ */
+
+KVMI_EXPORT uint32_t kvmi_event_seq(const struct kvmi_event_ctx *ev);
+KVMI_EXPORT unsigned int kvmi_event_id(const struct kvmi_event_ctx *ev);
+KVMI_EXPORT unsigned int kvmi_event_vcpu(const struct kvmi_event_ctx *ev);
+KVMI_EXPORT struct kvmi_dom *kvmi_event_dom(const struct kvmi_event_ctx *ev);
+/* the common struct (normalized to 544 bytes) and event data; borrowed,
+ * valid while the event is */
+KVMI_EXPORT const struct kvmi_event *
+kvmi_event_common(const struct kvmi_event_ctx *ev);
+KVMI_EXPORT const union kvmi_event_data *
+kvmi_event_data(const struct kvmi_event_ctx *ev);
+/* 1 once replied */
+KVMI_EXPORT int kvmi_event_replied(const struct kvmi_event_ctx *ev);
+
+/*
+ * Replies.  Queued for sending (flushed when the handler returns, or at
+ * once by a synchronous command); the event is then done and @ev must not
+ * be used again.  -EINVAL for an action the event does not accept (RETRY
+ * only for BREAKPOINT, PF, DESCRIPTOR), KVMI_E_ALREADY_REPLIED for a
+ * second reply, -ENOTCONN when the domain is closed.
+ * kvmi_event_reply on a CR/MSR event sends new_val = new_value (the write
+ * as the guest made it); on a PF event an all-zero PF reply.
+ */
+KVMI_EXPORT int kvmi_event_reply(struct kvmi_event_ctx *ev, uint8_t action);
+KVMI_EXPORT int kvmi_event_reply_cr(struct kvmi_event_ctx *ev, uint8_t action,
+				    uint64_t new_val);
+KVMI_EXPORT int kvmi_event_reply_msr(struct kvmi_event_ctx *ev,
+				     uint8_t action, uint64_t new_val);
+KVMI_EXPORT int kvmi_event_reply_pf(struct kvmi_event_ctx *ev, uint8_t action,
+				    const struct kvmi_event_pf_reply *pf);
+
+/* kvmi_event_hold - keep @ev beyond the handler; reply later. */
+KVMI_EXPORT void kvmi_event_hold(struct kvmi_event_ctx *ev);
+
+/*
+ * kvmi_dom_held_events - up to @max events of @dom that were dispatched
+ * and not yet replied (held), oldest first, into @out; returns how many
+ * there are in all (may exceed @max).
+ */
+KVMI_EXPORT size_t kvmi_dom_held_events(struct kvmi_dom *dom,
+					struct kvmi_event_ctx **out,
+					size_t max);
+
+/* ------------------------------------------------------------------ */
+/* Synchronous commands (see the top of this file)                     */
+/* ------------------------------------------------------------------ */
+
+KVMI_EXPORT int kvmi_dom_get_version(struct kvmi_dom *dom, uint32_t *version);
+/* 0 allowed, -EPERM not allowed by QEMU's policy */
+KVMI_EXPORT int kvmi_dom_check_command(struct kvmi_dom *dom, uint16_t id);
+KVMI_EXPORT int kvmi_dom_check_event(struct kvmi_dom *dom, uint16_t event_id);
+KVMI_EXPORT int kvmi_dom_get_guest_info(struct kvmi_dom *dom,
+					uint32_t *vcpu_count);
+KVMI_EXPORT int kvmi_dom_get_vcpu_info(struct kvmi_dom *dom, uint16_t vcpu,
+				       uint64_t *tsc_speed);
+KVMI_EXPORT int kvmi_dom_pause_vcpu(struct kvmi_dom *dom, uint16_t vcpu,
+				    int wait);
+/* one PAUSE_VCPU (wait=1) per known vCPU, pipelined; the first error */
+KVMI_EXPORT int kvmi_dom_pause_all(struct kvmi_dom *dom);
+KVMI_EXPORT int kvmi_dom_control_vm_events(struct kvmi_dom *dom,
+					   uint16_t event_id, int enable);
+KVMI_EXPORT int kvmi_dom_control_events(struct kvmi_dom *dom, uint16_t vcpu,
+					uint16_t event_id, int enable);
+KVMI_EXPORT int kvmi_dom_control_cr(struct kvmi_dom *dom, uint16_t vcpu,
+				    uint32_t cr, int enable);
+KVMI_EXPORT int kvmi_dom_control_msr(struct kvmi_dom *dom, uint16_t vcpu,
+				     uint32_t msr, int enable);
+/*
+ * kvmi_dom_get_registers - @regs, @sregs, @mode may be NULL; @msrs holds
+ * @nmsrs entries whose .index is read and .data filled (<= 482).
+ */
+KVMI_EXPORT int kvmi_dom_get_registers(struct kvmi_dom *dom, uint16_t vcpu,
+				       struct kvm_regs *regs,
+				       struct kvm_sregs *sregs,
+				       struct kvm_msr_entry *msrs,
+				       size_t nmsrs, uint32_t *mode);
+/* only effective while @vcpu waits for an event reply (host rule) */
+KVMI_EXPORT int kvmi_dom_set_registers(struct kvmi_dom *dom, uint16_t vcpu,
+				       const struct kvm_regs *regs);
+KVMI_EXPORT int kvmi_dom_get_cpuid(struct kvmi_dom *dom, uint16_t vcpu,
+				   uint32_t function, uint32_t index,
+				   struct kvmi_get_cpuid_reply *out);
+/* returns the XSAVE size (bytes copied: min(size, @len)) */
+KVMI_EXPORT int kvmi_dom_get_xsave(struct kvmi_dom *dom, uint16_t vcpu,
+				   void *buf, size_t len);
+/* any length and alignment: split per 4 KiB page, pipelined */
+KVMI_EXPORT int kvmi_dom_read_physical(struct kvmi_dom *dom, uint64_t gpa,
+				       void *buf, size_t len);
+KVMI_EXPORT int kvmi_dom_write_physical(struct kvmi_dom *dom, uint64_t gpa,
+					const void *buf, size_t len);
+KVMI_EXPORT int kvmi_dom_inject_exception(struct kvmi_dom *dom, uint16_t vcpu,
+					  uint8_t nr, int has_error,
+					  uint32_t error_code,
+					  uint64_t address);
+/* any count: split per message (1022 gpas / 511 entries), pipelined.  A
+ * failed SET may have been applied in part (host rule): verify with GET. */
+KVMI_EXPORT int kvmi_dom_get_page_access(struct kvmi_dom *dom,
+					 const uint64_t *gpas, uint8_t *access,
+					 size_t count);
+KVMI_EXPORT int
+kvmi_dom_set_page_access(struct kvmi_dom *dom,
+			 const struct kvmi_page_access_entry *entries,
+			 size_t count);
+KVMI_EXPORT int kvmi_dom_get_mtrr_type(struct kvmi_dom *dom, uint16_t vcpu,
+				       uint64_t gpa, uint8_t *type);
+/* -EOPNOTSUPP from hosts without KVMI_GET_MAX_GFN */
+KVMI_EXPORT int kvmi_dom_get_max_gfn(struct kvmi_dom *dom, uint64_t *gfn);
+
+/* ------------------------------------------------------------------ */
+/* Pipelined batches                                                   */
+/* ------------------------------------------------------------------ */
+
+struct kvmi_batch;
+
+enum kvmi_batch_flags {
+	/*
+	 * Send the batch between CONTROL_CMD_RESPONSE enable=0,now=1 and
+	 * enable=1,now=1: the host answers nothing but the final
+	 * confirmation (and the -EOPNOTSUPP/-EPERM replies it sends even
+	 * then, which become those items' results).  Commands that return
+	 * data cannot be queued (-EINVAL).  An item that failed silently on
+	 * the host still reads 0: verify what matters.
+	 */
+	KVMI_BATCH_NO_REPLIES = 1 << 0,
+};
+
+/* kvmi_batch_new - an empty batch for @dom.  0, -EINVAL, -ENOMEM. */
+KVMI_EXPORT int kvmi_batch_new(struct kvmi_dom *dom, unsigned int flags,
+			       struct kvmi_batch **out);
+/* kvmi_batch_free - release (NULL accepted). */
+KVMI_EXPORT void kvmi_batch_free(struct kvmi_batch *b);
+
+/*
+ * Queueing.  Each call adds one or more items (one per message: physical
+ * writes are split per page, page access per 511 entries) and returns the
+ * index of the first, or a negative error (nothing queued).  Buffers for
+ * results (@out) are borrowed until kvmi_batch_commit returns.
+ */
+KVMI_EXPORT int kvmi_batch_write_physical(struct kvmi_batch *b, uint64_t gpa,
+					  const void *buf, size_t len);
+KVMI_EXPORT int kvmi_batch_read_physical(struct kvmi_batch *b, uint64_t gpa,
+					 void *out, size_t len);
+KVMI_EXPORT int
+kvmi_batch_set_page_access(struct kvmi_batch *b,
+			   const struct kvmi_page_access_entry *entries,
+			   size_t count);
+KVMI_EXPORT int kvmi_batch_get_page_access(struct kvmi_batch *b,
+					   const uint64_t *gpas, uint8_t *out,
+					   size_t count);
+KVMI_EXPORT int kvmi_batch_control_events(struct kvmi_batch *b, uint16_t vcpu,
+					  uint16_t event_id, int enable);
+KVMI_EXPORT int kvmi_batch_control_vm_events(struct kvmi_batch *b,
+					     uint16_t event_id, int enable);
+KVMI_EXPORT int kvmi_batch_control_cr(struct kvmi_batch *b, uint16_t vcpu,
+				      uint32_t cr, int enable);
+KVMI_EXPORT int kvmi_batch_control_msr(struct kvmi_batch *b, uint16_t vcpu,
+				       uint32_t msr, int enable);
+KVMI_EXPORT int kvmi_batch_pause_vcpu(struct kvmi_batch *b, uint16_t vcpu,
+				      int wait);
+/*
+ * Event replies in a batch: sent in order with the rest; the event counts
+ * as replied when the batch is committed (KVMI_E_ALREADY_REPLIED at
+ * queueing time when it already is or is queued twice).
+ */
+KVMI_EXPORT int kvmi_batch_event_reply(struct kvmi_batch *b,
+				       struct kvmi_event_ctx *ev,
+				       uint8_t action);
+KVMI_EXPORT int kvmi_batch_event_reply_cr(struct kvmi_batch *b,
+					  struct kvmi_event_ctx *ev,
+					  uint8_t action, uint64_t new_val);
+KVMI_EXPORT int kvmi_batch_event_reply_msr(struct kvmi_batch *b,
+					   struct kvmi_event_ctx *ev,
+					   uint8_t action, uint64_t new_val);
+
+/*
+ * kvmi_batch_commit - send everything (as few writes as the socket
+ * allows) and wait for every reply (or the confirmation).  Returns 0 when
+ * every item succeeded, else the first item error; a transport error or
+ * timeout (-ENOTCONN, -ETIMEDOUT) fails every unfinished item.  A batch is
+ * committed once; further queueing gives -EBUSY.
+ */
+KVMI_EXPORT int kvmi_batch_commit(struct kvmi_batch *b);
+/* kvmi_batch_count - items queued. */
+KVMI_EXPORT size_t kvmi_batch_count(const struct kvmi_batch *b);
+/* kvmi_batch_result - item @i's result after commit: 0 or a negative
+ * error; -EINVAL for a bad index, -EAGAIN before commit. */
+KVMI_EXPORT int kvmi_batch_result(const struct kvmi_batch *b, size_t i);
+/* kvmi_batch_writes - write(2) calls the commit needed (for tests and
+ * benchmarks). */
+KVMI_EXPORT size_t kvmi_batch_writes(const struct kvmi_batch *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KVMI_DOMAIN_H */

@@ -1,0 +1,184 @@
+/*
+ * libkvmi - server.h: accepting guests (QEMU connections) on a libuv loop.
+ *
+ * A server listens on a unix socket and/or a vsock port.  For every QEMU
+ * connection it runs QEMU's handshake (reads QEMU's struct under the size
+ * rules, lets the tool accept or refuse the guest, answers with the cookie
+ * hash), then asks the host for KVMI_GET_VERSION and KVMI_GET_GUEST_INFO
+ * and hands the tool a struct kvmi_dom (see domain.h) through the
+ * new_domain callback.  Nothing blocks the loop during the handshake: a
+ * peer that never finishes is cut off by the handshake timeout.
+ *
+ * Threads: every function here and in domain.h must be called on the
+ * thread that runs the uv_loop_t given to kvmi_server_new() (the "loop
+ * thread"), including from inside callbacks.  Callbacks always run on the
+ * loop thread.  There is no global state: two servers on two loops in two
+ * threads are independent.
+ */
+#ifndef KVMI_SERVER_H
+#define KVMI_SERVER_H
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <kvmi/common.h>
+#include <kvmi/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kvmi_server;
+struct kvmi_dom;
+
+/* What QEMU said about the guest in its handshake struct. */
+struct kvmi_guest_identity {
+	uint8_t uuid[16];
+	char name[64];	    /* NUL-terminated (QEMU's name[63] forced to 0) */
+	int64_t start_time; /* as sent (seconds or ms depending on QEMU) */
+	uint64_t max_gpa;   /* 0 unless QEMU sent the 104-byte struct */
+	uint32_t struct_size; /* QEMU's struct_size */
+};
+
+/* Log levels of the log callback. */
+enum kvmi_log_level {
+	KVMI_LOG_DEBUG = 0,
+	KVMI_LOG_INFO = 1,
+	KVMI_LOG_WARNING = 2,
+	KVMI_LOG_ERROR = 3,
+};
+
+/*
+ * handshake: optional; sees the guest before anything is answered.
+ * Return 0 to accept, a negative value to refuse (the connection is
+ * closed and the refusal logged).
+ */
+typedef int (*kvmi_handshake_cb)(struct kvmi_server *srv,
+				 const struct kvmi_guest_identity *id,
+				 void *ctx);
+
+/*
+ * new_domain: required; a guest is connected, its version checked and its
+ * vCPU count known.  The library holds one reference to @dom while it is
+ * connected (take your own with kvmi_dom_ref() to keep it longer).  Return
+ * 0 to keep the domain, a negative value to close it at once.
+ */
+typedef int (*kvmi_new_domain_cb)(struct kvmi_dom *dom, void *ctx);
+
+/*
+ * disconnect: optional; the domain's connection is gone.  @reason is 0
+ * when the tool closed it (kvmi_dom_close, server shutdown), otherwise the
+ * error that ended it: -ECONNRESET / -EPIPE (peer gone), KVMI_E_* protocol
+ * errors (malformed message, unexpected reply, queue overflow, rejected
+ * event reply, ...).  Called exactly once per domain that reached
+ * new_domain; @dom stays valid during the call and until its last
+ * reference is dropped.
+ */
+typedef void (*kvmi_disconnect_cb)(struct kvmi_dom *dom, int reason,
+				   void *ctx);
+
+/*
+ * log: optional; one formatted line (no trailing newline, borrowed for the
+ * call) about @dom (NULL for server-wide messages).  Without it nothing is
+ * printed.
+ */
+typedef void (*kvmi_log_cb)(enum kvmi_log_level level, const char *msg,
+			    struct kvmi_dom *dom, void *ctx);
+
+struct kvmi_server_config {
+	size_t size; /* sizeof(struct kvmi_server_config): set it */
+
+	const char *unix_path; /* listen here (NULL: no unix socket) */
+	unsigned int unix_mode; /* file mode of the socket; 0 means 0600 */
+	int vsock_port;		/* listen on this vsock port; -1: none */
+	int backlog;		/* listen backlog; 0 means 128 */
+
+	/* SO_PEERCRED allow-list of peer uids (unix socket only); empty:
+	 * every peer the file mode lets in */
+	const uid_t *allowed_uids;
+	size_t n_allowed_uids;
+
+	/* cookie: SHA-1(secret) is sent to QEMU; or a ready 20-byte hash;
+	 * neither: 20 zero bytes (QEMU without a key accepts any hash) */
+	const void *secret;
+	size_t secret_len;
+	const uint8_t *cookie_hash;
+
+	unsigned int handshake_timeout_ms; /* 0 means 10000 */
+	unsigned int command_timeout_ms;   /* per-domain default; 0: 10000 */
+	size_t event_queue_max; /* undispatched events per domain; 0: 1024 */
+	unsigned int max_vcpus; /* vCPU indices accepted; 0 means 1024 */
+
+	kvmi_handshake_cb handshake;
+	kvmi_new_domain_cb new_domain; /* required */
+	kvmi_disconnect_cb disconnect;
+	kvmi_log_cb log;
+	enum kvmi_log_level log_level; /* least level passed to log */
+	void *ctx; /* passed to every callback */
+};
+
+/*
+ * kvmi_server_new - create a server on @loop with @cfg (copied; the
+ * strings, uid list and secret are copied too).  Listens nowhere yet.
+ * Returns 0 and the server in *@out, -EINVAL (bad config: no new_domain,
+ * no listen address, size too small, bad timeouts) or -ENOMEM.
+ */
+KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
+				const struct kvmi_server_config *cfg,
+				struct kvmi_server **out);
+
+/*
+ * kvmi_server_start - bind and listen.  The unix socket is created with
+ * the configured mode atomically (bound under a temporary name, chmod-ed,
+ * then renamed into place).  An existing path is replaced only if it is a
+ * socket nobody listens on; a live socket gives -EADDRINUSE, anything
+ * else (file, directory, link) -EEXIST and is left alone.  Every fd is
+ * CLOEXEC.  Returns 0 or a negative errno.
+ */
+KVMI_EXPORT int kvmi_server_start(struct kvmi_server *srv);
+
+/*
+ * kvmi_server_shutdown - stop listening (removing the unix socket file it
+ * created) and close every domain and handshake in progress (each domain
+ * gets its disconnect callback with reason 0).  Idempotent; safe from
+ * callbacks.  The loop finishes the closing; run it until
+ * kvmi_server_is_idle() before kvmi_server_free().
+ */
+KVMI_EXPORT void kvmi_server_shutdown(struct kvmi_server *srv);
+
+/* kvmi_server_is_idle - 1 when shut down and every handle is closed. */
+KVMI_EXPORT int kvmi_server_is_idle(const struct kvmi_server *srv);
+
+/*
+ * kvmi_server_free - release the server (NULL accepted).  Call after
+ * kvmi_server_shutdown() once kvmi_server_is_idle() (or after uv_run
+ * returned): freeing earlier shuts down and frees what can be freed, but
+ * domains the tool still references stay allocated until released.
+ */
+KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv);
+
+/* kvmi_server_loop - the loop given at creation. */
+KVMI_EXPORT uv_loop_t *kvmi_server_loop(const struct kvmi_server *srv);
+
+/* kvmi_server_domain_count - connected domains (after new_domain). */
+KVMI_EXPORT size_t kvmi_server_domain_count(const struct kvmi_server *srv);
+
+/*
+ * kvmi_server_foreach_domain - call @fn for every connected domain, in
+ * connection order; stops early and returns @fn's value when it is
+ * non-zero.  @fn may close the domain it is given.
+ */
+KVMI_EXPORT int kvmi_server_foreach_domain(struct kvmi_server *srv,
+					   int (*fn)(struct kvmi_dom *dom,
+						     void *arg),
+					   void *arg);
+
+/* kvmi_sha1 - SHA-1 of @len bytes (the cookie hash QEMU expects), from
+ * nettle.  Pure; any thread. */
+KVMI_EXPORT void kvmi_sha1(const void *data, size_t len, uint8_t out[20]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KVMI_SERVER_H */

@@ -1,0 +1,477 @@
+/*
+ * libkvmi - batch.c: pipelined batches of commands and event replies,
+ * written in as few writes as the socket takes, with every reply collected
+ * or with replies disabled (KVMI_CONTROL_CMD_RESPONSE) and one
+ * confirmation at the end.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum item_kind {
+	ITEM_COMMAND,
+	ITEM_EVENT_REPLY,
+};
+
+struct item {
+	struct kvmi__waiter w;
+	enum item_kind kind;
+	bool wants_data; /* a command that returns data */
+	uint16_t id;
+	uint32_t seq;
+	struct kvmi_event_ctx *ev;
+	size_t expect_len; /* reply data expected (reads) */
+};
+
+struct kvmi_batch {
+	struct kvmi_dom *dom;
+	unsigned int flags;
+	bool committed;
+	struct item *items;
+	size_t n, cap;
+	uint8_t *buf; /* the encoded messages, in order */
+	size_t len, bcap;
+	size_t writes;
+};
+
+KVMI_EXPORT int kvmi_batch_new(struct kvmi_dom *dom, unsigned int flags,
+			       struct kvmi_batch **out)
+{
+	struct kvmi_batch *b;
+
+	if (!dom || !out || (flags & ~KVMI_BATCH_NO_REPLIES))
+		return -EINVAL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->dom = dom;
+	b->flags = flags;
+	kvmi_dom_ref(dom);
+	*out = b;
+	return 0;
+}
+
+KVMI_EXPORT void kvmi_batch_free(struct kvmi_batch *b)
+{
+	if (!b)
+		return;
+	/* replies queued but never sent: the events are still owed one */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].kind == ITEM_EVENT_REPLY && !b->committed &&
+		    b->items[i].ev->state == KVMI__EV_BATCHED)
+			b->items[i].ev->state = KVMI__EV_DISPATCHED;
+	if (b->dom && !b->committed)
+		for (size_t i = 0; i < b->n; i++)
+			kvmi__pending_drop_waiter(b->dom, &b->items[i].w);
+	kvmi_dom_unref(b->dom);
+	free(b->items);
+	free(b->buf);
+	free(b);
+}
+
+KVMI_EXPORT size_t kvmi_batch_count(const struct kvmi_batch *b)
+{
+	return b ? b->n : 0;
+}
+
+KVMI_EXPORT size_t kvmi_batch_writes(const struct kvmi_batch *b)
+{
+	return b ? b->writes : 0;
+}
+
+KVMI_EXPORT int kvmi_batch_result(const struct kvmi_batch *b, size_t i)
+{
+	if (!b || i >= b->n)
+		return -EINVAL;
+	if (!b->committed)
+		return -EAGAIN;
+	return b->items[i].w.result;
+}
+
+/* room for one more message and one more item */
+static int grow(struct kvmi_batch *b, uint8_t **where)
+{
+	if (b->committed)
+		return -EBUSY;
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 16;
+		struct item *ni = realloc(b->items, nc * sizeof(*ni));
+
+		if (!ni)
+			return -ENOMEM;
+		b->items = ni;
+		b->cap = nc;
+	}
+	if (b->len + KVMI_ENCODE_MAX > b->bcap) {
+		size_t nc = b->bcap ? b->bcap * 2 : 4 * KVMI_ENCODE_MAX;
+		uint8_t *nb;
+
+		while (nc < b->len + KVMI_ENCODE_MAX)
+			nc *= 2;
+		nb = realloc(b->buf, nc);
+		if (!nb)
+			return -ENOMEM;
+		b->buf = nb;
+		b->bcap = nc;
+	}
+	*where = b->buf + b->len;
+	return 0;
+}
+
+/* record the message just encoded at the end of buf (length @len) */
+static int add(struct kvmi_batch *b, int len, void *out, size_t out_cap,
+	       bool wants_data)
+{
+	struct item *it;
+	struct kvmi_msg_hdr hdr;
+
+	if (len < 0)
+		return len;
+	if (wants_data && (b->flags & KVMI_BATCH_NO_REPLIES))
+		return -EINVAL;
+	memcpy(&hdr, b->buf + b->len, sizeof(hdr));
+	it = &b->items[b->n];
+	memset(it, 0, sizeof(*it));
+	it->kind = ITEM_COMMAND;
+	it->id = hdr.id;
+	it->seq = hdr.seq;
+	it->wants_data = wants_data;
+	it->w.out = out;
+	it->w.out_cap = out_cap;
+	it->expect_len = out_cap;
+	b->len += (size_t)len;
+	return (int)b->n++;
+}
+
+#define SEQ (kvmi_seq_next(&b->dom->seq))
+#define MAXM KVMI_ENCODE_MAX
+
+KVMI_EXPORT int kvmi_batch_write_physical(struct kvmi_batch *b, uint64_t gpa,
+					  const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	int first = -1;
+
+	if (!b || !buf || !len || gpa + len < gpa)
+		return -EINVAL;
+	while (len) {
+		size_t in_page = KVMI_PAGE_SIZE - (gpa & (KVMI_PAGE_SIZE - 1));
+		size_t n = len < in_page ? len : in_page;
+		uint8_t *where;
+		int r = grow(b, &where);
+
+		if (!r)
+			r = add(b, kvmi_encode_write_physical(where, MAXM, SEQ,
+							      gpa, p, n),
+				NULL, 0, false);
+		if (r < 0)
+			return r; /* earlier chunks stay queued */
+		if (first < 0)
+			first = r;
+		gpa += n;
+		p += n;
+		len -= n;
+	}
+	return first;
+}
+
+KVMI_EXPORT int kvmi_batch_read_physical(struct kvmi_batch *b, uint64_t gpa,
+					 void *out, size_t len)
+{
+	uint8_t *p = out;
+	int first = -1;
+
+	if (!b || !out || !len || gpa + len < gpa)
+		return -EINVAL;
+	if (b->flags & KVMI_BATCH_NO_REPLIES)
+		return -EINVAL;
+	while (len) {
+		size_t in_page = KVMI_PAGE_SIZE - (gpa & (KVMI_PAGE_SIZE - 1));
+		size_t n = len < in_page ? len : in_page;
+		uint8_t *where;
+		int r = grow(b, &where);
+
+		if (!r)
+			r = add(b, kvmi_encode_read_physical(where, MAXM, SEQ, gpa,
+							     n),
+				p, n, true);
+		if (r < 0)
+			return r;
+		if (first < 0)
+			first = r;
+		gpa += n;
+		p += n;
+		len -= n;
+	}
+	return first;
+}
+
+KVMI_EXPORT int
+kvmi_batch_set_page_access(struct kvmi_batch *b,
+			   const struct kvmi_page_access_entry *entries,
+			   size_t count)
+{
+	int first = -1;
+
+	if (!b || !entries || !count)
+		return -EINVAL;
+	while (count) {
+		size_t n = count < KVMI_SET_PAGE_ACCESS_MAX_ENTRIES
+				   ? count
+				   : KVMI_SET_PAGE_ACCESS_MAX_ENTRIES;
+		uint8_t *where;
+		int r = grow(b, &where);
+
+		if (!r)
+			r = add(b, kvmi_encode_set_page_access(where, MAXM, SEQ, 0,
+							       entries, n),
+				NULL, 0, false);
+		if (r < 0)
+			return r;
+		if (first < 0)
+			first = r;
+		entries += n;
+		count -= n;
+	}
+	return first;
+}
+
+KVMI_EXPORT int kvmi_batch_get_page_access(struct kvmi_batch *b,
+					   const uint64_t *gpas, uint8_t *out,
+					   size_t count)
+{
+	int first = -1;
+
+	if (!b || !gpas || !out || !count)
+		return -EINVAL;
+	if (b->flags & KVMI_BATCH_NO_REPLIES)
+		return -EINVAL;
+	while (count) {
+		size_t n = count < KVMI_GET_PAGE_ACCESS_MAX_GPAS
+				   ? count
+				   : KVMI_GET_PAGE_ACCESS_MAX_GPAS;
+		uint8_t *where;
+		int r = grow(b, &where);
+
+		if (!r)
+			r = add(b, kvmi_encode_get_page_access(where, MAXM, SEQ, 0,
+							       gpas, n),
+				out, n, true);
+		if (r < 0)
+			return r;
+		if (first < 0)
+			first = r;
+		gpas += n;
+		out += n;
+		count -= n;
+	}
+	return first;
+}
+
+#define SIMPLE(EXPR)                                                           \
+	do {                                                                   \
+		uint8_t *where;                                                \
+		int r;                                                         \
+		if (!b)                                                        \
+			return -EINVAL;                                        \
+		r = grow(b, &where);                                           \
+		if (r)                                                         \
+			return r;                                              \
+		return add(b, (EXPR), NULL, 0, false);                         \
+	} while (0)
+
+KVMI_EXPORT int kvmi_batch_control_events(struct kvmi_batch *b, uint16_t vcpu,
+					  uint16_t event_id, int enable)
+{
+	SIMPLE(kvmi_encode_control_events(where, MAXM, SEQ, vcpu, event_id,
+					  enable));
+}
+
+KVMI_EXPORT int kvmi_batch_control_vm_events(struct kvmi_batch *b,
+					     uint16_t event_id, int enable)
+{
+	SIMPLE(kvmi_encode_control_vm_events(where, MAXM, SEQ, event_id,
+					     enable));
+}
+
+KVMI_EXPORT int kvmi_batch_control_cr(struct kvmi_batch *b, uint16_t vcpu,
+				      uint32_t cr, int enable)
+{
+	SIMPLE(kvmi_encode_control_cr(where, MAXM, SEQ, vcpu, cr, enable));
+}
+
+KVMI_EXPORT int kvmi_batch_control_msr(struct kvmi_batch *b, uint16_t vcpu,
+				       uint32_t msr, int enable)
+{
+	SIMPLE(kvmi_encode_control_msr(where, MAXM, SEQ, vcpu, msr, enable));
+}
+
+KVMI_EXPORT int kvmi_batch_pause_vcpu(struct kvmi_batch *b, uint16_t vcpu,
+				      int wait)
+{
+	SIMPLE(kvmi_encode_pause_vcpu(where, MAXM, SEQ, vcpu, wait));
+}
+
+static int add_reply(struct kvmi_batch *b, struct kvmi_event_ctx *ev,
+		     uint8_t action, const void *tail, size_t tlen)
+{
+	uint8_t *where;
+	struct item *it;
+	int r;
+
+	if (!b || !ev || ev->dom != b->dom || ev == &b->dom->unhook_ev)
+		return -EINVAL;
+	if (ev->state != KVMI__EV_DISPATCHED)
+		return KVMI_E_ALREADY_REPLIED;
+	r = grow(b, &where);
+	if (r)
+		return r;
+	r = kvmi__event_encode_reply(ev, where, MAXM, action, tail, tlen);
+	if (r < 0)
+		return r;
+	it = &b->items[b->n];
+	memset(it, 0, sizeof(*it));
+	it->kind = ITEM_EVENT_REPLY;
+	it->ev = ev;
+	ev->state = KVMI__EV_BATCHED;
+	b->len += (size_t)r;
+	return (int)b->n++;
+}
+
+KVMI_EXPORT int kvmi_batch_event_reply(struct kvmi_batch *b,
+				       struct kvmi_event_ctx *ev,
+				       uint8_t action)
+{
+	return add_reply(b, ev, action, NULL, 0);
+}
+
+KVMI_EXPORT int kvmi_batch_event_reply_cr(struct kvmi_batch *b,
+					  struct kvmi_event_ctx *ev,
+					  uint8_t action, uint64_t new_val)
+{
+	if (!ev || ev->common.event != KVMI_EVENT_CR)
+		return -EINVAL;
+	return add_reply(b, ev, action, &new_val, sizeof(new_val));
+}
+
+KVMI_EXPORT int kvmi_batch_event_reply_msr(struct kvmi_batch *b,
+					   struct kvmi_event_ctx *ev,
+					   uint8_t action, uint64_t new_val)
+{
+	if (!ev || ev->common.event != KVMI_EVENT_MSR)
+		return -EINVAL;
+	return add_reply(b, ev, action, &new_val, sizeof(new_val));
+}
+
+static int append_out(struct kvmi_dom *dom, const uint8_t *p, size_t n)
+{
+	uint8_t *where;
+	int err = kvmi__out_reserve(dom, n, &where);
+
+	if (err)
+		return err;
+	memcpy(where, p, n);
+	kvmi__out_commit(dom, n);
+	return 0;
+}
+
+KVMI_EXPORT int kvmi_batch_commit(struct kvmi_batch *b)
+{
+	struct kvmi_dom *dom;
+	struct kvmi__waiter confirm = {0};
+	struct kvmi__waiter **ws = NULL;
+	bool no_replies;
+	size_t nw = 0, writes0;
+	uint8_t msg[32];
+	int err = 0, len;
+
+	if (!b)
+		return -EINVAL;
+	if (b->committed)
+		return -EBUSY;
+	dom = b->dom;
+	no_replies = b->flags & KVMI_BATCH_NO_REPLIES;
+	b->committed = true;
+	if (!kvmi__dom_usable(dom)) {
+		err = -ENOTCONN;
+		goto fail_all;
+	}
+	ws = malloc((b->n + 1) * sizeof(*ws));
+	if (!ws) {
+		err = -ENOMEM;
+		goto fail_all;
+	}
+	writes0 = dom->writes;
+	if (no_replies) {
+		len = kvmi_encode_control_cmd_response(msg, sizeof(msg),
+						       kvmi_seq_next(&dom->seq),
+						       0, 1);
+		err = append_out(dom, msg, (size_t)len);
+	}
+	for (size_t i = 0; !err && i < b->n; i++) {
+		struct item *it = &b->items[i];
+
+		if (it->kind == ITEM_EVENT_REPLY) {
+			it->w.done = true;
+			continue;
+		}
+		err = kvmi__pending_add(dom, it->id, it->seq, no_replies,
+					&it->w);
+		if (!err)
+			ws[nw++] = &it->w;
+	}
+	if (!err)
+		err = append_out(dom, b->buf, b->len);
+	if (!err && no_replies) {
+		uint32_t seq = kvmi_seq_next(&dom->seq);
+
+		len = kvmi_encode_control_cmd_response(msg, sizeof(msg), seq, 1,
+						       1);
+		err = kvmi__pending_add(dom, KVMI_CONTROL_CMD_RESPONSE, seq,
+					false, &confirm);
+		if (!err) {
+			ws[nw++] = &confirm;
+			err = append_out(dom, msg, (size_t)len);
+		}
+	}
+	if (err) {
+		for (size_t i = 0; i < nw; i++)
+			kvmi__pending_drop_waiter(dom, ws[i]);
+		goto fail_all;
+	}
+	/* the event replies are on their way */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].kind == ITEM_EVENT_REPLY)
+			kvmi__event_release(b->items[i].ev);
+	err = kvmi__dom_wait(dom, ws, nw);
+	b->writes = dom->writes - writes0;
+	free(ws);
+	if (err)
+		return err;
+	if (confirm.result)
+		return confirm.result;
+	for (size_t i = 0; i < b->n; i++) {
+		struct item *it = &b->items[i];
+
+		if (it->w.result)
+			return it->w.result;
+		if (it->wants_data && it->w.out_len != it->expect_len)
+			return it->w.result = KVMI_E_MSG_SIZE;
+	}
+	return 0;
+
+fail_all:
+	free(ws);
+	for (size_t i = 0; i < b->n; i++) {
+		struct item *it = &b->items[i];
+
+		if (it->kind == ITEM_EVENT_REPLY &&
+		    it->ev->state == KVMI__EV_BATCHED)
+			it->ev->state = KVMI__EV_DISPATCHED;
+		it->w.done = true;
+		it->w.result = err;
+	}
+	return err;
+}

@@ -1,0 +1,378 @@
+/*
+ * libkvmi - server.c: listening sockets (unix, vsock), accepting QEMU
+ * connections with the peer-credential allow-list, and the server's
+ * lifecycle.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vm_sockets.h>
+#include <nettle/sha1.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+KVMI_EXPORT void kvmi_sha1(const void *data, size_t len, uint8_t out[20])
+{
+	struct sha1_ctx ctx;
+
+	sha1_init(&ctx);
+	sha1_update(&ctx, len, data);
+	sha1_digest(&ctx, SHA1_DIGEST_SIZE, out);
+}
+
+KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
+				const struct kvmi_server_config *cfg,
+				struct kvmi_server **out)
+{
+	struct kvmi_server *srv;
+
+	if (!loop || !cfg || !out || cfg->size < sizeof(*cfg) ||
+	    !cfg->new_domain || (!cfg->unix_path && cfg->vsock_port < 0) ||
+	    (cfg->n_allowed_uids && !cfg->allowed_uids) ||
+	    (cfg->secret_len && !cfg->secret) ||
+	    (cfg->unix_path &&
+	     strlen(cfg->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path) - 8))
+		return -EINVAL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->loop = loop;
+	srv->cfg = *cfg;
+	srv->unix_fd = srv->vsock_fd = -1;
+	if (cfg->unix_path) {
+		srv->unix_path = strdup(cfg->unix_path);
+		if (!srv->unix_path)
+			goto nomem;
+	}
+	if (cfg->n_allowed_uids) {
+		srv->uids = malloc(cfg->n_allowed_uids * sizeof(uid_t));
+		if (!srv->uids)
+			goto nomem;
+		memcpy(srv->uids, cfg->allowed_uids,
+		       cfg->n_allowed_uids * sizeof(uid_t));
+	}
+	srv->cfg.unix_path = srv->unix_path;
+	srv->cfg.allowed_uids = srv->uids;
+	srv->cfg.secret = NULL; /* only its hash is kept */
+	srv->cfg.cookie_hash = NULL;
+	if (cfg->secret)
+		kvmi_sha1(cfg->secret, cfg->secret_len, srv->cookie);
+	else if (cfg->cookie_hash)
+		memcpy(srv->cookie, cfg->cookie_hash, sizeof(srv->cookie));
+	if (!srv->cfg.unix_mode)
+		srv->cfg.unix_mode = 0600;
+	if (srv->cfg.backlog <= 0)
+		srv->cfg.backlog = 128;
+	if (!srv->cfg.handshake_timeout_ms)
+		srv->cfg.handshake_timeout_ms = KVMI__DEFAULT_TIMEOUT_MS;
+	if (!srv->cfg.command_timeout_ms)
+		srv->cfg.command_timeout_ms = KVMI__DEFAULT_TIMEOUT_MS;
+	if (!srv->cfg.event_queue_max)
+		srv->cfg.event_queue_max = KVMI__DEFAULT_QUEUE;
+	if (!srv->cfg.max_vcpus)
+		srv->cfg.max_vcpus = KVMI__DEFAULT_MAX_VCPUS;
+	*out = srv;
+	return 0;
+nomem:
+	free(srv->unix_path);
+	free(srv->uids);
+	free(srv);
+	return -ENOMEM;
+}
+
+static bool peer_allowed(struct kvmi_server *srv, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (!srv->cfg.n_allowed_uids)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		kvmi__log(srv, NULL, KVMI_LOG_ERROR,
+			  "SO_PEERCRED failed: %s", strerror(errno));
+		return false;
+	}
+	for (size_t i = 0; i < srv->cfg.n_allowed_uids; i++)
+		if (srv->uids[i] == cred.uid)
+			return true;
+	kvmi__log(srv, NULL, KVMI_LOG_WARNING,
+		  "refused a connection from uid %u pid %d: not in the "
+		  "allow-list",
+		  (unsigned int)cred.uid, (int)cred.pid);
+	return false;
+}
+
+static void on_listen(uv_poll_t *h, int status, int events)
+{
+	struct kvmi_server *srv = h->data;
+	int lfd = h == &srv->unix_poll ? srv->unix_fd : srv->vsock_fd;
+
+	(void)events;
+	if (status < 0) {
+		kvmi__log(srv, NULL, KVMI_LOG_ERROR, "listen socket error: %s",
+			  uv_strerror(status));
+		return;
+	}
+	for (int i = 0; i < 64 && !srv->shut; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				kvmi__log(srv, NULL, KVMI_LOG_ERROR,
+					  "accept: %s", strerror(errno));
+			return;
+		}
+		if (h == &srv->unix_poll && !peer_allowed(srv, fd)) {
+			close(fd);
+			continue;
+		}
+		if (kvmi__dom_accepted(srv, fd) < 0) {
+			kvmi__log(srv, NULL, KVMI_LOG_ERROR,
+				  "out of memory accepting a connection");
+			close(fd);
+		}
+	}
+}
+
+/* is something listening on the unix socket at @path? */
+static bool socket_is_live(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return true; /* cannot tell: do not remove it */
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	live = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ||
+	       errno != ECONNREFUSED;
+	close(fd);
+	return live;
+}
+
+static int listen_unix(struct kvmi_server *srv)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	char tmp[sizeof(a.sun_path)];
+	struct stat st;
+	int fd, err;
+
+	if (lstat(srv->unix_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			kvmi__log(srv, NULL, KVMI_LOG_ERROR,
+				  "%s exists and is not a socket: left alone",
+				  srv->unix_path);
+			return -EEXIST;
+		}
+		if (socket_is_live(srv->unix_path)) {
+			kvmi__log(srv, NULL, KVMI_LOG_ERROR,
+				  "%s: another server is listening there",
+				  srv->unix_path);
+			return -EADDRINUSE;
+		}
+	} else if (errno != ENOENT) {
+		return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* bind under a temporary name, set the mode, rename into place:
+	 * the socket is never reachable with a wider mode */
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", srv->unix_path, (int)getpid());
+	unlink(tmp);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", tmp);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    chmod(tmp, srv->cfg.unix_mode) < 0 ||
+	    listen(fd, srv->cfg.backlog) < 0 || rename(tmp, srv->unix_path) < 0) {
+		err = -errno;
+		unlink(tmp);
+		close(fd);
+		return err;
+	}
+	if (stat(srv->unix_path, &st) == 0) {
+		srv->sock_dev = st.st_dev;
+		srv->sock_ino = st.st_ino;
+	}
+	srv->unix_fd = fd;
+	return 0;
+}
+
+static int listen_vsock(struct kvmi_server *srv)
+{
+	struct sockaddr_vm a = {.svm_family = AF_VSOCK,
+				.svm_port = (unsigned int)srv->cfg.vsock_port,
+				.svm_cid = VMADDR_CID_ANY};
+	int fd, err;
+
+	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(fd, srv->cfg.backlog) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	srv->vsock_fd = fd;
+	return 0;
+}
+
+static void on_listen_closed(uv_handle_t *h)
+{
+	struct kvmi_server *srv = h->data;
+
+	srv->open_handles--;
+	if (srv->free_requested && kvmi_server_is_idle(srv))
+		kvmi_server_free(srv);
+}
+
+static void stop_listening(struct kvmi_server *srv)
+{
+	if (srv->unix_polling) {
+		srv->unix_polling = false;
+		uv_close((uv_handle_t *)&srv->unix_poll, on_listen_closed);
+	}
+	if (srv->vsock_polling) {
+		srv->vsock_polling = false;
+		uv_close((uv_handle_t *)&srv->vsock_poll, on_listen_closed);
+	}
+	if (srv->unix_fd >= 0) {
+		struct stat st;
+
+		/* remove the socket file only if it is still ours */
+		if (stat(srv->unix_path, &st) == 0 &&
+		    st.st_dev == srv->sock_dev && st.st_ino == srv->sock_ino)
+			unlink(srv->unix_path);
+		close(srv->unix_fd);
+		srv->unix_fd = -1;
+	}
+	if (srv->vsock_fd >= 0) {
+		close(srv->vsock_fd);
+		srv->vsock_fd = -1;
+	}
+}
+
+KVMI_EXPORT int kvmi_server_start(struct kvmi_server *srv)
+{
+	int err = 0;
+
+	if (!srv || srv->shut)
+		return -EINVAL;
+	if (srv->unix_fd >= 0 || srv->vsock_fd >= 0)
+		return -EALREADY;
+	if (srv->unix_path)
+		err = listen_unix(srv);
+	if (!err && srv->cfg.vsock_port >= 0)
+		err = listen_vsock(srv);
+	if (!err && srv->unix_fd >= 0) {
+		err = uv_poll_init_socket(srv->loop, &srv->unix_poll,
+					  srv->unix_fd);
+		if (!err) {
+			srv->unix_poll.data = srv;
+			srv->unix_polling = true;
+			srv->open_handles++;
+			err = uv_poll_start(&srv->unix_poll, UV_READABLE,
+					    on_listen);
+		}
+	}
+	if (!err && srv->vsock_fd >= 0) {
+		err = uv_poll_init_socket(srv->loop, &srv->vsock_poll,
+					  srv->vsock_fd);
+		if (!err) {
+			srv->vsock_poll.data = srv;
+			srv->vsock_polling = true;
+			srv->open_handles++;
+			err = uv_poll_start(&srv->vsock_poll, UV_READABLE,
+					    on_listen);
+		}
+	}
+	if (err) {
+		kvmi__log(srv, NULL, KVMI_LOG_ERROR, "cannot listen: %s",
+			  kvmi_strerror(err));
+		stop_listening(srv);
+		return err;
+	}
+	kvmi__log(srv, NULL, KVMI_LOG_INFO, "listening%s%s%s",
+		  srv->unix_path ? " on " : "",
+		  srv->unix_path ? srv->unix_path : "",
+		  srv->vsock_fd >= 0 ? " and vsock" : "");
+	return 0;
+}
+
+KVMI_EXPORT void kvmi_server_shutdown(struct kvmi_server *srv)
+{
+	if (!srv || srv->shut)
+		return;
+	srv->shut = true;
+	stop_listening(srv);
+	while (srv->doms) {
+		struct kvmi_dom *dom = srv->doms;
+
+		if (kvmi__dom_usable(dom))
+			kvmi_dom_close(dom); /* unlinks it */
+		else
+			kvmi__dom_unlink(dom);
+	}
+}
+
+KVMI_EXPORT int kvmi_server_is_idle(const struct kvmi_server *srv)
+{
+	return srv && srv->shut && srv->open_handles == 0 && !srv->doms;
+}
+
+KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv)
+{
+	if (!srv)
+		return;
+	kvmi_server_shutdown(srv);
+	if (srv->open_handles) {
+		srv->free_requested = true; /* freed by the last close */
+		return;
+	}
+	kvmi__handlers_free(srv->handlers);
+	free(srv->unix_path);
+	free(srv->uids);
+	free(srv);
+}
+
+KVMI_EXPORT uv_loop_t *kvmi_server_loop(const struct kvmi_server *srv)
+{
+	return srv ? srv->loop : NULL;
+}
+
+KVMI_EXPORT size_t kvmi_server_domain_count(const struct kvmi_server *srv)
+{
+	return srv ? srv->ndoms_ready : 0;
+}
+
+KVMI_EXPORT int kvmi_server_foreach_domain(struct kvmi_server *srv,
+					   int (*fn)(struct kvmi_dom *dom,
+						     void *arg),
+					   void *arg)
+{
+	struct kvmi_dom *dom, *next;
+	int r;
+
+	if (!srv || !fn)
+		return -EINVAL;
+	for (dom = srv->doms; dom; dom = next) {
+		next = dom->next;
+		if (dom->state != KVMI__DOM_READY)
+			continue;
+		kvmi_dom_ref(dom);
+		r = fn(dom, arg);
+		next = dom->next ? dom->next : next;
+		kvmi_dom_unref(dom);
+		if (r)
+			return r;
+	}
+	return 0;
+}

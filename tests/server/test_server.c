@@ -1,0 +1,797 @@
+/*
+ * libkvmi - tests/server/test_server.c: the connection layer against real
+ * peers in real processes: kvmi-fakehost for the handshake paths, every
+ * command's success and host-error paths, events, unhook and 100 guests;
+ * scripted peers for what a correct host never does (unexpected seq,
+ * rejected event reply, floods, silence, a hang-up mid-command).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* ------------------------------------------------------------------ */
+/* every command against kvmi-fakehost                                 */
+/* ------------------------------------------------------------------ */
+
+struct cmd_state {
+	int checked;
+};
+
+static int all_commands(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	struct cmd_state *st = h->test;
+	uint32_t v = 0, n = 0, mode = 0;
+	uint64_t tsc = 0, gfn = 0;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_msr_entry msrs[2] = {{.index = 0xc0000080},
+					{.index = 0x174}};
+	struct kvmi_get_cpuid_reply cpuid;
+	uint8_t xsave[4096], orig[6000], data[6000], back[6000], type;
+	uint64_t gpas[3] = {0x10000, 0x11000, 0x12000};
+	uint8_t acc[3];
+	struct kvmi_page_access_entry pe[3] = {
+		{.gpa = 0x10000, .access = KVMI_PAGE_ACCESS_R},
+		{.gpa = 0x11000, .access = KVMI_PAGE_ACCESS_R | KVMI_PAGE_ACCESS_X},
+		{.gpa = 0x12000, .access = KVMI_PAGE_ACCESS_RWX}};
+
+	h->new_domains++;
+	assert_int_equal(kvmi_dom_vcpu_count(dom), 2);
+	assert_string_equal(kvmi_dom_identity(dom)->name, "cmds");
+	assert_int_equal(kvmi_dom_get_version(dom, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(kvmi_dom_check_command(dom, KVMI_READ_PHYSICAL), 0);
+	assert_int_equal(kvmi_dom_check_command(dom, KVMI_GET_CPUID), -EPERM);
+	assert_int_equal(kvmi_dom_check_event(dom, KVMI_EVENT_DESCRIPTOR),
+			 -EPERM);
+	assert_int_equal(kvmi_dom_get_cpuid(dom, 0, 0, 0, &cpuid), -EPERM);
+	assert_int_equal(kvmi_dom_get_guest_info(dom, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(kvmi_dom_get_vcpu_info(dom, 1, &tsc), 0);
+	assert_int_equal(kvmi_dom_get_vcpu_info(dom, 7, &tsc), -EINVAL);
+	assert_int_equal(kvmi_dom_get_registers(dom, 0, &regs, &sregs, msrs, 2,
+						&mode),
+			 0);
+	assert_true(mode == 2 || mode == 4 || mode == 8);
+	assert_int_equal(kvmi_dom_get_registers(dom, 9, &regs, NULL, NULL, 0,
+						NULL),
+			 -EINVAL);
+	assert_int_equal(kvmi_dom_set_registers(dom, 0, &regs), 0);
+	assert_true(kvmi_dom_get_xsave(dom, 0, xsave, sizeof(xsave)) > 0);
+	/* physical access across two page boundaries, any alignment */
+	assert_int_equal(kvmi_dom_read_physical(dom, 0x20ff0, orig, 6000), 0);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	assert_int_equal(kvmi_dom_write_physical(dom, 0x20ff0, data, 6000), 0);
+	assert_int_equal(kvmi_dom_read_physical(dom, 0x20ff0, back, 6000), 0);
+	assert_memory_equal(back, data, 6000);
+	assert_int_equal(kvmi_dom_write_physical(dom, 0x20ff0, orig, 6000), 0);
+	/* outside guest memory: the host's error */
+	assert_int_equal(kvmi_dom_read_physical(dom, 1ull << 40, back, 16),
+			 -EINVAL);
+	/* page access */
+	assert_int_equal(kvmi_dom_set_page_access(dom, pe, 3), 0);
+	assert_int_equal(kvmi_dom_get_page_access(dom, gpas, acc, 3), 0);
+	assert_int_equal(acc[0], KVMI_PAGE_ACCESS_R);
+	assert_int_equal(acc[1], KVMI_PAGE_ACCESS_R | KVMI_PAGE_ACCESS_X);
+	assert_int_equal(acc[2], KVMI_PAGE_ACCESS_RWX);
+	pe[0].access = pe[1].access = KVMI_PAGE_ACCESS_RWX;
+	assert_int_equal(kvmi_dom_set_page_access(dom, pe, 3), 0);
+	/* events and intercepts */
+	assert_int_equal(kvmi_dom_control_vm_events(dom, KVMI_EVENT_UNHOOK, 1), 0);
+	assert_int_equal(kvmi_dom_control_events(dom, 0, KVMI_EVENT_CR, 1), 0);
+	assert_int_equal(kvmi_dom_control_cr(dom, 0, 3, 1), 0);
+	assert_int_equal(kvmi_dom_control_cr(dom, 0, 3, 0), 0);
+	assert_int_equal(kvmi_dom_control_events(dom, 0, KVMI_EVENT_CR, 0), 0);
+	assert_int_equal(kvmi_dom_control_msr(dom, 1, 0xc0000082, 1), 0);
+	assert_int_equal(kvmi_dom_control_msr(dom, 1, 0xc0000082, 0), 0);
+	assert_int_equal(kvmi_dom_control_events(dom, 0, KVMI_EVENT_DESCRIPTOR,
+						 1),
+			 -EPERM);
+	assert_int_equal(kvmi_dom_inject_exception(dom, 0, 14, 1, 2, 0x1000), 0);
+	assert_int_equal(kvmi_dom_get_mtrr_type(dom, 0, 0x1000, &type), 0);
+	assert_int_equal(kvmi_dom_get_max_gfn(dom, &gfn), 0);
+	assert_true(gfn > 0);
+	assert_int_equal(kvmi_dom_control_vm_events(dom, KVMI_EVENT_UNHOOK, 0), 0);
+	/* argument checks never reach the host */
+	assert_int_equal(kvmi_dom_read_physical(dom, 0, NULL, 1), -EINVAL);
+	assert_int_equal(kvmi_dom_control_cr(dom, 0, 2, 1), -EINVAL);
+	st->checked = 1;
+	kvmi_dom_close(dom);
+	return 0;
+}
+
+static void test_every_command(void **state)
+{
+	struct harness h;
+	struct cmd_state st = {0};
+	const char *args[] = {"--name", "cmds", "--vcpus", "2", "--deny-command",
+			      "KVMI_GET_CPUID", "--deny-event",
+			      "KVMI_EVENT_DESCRIPTOR", NULL};
+
+	(void)state;
+	h_init(&h);
+	h.test = &st;
+	h.cfg.new_domain = all_commands;
+	h_start(&h);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 20000);
+	assert_int_equal(st.checked, 1);
+	assert_int_equal(h.new_domains, 1);
+	assert_int_equal(h.disconnects, 1);
+	assert_int_equal(h.last_reason, 0);
+	/* the tool restored what it wrote: the guest is clean */
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(h.child_status, 0);
+	h_fini(&h);
+}
+
+/* ------------------------------------------------------------------ */
+/* handshake paths                                                     */
+/* ------------------------------------------------------------------ */
+
+static int close_at_once(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+
+	h->new_domains++;
+	kvmi_dom_close(dom);
+	return 0;
+}
+
+static void run_cookie(const char *ours, const char *qemus, int expect_ok)
+{
+	struct harness h;
+	const char *args[] = {"--secret", qemus, NULL};
+
+	h_init(&h);
+	h.cfg.secret = ours;
+	h.cfg.secret_len = strlen(ours);
+	h.cfg.new_domain = close_at_once;
+	h_start(&h);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 20000);
+	assert_int_equal(h.new_domains, expect_ok);
+	assert_int_equal(h_report_count(&h, "\"handshake_ok\":true"), expect_ok);
+	assert_int_equal(h.child_status, expect_ok ? 0 : 1);
+	h_fini(&h);
+}
+
+static void test_cookie_ok(void **state)
+{
+	(void)state;
+	run_cookie("s3cret", "s3cret", 1);
+}
+
+static void test_cookie_wrong(void **state)
+{
+	(void)state;
+	run_cookie("s3cret", "other", 0);
+}
+
+static int refuse(struct kvmi_server *srv, const struct kvmi_guest_identity *id,
+		  void *ctx)
+{
+	struct harness *h = ctx;
+
+	(void)srv;
+	h->test = (void *)1;
+	return strcmp(id->name, "unwanted") == 0 ? -1 : 0;
+}
+
+static void test_handshake_refused(void **state)
+{
+	struct harness h;
+	const char *args[] = {"--name", "unwanted", "--handshake-size", "104",
+			      NULL};
+
+	(void)state;
+	h_init(&h);
+	h.cfg.handshake = refuse;
+	h.cfg.new_domain = close_at_once;
+	h_start(&h);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 20000);
+	assert_non_null(h.test);
+	assert_int_equal(h.new_domains, 0);
+	assert_int_equal(h_report_count(&h, "\"handshake_ok\":false"), 1);
+	h_fini(&h);
+}
+
+static void test_handshake_sizes(void **state)
+{
+	static const char *sizes[] = {"32", "104", "4000"};
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		struct harness h;
+		const char *args[] = {"--handshake-size", sizes[i], NULL};
+
+		h_init(&h);
+		h.cfg.new_domain = close_at_once;
+		h_start(&h);
+		h_spawn_fakehost(&h, args);
+		h_run(&h, 20000);
+		assert_int_equal(h.new_domains, 1);
+		h_fini(&h);
+	}
+	/* below the minimum: refused */
+	{
+		struct harness h;
+		const char *args[] = {"--handshake-size", "20", NULL};
+
+		h_init(&h);
+		h.cfg.new_domain = close_at_once;
+		h_start(&h);
+		h_spawn_fakehost(&h, args);
+		h_run(&h, 20000);
+		assert_int_equal(h.new_domains, 0);
+		assert_non_null(strstr(h.last_log, "struct_size 20"));
+		h_fini(&h);
+	}
+}
+
+static int silent_peer(const char *path, const char *arg)
+{
+	struct peer p;
+
+	(void)arg;
+	memset(&p, 0, sizeof(p));
+	p.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	{
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+		if (connect(p.fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			return 3;
+	}
+	/* send half a struct_size, then nothing: the tool must hang up */
+	if (write(p.fd, "\x60\x00", 2) != 2)
+		return 4;
+	return peer_wait_eof(&p, 5000) ? 0 : 1;
+}
+
+static void test_handshake_timeout(void **state)
+{
+	struct harness h;
+
+	(void)state;
+	h_init(&h);
+	h.cfg.handshake_timeout_ms = 200;
+	h_start(&h);
+	h_spawn_peer(&h, "silent", NULL);
+	h_run(&h, 10000);
+	assert_int_equal(h.child_status, 0);
+	assert_int_equal(h.new_domains, 0);
+	assert_non_null(strstr(h.last_log, "did not complete within 200 ms"));
+	h_fini(&h);
+}
+
+/* ------------------------------------------------------------------ */
+/* scripted peers                                                      */
+/* ------------------------------------------------------------------ */
+
+struct script {
+	int result;	 /* of the command the tool issues */
+	int dispatched[8];
+	int ndispatched;
+	int replies_twice;
+};
+
+static struct script script;
+
+static void record_event(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			 void *ctx)
+{
+	(void)dom;
+	(void)ctx;
+	if (script.ndispatched < 8)
+		script.dispatched[script.ndispatched++] = (int)kvmi_event_seq(ev);
+	assert_int_equal(kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	script.replies_twice =
+		kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+}
+
+static int tool_issues_command(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	uint64_t tsc = 0;
+
+	h->new_domains++;
+	kvmi_dom_set_command_timeout(dom, 300);
+	kvmi_dom_on_event(dom, KVMI_EVENT_HYPERCALL, record_event, NULL, NULL);
+	kvmi_dom_on_event(dom, KVMI_EVENT_CR, record_event, NULL, NULL);
+	script.result = kvmi_dom_get_vcpu_info(dom, 0, &tsc);
+	/* events that came while waiting are not dispatched yet */
+	assert_int_equal(script.ndispatched, 0);
+	return 0;
+}
+
+static int peer_events_before_reply(const char *path, const char *arg)
+{
+	struct kvmi_get_vcpu_info_reply r = {.tsc_speed = 1000};
+	struct kvmi_event_cr cr = {.cr = 3, .old_value = 1, .new_value = 2};
+	const struct kvmi_msg *m;
+	struct peer p;
+
+	(void)arg;
+	if (peer_connect(&p, path, 4))
+		return 10;
+	m = peer_read(&p);
+	if (!m || m->hdr.id != KVMI_GET_VCPU_INFO)
+		return 11;
+	peer_event(&p, 1, KVMI_EVENT_HYPERCALL, NULL, 0);
+	peer_event(&p, 2, KVMI_EVENT_CR, &cr, sizeof(cr));
+	peer_reply(&p, m, 0, &r, sizeof(r));
+	/* exactly one reply per event, in order, CR with new_val = 2 */
+	m = peer_read(&p);
+	if (!m || m->kind != KVMI_MSG_EVENT_REPLY || m->hdr.seq != 1 ||
+	    m->u.event_reply.vcpu.vcpu != 1)
+		return 12;
+	m = peer_read(&p);
+	if (!m || m->kind != KVMI_MSG_EVENT_REPLY || m->hdr.seq != 2 ||
+	    m->u.event_reply.tail_len != 8 ||
+	    memcmp(m->u.event_reply.tail, &cr.new_value, 8))
+		return 13;
+	/* an event with no handler: the default reply, once */
+	peer_event(&p, 3, KVMI_EVENT_XSETBV, NULL, 0);
+	m = peer_read(&p);
+	if (!m || m->kind != KVMI_MSG_EVENT_REPLY || m->hdr.seq != 3 ||
+	    m->u.event_reply.common.action != KVMI_EVENT_ACTION_CONTINUE)
+		return 14;
+	close(p.fd);
+	return 0;
+}
+
+static void test_events_while_command_waits(void **state)
+{
+	struct harness h;
+
+	(void)state;
+	memset(&script, 0, sizeof(script));
+	h_init(&h);
+	h.cfg.new_domain = tool_issues_command;
+	h_start(&h);
+	h_spawn_peer(&h, "events-before-reply", NULL);
+	h_run(&h, 10000);
+	assert_int_equal(h.child_status, 0);
+	assert_int_equal(script.result, 0);
+	assert_int_equal(script.ndispatched, 2);
+	assert_int_equal(script.dispatched[0], 1);
+	assert_int_equal(script.dispatched[1], 2);
+	assert_int_equal(script.replies_twice, KVMI_E_ALREADY_REPLIED);
+	assert_int_equal(h.last_reason, -ECONNRESET);
+	h_fini(&h);
+}
+
+enum misbehaviour { WRONG_SEQ, REJECT_REPLY, FLOOD, SILENT, HANG_UP, GHOST_VCPU };
+
+static int peer_misbehaves(const char *path, const char *arg)
+{
+	enum misbehaviour how = (enum misbehaviour)atoi(arg);
+	const struct kvmi_msg *m;
+	struct peer p;
+	struct kvmi_msg copy;
+
+	if (peer_connect(&p, path, 8))
+		return 10;
+	m = peer_read(&p);
+	if (!m || m->hdr.id != KVMI_GET_VCPU_INFO)
+		return 11;
+	copy = *m;
+	switch (how) {
+	case WRONG_SEQ:
+		copy.hdr.seq += 100;
+		peer_reply(&p, &copy, 0, "\0\0\0\0\0\0\0\0", 8);
+		break;
+	case REJECT_REPLY:
+		peer_reply(&p, &copy, 0, "\0\0\0\0\0\0\0\0", 8);
+		peer_event(&p, 0, KVMI_EVENT_HYPERCALL, NULL, 0);
+		m = peer_read(&p); /* the tool's event reply */
+		if (!m || m->kind != KVMI_MSG_EVENT_REPLY)
+			return 12;
+		{
+			uint8_t out[64];
+			int n = kvmi_encode_event_reply_error(out, sizeof(out),
+							      m->hdr.seq,
+							      -KVM_EINVAL);
+			peer_send(&p, out, (size_t)n);
+		}
+		break;
+	case FLOOD:
+		for (uint16_t v = 0; v < 6; v++)
+			peer_event(&p, v, KVMI_EVENT_HYPERCALL, NULL, 0);
+		peer_reply(&p, &copy, 0, "\0\0\0\0\0\0\0\0", 8);
+		break;
+	case SILENT:
+		break;
+	case HANG_UP:
+		close(p.fd);
+		return 0;
+	case GHOST_VCPU:
+		peer_event(&p, 9, KVMI_EVENT_HYPERCALL, NULL, 0);
+		break;
+	}
+	return peer_wait_eof(&p, 5000) ? 0 : 1;
+}
+
+static void run_misbehaving(enum misbehaviour how, int expect_cmd,
+			    int expect_reason, const char *log)
+{
+	struct harness h;
+	char arg[16];
+
+	memset(&script, 0, sizeof(script));
+	h_init(&h);
+	h.cfg.new_domain = tool_issues_command;
+	h.cfg.event_queue_max = 4;
+	h_start(&h);
+
+	snprintf(arg, sizeof(arg), "%d", (int)how);
+	h_spawn_peer(&h, "misbehaves", arg);
+	h_run(&h, 10000);
+	assert_int_equal(h.child_status, 0);
+	assert_int_equal(script.result, expect_cmd);
+	assert_int_equal(h.disconnects, 1);
+	assert_int_equal(h.last_reason, expect_reason);
+	if (log)
+		assert_non_null(strstr(h.last_log, log));
+	h_fini(&h);
+}
+
+static void test_unexpected_seq(void **state)
+{
+	(void)state;
+	run_misbehaving(WRONG_SEQ, -ENOTCONN, KVMI_E_UNEXPECTED_REPLY,
+			"matches no outstanding command");
+}
+
+static void test_event_reply_rejected(void **state)
+{
+	(void)state;
+	run_misbehaving(REJECT_REPLY, 0, KVMI_E_EVENT_REPLY_REJECTED,
+			"host rejected the reply to event seq=1");
+}
+
+static void test_queue_overflow(void **state)
+{
+	(void)state;
+	run_misbehaving(FLOOD, -ENOTCONN, KVMI_E_QUEUE_FULL,
+			"exceed the queue bound 4");
+}
+
+static void test_command_timeout(void **state)
+{
+	(void)state;
+	run_misbehaving(SILENT, -ETIMEDOUT, -ETIMEDOUT, "timed out after 300 ms");
+}
+
+static void test_peer_hangs_up_mid_command(void **state)
+{
+	(void)state;
+	run_misbehaving(HANG_UP, -ENOTCONN, -ECONNRESET, NULL);
+}
+
+static void test_event_for_missing_vcpu(void **state)
+{
+	(void)state;
+	run_misbehaving(GHOST_VCPU, -ENOTCONN, -EPROTO,
+			"for vCPU 9, which does not exist");
+}
+
+/* ------------------------------------------------------------------ */
+/* events, unhook and many guests with kvmi-fakehost                   */
+/* ------------------------------------------------------------------ */
+
+struct flow {
+	int cr_events;
+	int unhooks;
+	int after_unhook_cmd;
+};
+
+static struct flow flow;
+
+static void on_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
+{
+	struct kvm_regs regs;
+
+	(void)ctx;
+	flow.cr_events++;
+	/* a synchronous command from inside a handler */
+	assert_int_equal(kvmi_dom_get_registers(dom, kvmi_event_vcpu(ev), &regs,
+						NULL, NULL, 0, NULL),
+			 0);
+	assert_int_equal(regs.rip, kvmi_event_common(ev)->arch.regs.rip);
+	kvmi_event_reply_cr(ev, KVMI_EVENT_ACTION_CONTINUE,
+			    kvmi_event_data(ev)->cr.new_value);
+}
+
+static void on_unhook(struct kvmi_dom *dom, void *ctx)
+{
+	(void)ctx;
+	flow.unhooks++;
+	for (unsigned int v = 0; v < kvmi_dom_vcpu_count(dom); v++) {
+		kvmi_dom_control_cr(dom, (uint16_t)v, 3, 0);
+		kvmi_dom_control_events(dom, (uint16_t)v, KVMI_EVENT_CR, 0);
+	}
+	kvmi_dom_close(dom);
+}
+
+static int enable_flow(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+
+	h->new_domains++;
+	assert_int_equal(kvmi_dom_control_vm_events(dom, KVMI_EVENT_UNHOOK, 1),
+			 0);
+	for (unsigned int v = 0; v < kvmi_dom_vcpu_count(dom); v++) {
+		assert_int_equal(kvmi_dom_control_events(dom, (uint16_t)v,
+							 KVMI_EVENT_CR, 1),
+				 0);
+		assert_int_equal(kvmi_dom_control_cr(dom, (uint16_t)v, 3, 1), 0);
+	}
+	return 0;
+}
+
+static void test_events_and_unhook(void **state)
+{
+	struct harness h;
+	const char *args[] = {"--vcpus", "2", "--unhook-after-events", "200",
+			      NULL};
+
+	(void)state;
+	memset(&flow, 0, sizeof(flow));
+	h_init(&h);
+	h.cfg.new_domain = enable_flow;
+	h_start(&h);
+	assert_int_equal(kvmi_server_on_event(h.srv, KVMI_EVENT_CR, on_cr, NULL,
+					      NULL),
+			 0);
+	assert_int_equal(kvmi_server_on_unhook(h.srv, on_unhook, NULL, NULL), 0);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 20000);
+	assert_true(flow.cr_events >= 100);
+	assert_int_equal(flow.unhooks, 1);
+	assert_int_equal(h_report_count(&h, "\"closed_in_time\":true"), 1);
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(h.child_status, 0);
+	h_fini(&h);
+}
+
+static void test_hundred_guests(void **state)
+{
+	struct harness h;
+	const char *args[] = {"--guests", "100", "--vcpus", "1",
+			      "--unhook-after-events", "20", NULL};
+
+	(void)state;
+	memset(&flow, 0, sizeof(flow));
+	h_init(&h);
+	h.cfg.new_domain = enable_flow;
+	h_start(&h);
+	kvmi_server_on_event(h.srv, KVMI_EVENT_CR, on_cr, NULL, NULL);
+	kvmi_server_on_unhook(h.srv, on_unhook, NULL, NULL);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 30000);
+	assert_int_equal(h.new_domains, 100);
+	assert_int_equal(flow.unhooks, 100);
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 100);
+	assert_int_equal(h.child_status, 0);
+	h_fini(&h);
+}
+
+/* ------------------------------------------------------------------ */
+/* batches                                                             */
+/* ------------------------------------------------------------------ */
+
+static int batches(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	static uint8_t orig[3 * 4096], data[3 * 4096], back[3 * 4096];
+	struct kvmi_page_access_entry pe = {.gpa = 0x30000,
+					    .access = KVMI_PAGE_ACCESS_RWX};
+	struct kvmi_batch *b;
+	int i0;
+
+	h->new_domains++;
+	assert_int_equal(kvmi_dom_read_physical(dom, 0x40000, orig,
+						sizeof(orig)),
+			 0);
+	memset(data, 0xcc, sizeof(data));
+	/* replies off: three page writes, page access, one confirmation */
+	assert_int_equal(kvmi_batch_new(dom, KVMI_BATCH_NO_REPLIES, &b), 0);
+	i0 = kvmi_batch_write_physical(b, 0x40000, data, sizeof(data));
+	assert_int_equal(i0, 0);
+	assert_int_equal(kvmi_batch_set_page_access(b, &pe, 1), 3);
+	assert_int_equal(kvmi_batch_read_physical(b, 0, back, 1), -EINVAL);
+	/* a command QEMU's policy denies gets its error reply even with
+	 * replies off (a denied *event* would fail silently) */
+	assert_int_equal(kvmi_batch_control_cr(b, 0, 3, 1), 4);
+	assert_int_equal(kvmi_batch_count(b), 5);
+	assert_int_equal(kvmi_batch_result(b, 0), -EAGAIN);
+	assert_int_equal(kvmi_batch_commit(b), -EPERM);
+	assert_int_equal(kvmi_batch_result(b, 0), 0);
+	assert_int_equal(kvmi_batch_result(b, 3), 0);
+	assert_int_equal(kvmi_batch_result(b, 4), -EPERM);
+	assert_true(kvmi_batch_writes(b) <= 2);
+	assert_int_equal(kvmi_batch_commit(b), -EBUSY);
+	kvmi_batch_free(b);
+	assert_int_equal(kvmi_dom_read_physical(dom, 0x40000, back,
+						sizeof(back)),
+			 0);
+	assert_memory_equal(back, data, sizeof(data));
+	/* with replies: restore, and read back in the same batch */
+	assert_int_equal(kvmi_batch_new(dom, 0, &b), 0);
+	assert_true(kvmi_batch_write_physical(b, 0x40000, orig,
+					      sizeof(orig)) >= 0);
+	assert_true(kvmi_batch_read_physical(b, 0x40000, back, sizeof(back)) >=
+		    0);
+	assert_int_equal(kvmi_batch_commit(b), 0);
+	kvmi_batch_free(b);
+	assert_memory_equal(back, orig, sizeof(orig));
+	kvmi_dom_close(dom);
+	return 0;
+}
+
+static void test_batches(void **state)
+{
+	struct harness h;
+	const char *args[] = {"--deny-command", "KVMI_CONTROL_CR", NULL};
+
+	(void)state;
+	h_init(&h);
+	h.cfg.new_domain = batches;
+	h_start(&h);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 20000);
+	assert_int_equal(h.new_domains, 1);
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 1);
+	h_fini(&h);
+}
+
+/* ------------------------------------------------------------------ */
+/* the listening socket                                                */
+/* ------------------------------------------------------------------ */
+
+static void test_unix_socket_rules(void **state)
+{
+	struct harness h, h2;
+	struct kvmi_server *s2;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	h_init(&h);
+	h_start(&h);
+	assert_int_equal(lstat(h.path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* a second server on a live socket: refused, socket untouched */
+	h2 = h;
+	assert_int_equal(kvmi_server_new(&h.loop, &h2.cfg, &s2), 0);
+	assert_int_equal(kvmi_server_start(s2), -EADDRINUSE);
+	kvmi_server_free(s2);
+	kvmi_server_shutdown(h.srv);
+	uv_run(&h.loop, UV_RUN_DEFAULT);
+	assert_int_not_equal(lstat(h.path, &st), 0); /* removed */
+	kvmi_server_free(h.srv);
+	h.srv = NULL;
+	/* a regular file at the path: refused and left alone */
+	f = fopen(h.path, "w");
+	assert_non_null(f);
+	fputs("precious", f);
+	fclose(f);
+	assert_int_equal(kvmi_server_new(&h.loop, &h.cfg, &s2), 0);
+	assert_int_equal(kvmi_server_start(s2), -EEXIST);
+	kvmi_server_free(s2);
+	assert_int_equal(lstat(h.path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 8);
+	unlink(h.path);
+	/* a stale socket file is replaced */
+	h_fini(&h);
+}
+
+static void test_peer_allow_list(void **state)
+{
+	struct harness h;
+	uid_t other = getuid() + 1;
+
+	(void)state;
+	h_init(&h);
+	h.cfg.allowed_uids = &other;
+	h.cfg.n_allowed_uids = 1;
+	h.cfg.new_domain = close_at_once;
+	h_start(&h);
+	h_spawn_fakehost(&h, NULL);
+	h_run(&h, 20000);
+	assert_int_equal(h.new_domains, 0);
+	assert_int_equal(h_report_count(&h, "\"handshake_ok\":false"), 1);
+	h_fini(&h);
+}
+
+static void test_bad_config(void **state)
+{
+	struct harness h;
+	struct kvmi_server *s;
+
+	(void)state;
+	h_init(&h);
+	h.cfg.new_domain = NULL;
+	assert_int_equal(kvmi_server_new(&h.loop, &h.cfg, &s), -EINVAL);
+	h.cfg.new_domain = close_at_once;
+	h.cfg.size = 4;
+	assert_int_equal(kvmi_server_new(&h.loop, &h.cfg, &s), -EINVAL);
+	h.cfg.size = sizeof(h.cfg);
+	h.cfg.unix_path = NULL;
+	assert_int_equal(kvmi_server_new(&h.loop, &h.cfg, &s), -EINVAL);
+	h.cfg.unix_path = h.path;
+	h_start(&h);
+	assert_int_equal(kvmi_server_on_event(h.srv, KVMI_EVENT_UNHOOK, NULL,
+					      NULL, NULL),
+			 -EINVAL);
+	kvmi_server_shutdown(h.srv);
+	h_fini(&h);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const char *path, const char *arg);
+} peers[] = {
+	{"silent", silent_peer},
+	{"events-before-reply", peer_events_before_reply},
+	{"misbehaves", peer_misbehaves},
+};
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_command),
+		cmocka_unit_test(test_cookie_ok),
+		cmocka_unit_test(test_cookie_wrong),
+		cmocka_unit_test(test_handshake_refused),
+		cmocka_unit_test(test_handshake_sizes),
+		cmocka_unit_test(test_handshake_timeout),
+		cmocka_unit_test(test_events_while_command_waits),
+		cmocka_unit_test(test_unexpected_seq),
+		cmocka_unit_test(test_event_reply_rejected),
+		cmocka_unit_test(test_queue_overflow),
+		cmocka_unit_test(test_command_timeout),
+		cmocka_unit_test(test_peer_hangs_up_mid_command),
+		cmocka_unit_test(test_event_for_missing_vcpu),
+		cmocka_unit_test(test_events_and_unhook),
+		cmocka_unit_test(test_hundred_guests),
+		cmocka_unit_test(test_batches),
+		cmocka_unit_test(test_unix_socket_rules),
+		cmocka_unit_test(test_peer_allow_list),
+		cmocka_unit_test(test_bad_config),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 5 && !strcmp(argv[1], "--peer")) {
+		for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
+			if (!strcmp(peers[i].name, argv[2])) {
+				int rc = peers[i].fn(argv[3], argv[4]);
+
+				peer_cleanup();
+				return rc;
+			}
+		return 126;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -758,6 +758,104 @@ static const struct {
 	{"misbehaves", peer_misbehaves},
 };
 
+/* ------------------------------------------------------------------ */
+/* capture switch and vsock                                            */
+/* ------------------------------------------------------------------ */
+
+static char capture_path[256];
+
+static int capture_some(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	uint32_t v;
+	uint8_t buf[32];
+
+	h->new_domains++;
+	assert_int_equal(kvmi_dom_capture_start(dom, capture_path), 0);
+	assert_int_equal(kvmi_dom_get_version(dom, &v), 0);
+	assert_int_equal(kvmi_dom_read_physical(dom, 0x1000, buf, sizeof(buf)),
+			 0);
+	kvmi_dom_close(dom);
+	return 0;
+}
+
+static void test_capture_switch(void **state)
+{
+	struct harness h;
+	struct kvmi_capture_reader *r;
+	struct kvmi_capture_record rec;
+	struct kvmi_decoder *dec[2];
+	char err[256];
+	int msgs[2] = {0, 0}, eof = 0, ids = 0;
+
+	(void)state;
+	h_init(&h);
+	snprintf(capture_path, sizeof(capture_path), "%s/dom.kvmicap", h.dir);
+	h.cfg.new_domain = capture_some;
+	h_start(&h);
+	h_spawn_fakehost(&h, NULL);
+	h_run(&h, 20000);
+	assert_int_equal(h.new_domains, 1);
+	assert_int_equal(kvmi_capture_reader_open(capture_path, &r, err,
+						  sizeof(err)),
+			 0);
+	dec[0] = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
+	dec[1] = kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
+	while (kvmi_capture_reader_next(r, &rec) == 1) {
+		const uint8_t *p = rec.data;
+		size_t left = rec.len;
+
+		if (rec.type == KVMI_CAPTURE_EOF) {
+			eof++;
+			continue;
+		}
+		while (left) {
+			const struct kvmi_msg *m;
+			ssize_t n = kvmi_decoder_feed(dec[rec.dir], p, left, &m);
+
+			assert_true(n > 0);
+			p += n;
+			left -= (size_t)n;
+			if (!m)
+				continue;
+			msgs[rec.dir]++;
+			if (m->hdr.id == KVMI_GET_VERSION ||
+			    m->hdr.id == KVMI_READ_PHYSICAL)
+				ids++;
+		}
+	}
+	assert_int_equal(msgs[KVMI_DIR_TOOL_TO_HOST], 2);
+	assert_int_equal(msgs[KVMI_DIR_HOST_TO_TOOL], 2);
+	assert_int_equal(ids, 4);
+	assert_int_equal(eof, 1);
+	kvmi_decoder_free(dec[0]);
+	kvmi_decoder_free(dec[1]);
+	kvmi_capture_reader_free(r);
+	h_fini(&h);
+}
+
+static void test_vsock_listen(void **state)
+{
+	struct harness h;
+	int err;
+
+	(void)state;
+	h_init(&h);
+	h.cfg.unix_path = NULL;
+	h.cfg.vsock_port = 47613;
+	assert_int_equal(kvmi_server_new(&h.loop, &h.cfg, &h.srv), 0);
+	err = kvmi_server_start(h.srv);
+	if (err == -EAFNOSUPPORT || err == -ENODEV || err == -EADDRNOTAVAIL) {
+		kvmi_server_shutdown(h.srv);
+		h_fini(&h);
+		skip();
+	}
+	assert_int_equal(err, 0);
+	assert_int_equal(kvmi_server_start(h.srv), -EALREADY);
+	kvmi_server_shutdown(h.srv);
+	h_fini(&h);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -780,6 +878,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_unix_socket_rules),
 		cmocka_unit_test(test_peer_allow_list),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_capture_switch),
+		cmocka_unit_test(test_vsock_listen),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

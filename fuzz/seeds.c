@@ -4,8 +4,10 @@
  *
  * For every capture given, writes into OUTDIR/decoder/ one file per
  * direction (the decoder target's selector byte followed by that
- * direction's bytes, chunk size 1 and 64), and copies the capture itself
- * into OUTDIR/capture/.
+ * direction's bytes, chunk size 1 and 64), the host's bytes for the
+ * session target into OUTDIR/session/, the tool's bytes for the fakehost
+ * target into OUTDIR/tool/, and copies the capture itself into
+ * OUTDIR/capture/.
  *
  * Usage: fuzz-seeds OUTDIR CAPTURE...
  */
@@ -83,6 +85,10 @@ int main(int argc, char **argv)
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/capture", argv[1]);
 	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/session", argv[1]);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/tool", argv[1]);
+	mkdir(path, 0755);
 
 	for (int i = 2; i < argc; i++) {
 		struct kvmi_capture_reader *r;
@@ -134,6 +140,26 @@ int main(int argc, char **argv)
 				snprintf(path, sizeof(path), "%s/decoder/%s.%d.%d",
 					 argv[1], base_name(argv[i]), d, k);
 				if (write_file(path, &sel[k], 1, stream[d],
+					       len[d]) < 0)
+					return 1;
+			}
+			if (d == 0) {
+				/* session target: chunk byte, 8 x 3 bytes of
+				 * outstanding commands, the host's bytes */
+				unsigned char head[25] = {0};
+
+				snprintf(path, sizeof(path), "%s/session/%s",
+					 argv[1], base_name(argv[i]));
+				if (write_file(path, head, sizeof(head),
+					       stream[d], len[d]) < 0)
+					return 1;
+			} else {
+				/* fakehost target: chunk byte, tool's bytes */
+				unsigned char head = 0x10;
+
+				snprintf(path, sizeof(path), "%s/tool/%s",
+					 argv[1], base_name(argv[i]));
+				if (write_file(path, &head, 1, stream[d],
 					       len[d]) < 0)
 					return 1;
 			}

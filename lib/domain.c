@@ -542,74 +542,42 @@ void kvmi__dom_start_session(struct kvmi_dom *dom)
 /* handshake: QEMU's struct; 1 when complete, 0 for more, <0 error */
 static int handshake_read(struct kvmi_dom *dom)
 {
-	uint8_t skip[4096];
+	uint8_t chunk[4096];
 
 	for (;;) {
-		size_t want;
-		uint8_t *dst;
+		size_t want = kvmi__hs_want(&dom->hs);
 		ssize_t n;
+		int r;
 
-		if (dom->hs_have < 4) {
-			want = 4 - dom->hs_have;
-			dst = dom->hs_buf + dom->hs_have;
-		} else if (dom->hs_have < dom->hs_size) {
-			size_t keep = sizeof(dom->hs_buf);
-
-			want = dom->hs_size - dom->hs_have;
-			if (dom->hs_have < keep) {
-				dst = dom->hs_buf + dom->hs_have;
-				if (want > keep - dom->hs_have)
-					want = keep - dom->hs_have;
-			} else {
-				dst = skip; /* bytes we do not know: skipped */
-				if (want > sizeof(skip))
-					want = sizeof(skip);
-			}
-		} else {
-			return 1;
-		}
-		n = recv(dom->fd, dst, want, MSG_DONTWAIT);
+		n = recv(dom->fd, chunk, want < sizeof(chunk) ? want : sizeof(chunk),
+			 MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n <= 0)
 			return n == 0 ? -ECONNRESET : -errno;
-		dom->hs_have += (size_t)n;
-		if (dom->hs_have == 4 && !dom->hs_size) {
-			memcpy(&dom->hs_size, dom->hs_buf, 4);
-			if (dom->hs_size < KVMI_HANDSHAKE_MIN_QEMU_SIZE ||
-			    dom->hs_size > KVMI_HANDSHAKE_MAX_QEMU_SIZE) {
-				kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-					  "QEMU handshake struct_size %u is "
-					  "outside %u..%u",
-					  dom->hs_size,
-					  KVMI_HANDSHAKE_MIN_QEMU_SIZE,
-					  KVMI_HANDSHAKE_MAX_QEMU_SIZE);
-				return KVMI_E_HANDSHAKE_SIZE;
-			}
-		}
+		r = kvmi__hs_feed(&dom->hs, chunk, (size_t)n);
+		if (r == KVMI_E_HANDSHAKE_SIZE)
+			kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
+				  "QEMU handshake struct_size %u is outside "
+				  "%u..%u",
+				  dom->hs.size, KVMI_HANDSHAKE_MIN_QEMU_SIZE,
+				  KVMI_HANDSHAKE_MAX_QEMU_SIZE);
+		if (r)
+			return r;
 	}
 }
 
 static int handshake_finish(struct kvmi_dom *dom)
 {
 	struct kvmi_server *srv = dom->srv;
-	struct kvmi_qemu2introspector_ext q;
 	struct kvmi_introspector2qemu reply = {.struct_size = sizeof(reply)};
 	struct kvmi_guest_identity *id = &dom->identity;
-	size_t have = dom->hs_size < sizeof(q) ? dom->hs_size : sizeof(q);
 	uint8_t *where;
 	int err;
 
-	memset(&q, 0, sizeof(q));
-	memcpy(&q, dom->hs_buf, have);
-	memcpy(id->uuid, q.base.uuid, sizeof(id->uuid));
-	q.base.name[sizeof(q.base.name) - 1] = 0;
-	memcpy(id->name, q.base.name, sizeof(id->name));
-	id->start_time = q.base.start_time;
-	id->max_gpa = dom->hs_size >= sizeof(q) ? q.max_gpa : 0;
-	id->struct_size = dom->hs_size;
+	kvmi__hs_identity(&dom->hs, id);
 
 	if (srv->cfg.handshake) {
 		err = srv->cfg.handshake(srv, id, srv->cfg.ctx);
@@ -627,7 +595,7 @@ static int handshake_finish(struct kvmi_dom *dom)
 	memcpy(where, &reply, sizeof(reply));
 	kvmi__out_commit(dom, sizeof(reply));
 	kvmi__log(srv, dom, KVMI_LOG_DEBUG,
-		  "handshake: struct_size %u, start_time %lld", dom->hs_size,
+		  "handshake: struct_size %u, start_time %lld", dom->hs.size,
 		  (long long)id->start_time);
 	kvmi__dom_start_session(dom);
 	return 0;

@@ -90,6 +90,23 @@ struct kvmi__pending_table {
 	size_t count;
 };
 
+/* ---- QEMU's handshake struct, read without I/O (handshake.c) ---- */
+
+struct kvmi__hs {
+	uint8_t buf[sizeof(struct kvmi_qemu2introspector_ext)];
+	uint32_t size; /* QEMU's struct_size, 0 until known */
+	size_t have;   /* bytes consumed */
+};
+
+/* bytes to read next (never beyond QEMU's struct) */
+size_t kvmi__hs_want(const struct kvmi__hs *h);
+/* consume @n <= want bytes: 1 complete, 0 more needed,
+ * KVMI_E_HANDSHAKE_SIZE for a struct_size outside 32..65536 */
+int kvmi__hs_feed(struct kvmi__hs *h, const uint8_t *p, size_t n);
+/* the identity in a complete struct (name NUL-terminated) */
+void kvmi__hs_identity(const struct kvmi__hs *h,
+		       struct kvmi_guest_identity *id);
+
 /* ---- domain ---- */
 
 enum kvmi__dom_state {
@@ -117,9 +134,7 @@ struct kvmi_dom {
 
 	/* handshake */
 	struct kvmi_guest_identity identity;
-	uint8_t hs_buf[sizeof(struct kvmi_qemu2introspector_ext)];
-	size_t hs_have;
-	uint32_t hs_size;
+	struct kvmi__hs hs;
 
 	/* session */
 	struct kvmi_decoder *dec;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 enum item_kind {
@@ -43,7 +44,7 @@ KVMI_EXPORT int kvmi_batch_new(struct kvmi_dom *dom, unsigned int flags,
 
 	if (!dom || !out || (flags & ~KVMI_BATCH_NO_REPLIES))
 		return -EINVAL;
-	b = calloc(1, sizeof(*b));
+	b = kvmi__calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	b->dom = dom;
@@ -97,7 +98,7 @@ static int grow(struct kvmi_batch *b, uint8_t **where)
 		return -EBUSY;
 	if (b->n == b->cap) {
 		size_t nc = b->cap ? b->cap * 2 : 16;
-		struct item *ni = realloc(b->items, nc * sizeof(*ni));
+		struct item *ni = kvmi__realloc(b->items, nc * sizeof(*ni));
 
 		if (!ni)
 			return -ENOMEM;
@@ -110,7 +111,7 @@ static int grow(struct kvmi_batch *b, uint8_t **where)
 
 		while (nc < b->len + KVMI_ENCODE_MAX)
 			nc *= 2;
-		nb = realloc(b->buf, nc);
+		nb = kvmi__realloc(b->buf, nc);
 		if (!nb)
 			return -ENOMEM;
 		b->buf = nb;
@@ -398,7 +399,7 @@ KVMI_EXPORT int kvmi_batch_commit(struct kvmi_batch *b)
 		err = -ENOTCONN;
 		goto fail_all;
 	}
-	ws = malloc((b->n + 1) * sizeof(*ws));
+	ws = kvmi__malloc((b->n + 1) * sizeof(*ws));
 	if (!ws) {
 		err = -ENOMEM;
 		goto fail_all;

@@ -14,6 +14,8 @@
 
 #include <kvmi/capture.h>
 
+#include "alloc.h"
+
 #define FILE_HDR_SIZE 32
 #define REC_HDR_SIZE 16
 #define BYTE_ORDER_MARK 0x01020304u
@@ -126,7 +128,7 @@ KVMI_EXPORT int kvmi_capture_reader_open_mem(const void *buf, size_t len,
 
 	if ((!buf && len) || !out)
 		return -EINVAL;
-	r = calloc(1, sizeof(*r));
+	r = kvmi__calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->data = buf;
@@ -154,9 +156,9 @@ KVMI_EXPORT int kvmi_capture_reader_open(const char *path,
 			close(fd);
 		return err;
 	}
-	r = calloc(1, sizeof(*r));
+	r = kvmi__calloc(1, sizeof(*r));
 	if (r)
-		r->owned = malloc(st.st_size ? (size_t)st.st_size : 1);
+		r->owned = kvmi__malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!r || !r->owned) {
 		free(r);
 		close(fd);
@@ -295,7 +297,7 @@ kvmi_capture_writer_open_fd_start(int fd, uint64_t start_ns,
 			close(fd);
 		return -EINVAL;
 	}
-	w = calloc(1, sizeof(*w));
+	w = kvmi__calloc(1, sizeof(*w));
 	if (!w) {
 		close(fd);
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 #define MSG_MAX KVMI_ENCODE_MAX
@@ -217,7 +218,7 @@ KVMI_EXPORT int kvmi_dom_get_registers(struct kvmi_dom *dom, uint16_t vcpu,
 		return KVMI_E_TOO_MANY;
 	for (size_t i = 0; i < nmsrs; i++)
 		idx[i] = msrs[i].index;
-	r = calloc(1, cap);
+	r = kvmi__calloc(1, cap);
 	if (!r)
 		return -ENOMEM;
 	err = RUN(dom, r, cap, &got,
@@ -276,7 +277,7 @@ KVMI_EXPORT int kvmi_dom_get_xsave(struct kvmi_dom *dom, uint16_t vcpu,
 
 	if (!dom || (!buf && len))
 		return -EINVAL;
-	tmp = malloc(KVMI_HOST_MSG_SIZE_VALUE);
+	tmp = kvmi__malloc(KVMI_HOST_MSG_SIZE_VALUE);
 	if (!tmp)
 		return -ENOMEM;
 	err = RUN(dom, tmp, KVMI_HOST_MSG_SIZE_VALUE, &got,

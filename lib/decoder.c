@@ -16,6 +16,7 @@
 
 #include <kvmi/codec.h>
 
+#include "alloc.h"
 #include "names.h"
 
 #define HDR_SIZE sizeof(struct kvmi_msg_hdr)
@@ -44,7 +45,7 @@ KVMI_EXPORT struct kvmi_decoder *kvmi_decoder_new(enum kvmi_direction dir)
 
 	if (dir != KVMI_DIR_HOST_TO_TOOL && dir != KVMI_DIR_TOOL_TO_HOST)
 		return NULL;
-	d = calloc(1, sizeof(*d));
+	d = kvmi__calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
 	d->dir = dir;
@@ -325,7 +326,7 @@ static int ensure_buf(struct kvmi_decoder *d)
 	if (d->buf && d->buf_cap >= need)
 		return 0;
 	free(d->buf);
-	d->buf = malloc(need);
+	d->buf = kvmi__malloc(need);
 	if (!d->buf) {
 		d->buf_cap = 0;
 		return -ENOMEM;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 /* ---- registrations ---- */
@@ -14,7 +15,7 @@ static int add_handler(struct kvmi_handler **slots, unsigned int slot,
 		       kvmi_event_cb cb, kvmi_unhook_cb ucb, void *ctx,
 		       struct kvmi_handler **out)
 {
-	struct kvmi_handler *h = calloc(1, sizeof(*h));
+	struct kvmi_handler *h = kvmi__calloc(1, sizeof(*h));
 
 	if (!h)
 		return -ENOMEM;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -166,7 +167,7 @@ void kvmi__dom_fail(struct kvmi_dom *dom, int err)
 
 struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
 {
-	struct kvmi_dom *dom = calloc(1, sizeof(*dom));
+	struct kvmi_dom *dom = kvmi__calloc(1, sizeof(*dom));
 
 	if (!dom)
 		return NULL;
@@ -500,7 +501,7 @@ static int queue_command(struct kvmi_dom *dom, int len, uint16_t id,
 
 void kvmi__dom_start_session(struct kvmi_dom *dom)
 {
-	struct startup *s = calloc(1, sizeof(*s));
+	struct startup *s = kvmi__calloc(1, sizeof(*s));
 	uint8_t *where;
 	uint32_t seq;
 	int err;

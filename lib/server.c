@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 KVMI_EXPORT void kvmi_sha1(const void *data, size_t len, uint8_t out[20])
@@ -39,19 +40,22 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 	    (cfg->unix_path &&
 	     strlen(cfg->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path) - 8))
 		return -EINVAL;
-	srv = calloc(1, sizeof(*srv));
+	srv = kvmi__calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
 	srv->loop = loop;
 	srv->cfg = *cfg;
 	srv->unix_fd = srv->vsock_fd = -1;
 	if (cfg->unix_path) {
-		srv->unix_path = strdup(cfg->unix_path);
+		size_t n = strlen(cfg->unix_path) + 1;
+
+		srv->unix_path = kvmi__malloc(n);
 		if (!srv->unix_path)
 			goto nomem;
+		memcpy(srv->unix_path, cfg->unix_path, n);
 	}
 	if (cfg->n_allowed_uids) {
-		srv->uids = malloc(cfg->n_allowed_uids * sizeof(uid_t));
+		srv->uids = kvmi__malloc(cfg->n_allowed_uids * sizeof(uid_t));
 		if (!srv->uids)
 			goto nomem;
 		memcpy(srv->uids, cfg->allowed_uids,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 /* ---- outstanding commands ---- */
@@ -27,7 +28,7 @@ static int table_grow(struct kvmi__pending_table *t)
 	struct kvmi__pending *old = t->slots, *ns;
 	size_t ocap = t->cap;
 
-	ns = calloc(ncap, sizeof(*ns));
+	ns = kvmi__calloc(ncap, sizeof(*ns));
 	if (!ns)
 		return -ENOMEM;
 	t->slots = ns;
@@ -151,7 +152,7 @@ static void table_sweep(struct kvmi_dom *dom,
 
 	if (!t->count)
 		return;
-	done = malloc(t->count * sizeof(*done));
+	done = kvmi__malloc(t->count * sizeof(*done));
 	if (!done) {
 		/* out of memory: finish in place, one at a time */
 		for (size_t j = 0; j < t->cap;) {
@@ -229,7 +230,7 @@ int kvmi__out_reserve(struct kvmi_dom *dom, size_t n, uint8_t **where)
 
 		while (ncap < dom->out_len + n)
 			ncap *= 2;
-		nb = realloc(dom->out, ncap);
+		nb = kvmi__realloc(dom->out, ncap);
 		if (!nb)
 			return -ENOMEM;
 		dom->out = nb;
@@ -257,7 +258,7 @@ struct kvmi_event_ctx *kvmi__event_slot(struct kvmi_dom *dom, unsigned int vcpu,
 			return NULL;
 		while (n <= vcpu)
 			n *= 2;
-		ns = realloc(dom->slots, n * sizeof(*ns));
+		ns = kvmi__realloc(dom->slots, n * sizeof(*ns));
 		if (!ns)
 			return NULL;
 		memset(ns + dom->nslots, 0, (n - dom->nslots) * sizeof(*ns));
@@ -265,7 +266,7 @@ struct kvmi_event_ctx *kvmi__event_slot(struct kvmi_dom *dom, unsigned int vcpu,
 		dom->nslots = n;
 	}
 	if (!dom->slots[vcpu] && create) {
-		dom->slots[vcpu] = calloc(1, sizeof(struct kvmi_event_ctx));
+		dom->slots[vcpu] = kvmi__calloc(1, sizeof(struct kvmi_event_ctx));
 		if (dom->slots[vcpu])
 			dom->slots[vcpu]->dom = dom;
 	}

@@ -170,6 +170,7 @@ void h_spawn_peer(struct harness *h, const char *name, const char *arg)
 		int keep = dup(pfd[1]); /* survives exec: EOF at exit */
 
 		(void)keep;
+		signal(SIGALRM, SIG_DFL);
 		alarm(20); /* a stuck peer must not hang the suite */
 		execl(self, self, "--peer", name, h->path, arg ? arg : "",
 		      (char *)NULL);

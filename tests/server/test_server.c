@@ -230,6 +230,20 @@ static void test_handshake_sizes(void **state)
 		assert_int_equal(h.new_domains, 1);
 		h_fini(&h);
 	}
+	/* beyond 64 KiB: refused without reading it all */
+	{
+		struct harness h;
+		const char *args[] = {"--handshake-size", "70000", NULL};
+
+		h_init(&h);
+		h.cfg.new_domain = close_at_once;
+		h_start(&h);
+		h_spawn_fakehost(&h, args);
+		h_run(&h, 20000);
+		assert_int_equal(h.new_domains, 0);
+		assert_non_null(strstr(h.last_log, "struct_size 70000"));
+		h_fini(&h);
+	}
 	/* below the minimum: refused */
 	{
 		struct harness h;
@@ -725,6 +739,45 @@ static void test_peer_allow_list(void **state)
 	h_fini(&h);
 }
 
+static int list_fds(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	char cmd[512];
+
+	h->new_domains++;
+	/* a child started now inherits no socket, epoll or pipe of ours */
+	snprintf(cmd, sizeof(cmd), "ls /proc/self/fd > '%s/fds'", h->dir);
+	assert_int_equal(system(cmd), 0);
+	kvmi_dom_close(dom);
+	return 0;
+}
+
+static void test_no_fd_leaks_into_children(void **state)
+{
+	struct harness h;
+	char path[256], line[64];
+	int n = 0;
+	FILE *f;
+
+	(void)state;
+	h_init(&h);
+	h.cfg.new_domain = list_fds;
+	h_start(&h);
+	h_spawn_fakehost(&h, NULL);
+	h_run(&h, 20000);
+	assert_int_equal(h.new_domains, 1);
+	snprintf(path, sizeof(path), "%s/fds", h.dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	/* stdin, stdout (the file), stderr, and ls's own directory fd;
+	 * under valgrind its own descriptors are hidden from /proc */
+	assert_true(n <= 4);
+	h_fini(&h);
+}
+
 static void test_bad_config(void **state)
 {
 	struct harness h;
@@ -878,6 +931,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_unix_socket_rules),
 		cmocka_unit_test(test_peer_allow_list),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_no_fd_leaks_into_children),
 		cmocka_unit_test(test_capture_switch),
 		cmocka_unit_test(test_vsock_listen),
 	};

@@ -74,9 +74,15 @@ KVMI_EXPORT void kvmi_dom_unref(struct kvmi_dom *dom)
 		dom_free(dom);
 }
 
+/*
+ * The last handle of a closed domain is released: close the fd, tell the
+ * tool (from the loop, never from inside one of its own frames), and drop
+ * the connection's reference.
+ */
 static void on_handle_closed(uv_handle_t *h)
 {
 	struct kvmi_dom *dom = h->data;
+	struct kvmi_server *srv = dom->srv;
 
 	if (--dom->open_handles)
 		return;
@@ -84,7 +90,14 @@ static void on_handle_closed(uv_handle_t *h)
 		close(dom->fd);
 	dom->fd = -1;
 	dom->state = KVMI__DOM_CLOSED;
+	if (dom->reported && !dom->disconnected) {
+		dom->disconnected = true;
+		if (srv->cfg.disconnect)
+			srv->cfg.disconnect(dom, dom->error, srv->cfg.ctx);
+	}
 	kvmi_dom_unref(dom); /* the connection's reference */
+	srv->closing_doms--;
+	kvmi__server_maybe_free(srv);
 }
 
 void kvmi__dom_unlink(struct kvmi_dom *dom)
@@ -130,14 +143,8 @@ static void teardown(struct kvmi_dom *dom)
 		kvmi_capture_writer_close(dom->capture);
 		dom->capture = NULL;
 	}
-	if (dom->reported && !dom->disconnected) {
-		dom->disconnected = true;
-		if (srv->cfg.disconnect) {
-			dom->depth++;
-			srv->cfg.disconnect(dom, dom->error, srv->cfg.ctx);
-			dom->depth--;
-		}
-	}
+	/* the disconnect callback comes when the handles are closed */
+	srv->closing_doms++;
 	kvmi__dom_unlink(dom);
 	uv_poll_stop(&dom->poll);
 	uv_close((uv_handle_t *)&dom->poll, on_handle_closed);

@@ -171,6 +171,7 @@ struct kvmi_server {
 	uv_poll_t unix_poll, vsock_poll;
 	bool unix_polling, vsock_polling;
 	int open_handles;
+	size_t closing_doms; /* domains whose handles are still closing */
 	bool shut;
 	bool free_requested;
 	dev_t sock_dev;
@@ -180,6 +181,9 @@ struct kvmi_server {
 	struct kvmi_handler *handlers[KVMI__HANDLER_SLOTS];
 	uint8_t rbuf[KVMI__READ_BUF]; /* shared read buffer */
 };
+
+/* server.c */
+void kvmi__server_maybe_free(struct kvmi_server *srv);
 
 /* log.c */
 void kvmi__log(struct kvmi_server *srv, struct kvmi_dom *dom,

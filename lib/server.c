@@ -229,13 +229,18 @@ static int listen_vsock(struct kvmi_server *srv)
 	return 0;
 }
 
+void kvmi__server_maybe_free(struct kvmi_server *srv)
+{
+	if (srv->free_requested && kvmi_server_is_idle(srv))
+		kvmi_server_free(srv);
+}
+
 static void on_listen_closed(uv_handle_t *h)
 {
 	struct kvmi_server *srv = h->data;
 
 	srv->open_handles--;
-	if (srv->free_requested && kvmi_server_is_idle(srv))
-		kvmi_server_free(srv);
+	kvmi__server_maybe_free(srv);
 }
 
 static void stop_listening(struct kvmi_server *srv)
@@ -329,7 +334,8 @@ KVMI_EXPORT void kvmi_server_shutdown(struct kvmi_server *srv)
 
 KVMI_EXPORT int kvmi_server_is_idle(const struct kvmi_server *srv)
 {
-	return srv && srv->shut && srv->open_handles == 0 && !srv->doms;
+	return srv && srv->shut && srv->open_handles == 0 && !srv->doms &&
+	       !srv->closing_doms;
 }
 
 KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv)
@@ -337,7 +343,7 @@ KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv)
 	if (!srv)
 		return;
 	kvmi_server_shutdown(srv);
-	if (srv->open_handles) {
+	if (srv->open_handles || srv->closing_doms) {
 		srv->free_requested = true; /* freed by the last close */
 		return;
 	}

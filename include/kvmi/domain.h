@@ -75,8 +75,8 @@ KVMI_EXPORT void kvmi_dom_unref(struct kvmi_dom *dom);
  * close once the loop released the fd).  Idempotent; safe from any
  * callback, including @dom's own handlers.  Held events are not replied
  * (the host treats them as CONTINUE: reply first, see hooks.h's unhook).
- * The disconnect callback runs with reason 0 (unless the connection had
- * already failed).  Pending commands fail with -ENOTCONN.
+ * The disconnect callback follows from the loop, with reason 0 (unless the
+ * connection had already failed).  Pending commands fail with -ENOTCONN.
  */
 KVMI_EXPORT void kvmi_dom_close(struct kvmi_dom *dom);
 

@@ -71,8 +71,10 @@ typedef int (*kvmi_new_domain_cb)(struct kvmi_dom *dom, void *ctx);
  * error that ended it: -ECONNRESET / -EPIPE (peer gone), KVMI_E_* protocol
  * errors (malformed message, unexpected reply, queue overflow, rejected
  * event reply, ...).  Called exactly once per domain that reached
- * new_domain; @dom stays valid during the call and until its last
- * reference is dropped.
+ * new_domain, from the loop once the connection is fully closed - never
+ * from inside another callback or a synchronous command of the tool, so
+ * per-domain state can be freed here safely.  @dom stays valid during the
+ * call and until its last reference is dropped.
  */
 typedef void (*kvmi_disconnect_cb)(struct kvmi_dom *dom, int reason,
 				   void *ctx);

@@ -324,7 +324,7 @@ static int add_reply(struct kvmi_batch *b, struct kvmi_event_ctx *ev,
 
 	if (!b || !ev || ev->dom != b->dom || ev == &b->dom->unhook_ev)
 		return -EINVAL;
-	if (ev->state != KVMI__EV_DISPATCHED)
+	if (!kvmi__event_open(ev))
 		return KVMI_E_ALREADY_REPLIED;
 	r = grow(b, &where);
 	if (r)
@@ -336,6 +336,7 @@ static int add_reply(struct kvmi_batch *b, struct kvmi_event_ctx *ev,
 	memset(it, 0, sizeof(*it));
 	it->kind = ITEM_EVENT_REPLY;
 	it->ev = ev;
+	kvmi__event_claim(ev); /* not dispatched any more */
 	ev->state = KVMI__EV_BATCHED;
 	b->len += (size_t)r;
 	return (int)b->n++;

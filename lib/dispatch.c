@@ -152,6 +152,14 @@ KVMI_EXPORT void kvmi_event_hold(struct kvmi_event_ctx *ev)
 		ev->held = true;
 }
 
+void kvmi__event_claim(struct kvmi_event_ctx *ev)
+{
+	if (ev->state == KVMI__EV_QUEUED) {
+		kvmi__queue_unlink(ev->dom, ev);
+		ev->state = KVMI__EV_DISPATCHED;
+	}
+}
+
 void kvmi__event_release(struct kvmi_event_ctx *ev)
 {
 	ev->state = KVMI__EV_FREE;
@@ -204,7 +212,7 @@ static int reply_common(struct kvmi_event_ctx *ev, uint8_t action,
 	dom = ev->dom;
 	if (ev == &dom->unhook_ev)
 		return -EINVAL; /* KVMI_EVENT_UNHOOK is never replied to */
-	if (ev->state != KVMI__EV_DISPATCHED)
+	if (!kvmi__event_open(ev))
 		return KVMI_E_ALREADY_REPLIED;
 	if (!kvmi__dom_usable(dom))
 		return -ENOTCONN;
@@ -218,6 +226,7 @@ static int reply_common(struct kvmi_event_ctx *ev, uint8_t action,
 	if (n < 0)
 		return n;
 	kvmi__out_commit(dom, (size_t)n);
+	kvmi__event_claim(ev);
 	kvmi__event_release(ev);
 	if (!dom->in_input && dom->depth == 0)
 		kvmi__dom_flush(dom, false);
@@ -265,7 +274,7 @@ KVMI_EXPORT size_t kvmi_dom_held_events(struct kvmi_dom *dom,
 		struct kvmi_event_ctx *ev = dom->slots[v];
 		size_t i;
 
-		if (!ev || ev->state != KVMI__EV_DISPATCHED)
+		if (!ev || !kvmi__event_open(ev))
 			continue;
 		/* insertion by arrival order into the first @max */
 		if (out) {

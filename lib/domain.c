@@ -154,10 +154,35 @@ static void teardown(struct kvmi_dom *dom)
 
 KVMI_EXPORT void kvmi_dom_close(struct kvmi_dom *dom)
 {
+	size_t n = 0;
+
 	if (!kvmi__dom_usable(dom))
 		return;
-	kvmi__log(dom->srv, dom, KVMI_LOG_INFO, "closing the connection");
-	teardown(dom);
+	/* events received but never dispatched get the default reply now:
+	 * what the host would assume, said explicitly, so every event the
+	 * tool read is answered exactly once */
+	while (dom->qhead) {
+		struct kvmi_event_ctx *ev = dom->qhead;
+
+		if (ev == &dom->unhook_ev) {
+			kvmi__queue_unlink(dom, ev);
+			kvmi__event_release(ev);
+			continue;
+		}
+		if (kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE) < 0) {
+			kvmi__queue_unlink(dom, ev);
+			kvmi__event_release(ev);
+		}
+		n++;
+	}
+	if (dom->out_len)
+		kvmi__dom_flush(dom, false); /* best effort: we are closing */
+	kvmi__log(dom->srv, dom, KVMI_LOG_INFO,
+		  "closing the connection (%zu undispatched events answered "
+		  "CONTINUE)",
+		  n);
+	if (kvmi__dom_usable(dom))
+		teardown(dom);
 }
 
 void kvmi__dom_fail(struct kvmi_dom *dom, int err)
@@ -385,10 +410,7 @@ void kvmi__dom_dispatch_queue(struct kvmi_dom *dom)
 	while (dom->qhead && kvmi__dom_usable(dom)) {
 		struct kvmi_event_ctx *ev = dom->qhead;
 
-		dom->qhead = ev->qnext;
-		if (!dom->qhead)
-			dom->qtail = NULL;
-		dom->queued--;
+		kvmi__queue_unlink(dom, ev);
 		dom->depth++;
 		if (ev == &dom->unhook_ev)
 			kvmi__dispatch_unhook(dom);

@@ -200,6 +200,7 @@ void kvmi__pending_free(struct kvmi_dom *dom);
 int kvmi__out_reserve(struct kvmi_dom *dom, size_t n, uint8_t **where);
 void kvmi__out_commit(struct kvmi_dom *dom, size_t n);
 int kvmi__session_input(struct kvmi_dom *dom, const uint8_t *buf, size_t len);
+void kvmi__queue_unlink(struct kvmi_dom *dom, struct kvmi_event_ctx *ev);
 struct kvmi_event_ctx *kvmi__event_slot(struct kvmi_dom *dom, unsigned int vcpu,
 				       bool create);
 
@@ -224,6 +225,14 @@ int kvmi__event_encode_reply(struct kvmi_event_ctx *ev, uint8_t *buf,
 			     size_t cap, uint8_t action, const void *tail,
 			     size_t tlen);
 void kvmi__event_release(struct kvmi_event_ctx *ev);
+/* an event that may still be replied to (queued or dispatched) */
+static inline bool kvmi__event_open(const struct kvmi_event_ctx *ev)
+{
+	return ev->state == KVMI__EV_QUEUED || ev->state == KVMI__EV_DISPATCHED;
+}
+/* take @ev out of the dispatch queue if it is there; it will be replied
+ * to before (or instead of) being dispatched */
+void kvmi__event_claim(struct kvmi_event_ctx *ev);
 
 /* commands.c: send one encoded command (length @len, or a negative
  * encoder error) and wait for its reply */

@@ -287,6 +287,24 @@ static void enqueue(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
 	dom->queued++;
 }
 
+/* take a queued event out of the dispatch queue (it is being replied to
+ * before its handler ran) */
+void kvmi__queue_unlink(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
+{
+	struct kvmi_event_ctx **pp, *prev = NULL;
+
+	for (pp = &dom->qhead; *pp; prev = *pp, pp = &(*pp)->qnext) {
+		if (*pp != ev)
+			continue;
+		*pp = ev->qnext;
+		if (dom->qtail == ev)
+			dom->qtail = prev;
+		ev->qnext = NULL;
+		dom->queued--;
+		return;
+	}
+}
+
 static int on_event(struct kvmi_dom *dom, const struct kvmi_msg *m)
 {
 	const struct kvmi_event *c = m->u.event.common;

@@ -73,8 +73,12 @@ KVMI_EXPORT void kvmi_dom_unref(struct kvmi_dom *dom);
 /*
  * kvmi_dom_close - shut the connection down and close it (shutdown, then
  * close once the loop released the fd).  Idempotent; safe from any
- * callback, including @dom's own handlers.  Held events are not replied
- * (the host treats them as CONTINUE: reply first, see hooks.h's unhook).
+ * callback, including @dom's own handlers.  Events received but not yet
+ * dispatched (they arrived during a synchronous command) are answered
+ * with the default reply first (CONTINUE; CR/MSR with the guest's value),
+ * which is what the host would assume; held events are not replied (the
+ * host treats them as CONTINUE: reply to them first, with the right
+ * action - see kvmi_dom_held_events).
  * The disconnect callback follows from the loop, with reason 0 (unless the
  * connection had already failed).  Pending commands fail with -ENOTCONN.
  */
@@ -178,9 +182,12 @@ KVMI_EXPORT int kvmi_event_reply_pf(struct kvmi_event_ctx *ev, uint8_t action,
 KVMI_EXPORT void kvmi_event_hold(struct kvmi_event_ctx *ev);
 
 /*
- * kvmi_dom_held_events - up to @max events of @dom that were dispatched
- * and not yet replied (held), oldest first, into @out; returns how many
- * there are in all (may exceed @max).
+ * kvmi_dom_held_events - up to @max events of @dom that were received and
+ * not yet replied, oldest first, into @out; returns how many there are in
+ * all (may exceed @max).  That is the events handlers hold and those
+ * queued for dispatch (arrived during a synchronous command); replying to
+ * a queued one takes it out of the queue, its handler will not see it.
+ * An unhook helper must answer all of them before closing.
  */
 KVMI_EXPORT size_t kvmi_dom_held_events(struct kvmi_dom *dom,
 					struct kvmi_event_ctx **out,

@@ -301,6 +301,8 @@ static void test_handshake_timeout(void **state)
 /* ------------------------------------------------------------------ */
 
 struct script {
+	int answer_queued; /* reply to queued events before dispatch */
+	size_t held;
 	int result;	 /* of the command the tool issues */
 	int dispatched[8];
 	int ndispatched;
@@ -333,6 +335,18 @@ static int tool_issues_command(struct kvmi_dom *dom, void *ctx)
 	script.result = kvmi_dom_get_vcpu_info(dom, 0, &tsc);
 	/* events that came while waiting are not dispatched yet */
 	assert_int_equal(script.ndispatched, 0);
+	if (script.answer_queued) {
+		struct kvmi_event_ctx *evs[4];
+
+		script.held = kvmi_dom_held_events(dom, evs, 4);
+		assert_int_equal(script.held, 2);
+		assert_int_equal(kvmi_event_seq(evs[0]), 1);
+		/* answered here: its handler will not see it */
+		assert_int_equal(kvmi_event_reply(evs[0],
+						  KVMI_EVENT_ACTION_CONTINUE),
+				 0);
+		assert_int_equal(kvmi_dom_held_events(dom, NULL, 0), 1);
+	}
 	return 0;
 }
 
@@ -390,6 +404,25 @@ static void test_events_while_command_waits(void **state)
 	assert_int_equal(script.dispatched[1], 2);
 	assert_int_equal(script.replies_twice, KVMI_E_ALREADY_REPLIED);
 	assert_int_equal(h.last_reason, -ECONNRESET);
+	h_fini(&h);
+}
+
+static void test_reply_to_queued_event(void **state)
+{
+	struct harness h;
+
+	(void)state;
+	memset(&script, 0, sizeof(script));
+	script.answer_queued = 1;
+	h_init(&h);
+	h.cfg.new_domain = tool_issues_command;
+	h_start(&h);
+	h_spawn_peer(&h, "events-before-reply", NULL);
+	h_run(&h, 10000);
+	assert_int_equal(h.child_status, 0); /* one reply per event, in order */
+	assert_int_equal(script.held, 2);
+	assert_int_equal(script.ndispatched, 1);
+	assert_int_equal(script.dispatched[0], 2);
 	h_fini(&h);
 }
 
@@ -919,6 +952,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_handshake_sizes),
 		cmocka_unit_test(test_handshake_timeout),
 		cmocka_unit_test(test_events_while_command_waits),
+		cmocka_unit_test(test_reply_to_queued_event),
 		cmocka_unit_test(test_unexpected_seq),
 		cmocka_unit_test(test_event_reply_rejected),
 		cmocka_unit_test(test_queue_overflow),

@@ -1,0 +1,150 @@
+/*
+ * libkvmi - tests/load/test_load.c: 1,000 guests (kvmi-fakehost, 2 vCPUs
+ * each) flood the tool with CR3-write events for a bounded time; QEMU then
+ * asks every guest to unhook.  Every guest must end clean with every event
+ * replied exactly once (kvmi-fakehost counts), and the tool's resident
+ * memory must stay flat while events flow.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define GUESTS 1000
+
+static long events;
+static long rss_kb[64];
+static int nrss;
+static uv_timer_t sampler;
+
+static long rss_now(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, res = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &res) != 2)
+			res = 0;
+		fclose(f);
+	}
+	return res * 4;
+}
+
+static void on_sample(uv_timer_t *t)
+{
+	struct harness *h = t->data;
+
+	if (kvmi_server_domain_count(h->srv) == GUESTS && nrss < 64)
+		rss_kb[nrss++] = rss_now();
+	if (h->child < 0) {
+		uv_timer_stop(t);
+		uv_close((uv_handle_t *)t, NULL);
+	}
+}
+
+static void on_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
+{
+	(void)dom;
+	(void)ctx;
+	events++;
+	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+}
+
+static void on_unhook(struct kvmi_dom *dom, void *ctx)
+{
+	struct kvmi_batch *b;
+
+	(void)ctx;
+	/*
+	 * Stop the events with one pipelined batch whose per-vCPU commands
+	 * are answered by the vCPUs themselves: once every reply is in, any
+	 * event those vCPUs sent before is in our queue, and kvmi_dom_close()
+	 * answers it.  Nothing is left unreplied.
+	 */
+	if (kvmi_batch_new(dom, 0, &b) == 0) {
+		for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom); v++) {
+			kvmi_batch_control_cr(b, (uint16_t)v, 3, 0);
+			kvmi_batch_control_events(b, (uint16_t)v, KVMI_EVENT_CR, 0);
+		}
+		kvmi_batch_commit(b);
+		kvmi_batch_free(b);
+	}
+	kvmi_dom_close(dom);
+}
+
+static int enable(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	struct kvmi_batch *b;
+
+	h->new_domains++;
+	assert_int_equal(kvmi_batch_new(dom, 0, &b), 0);
+	kvmi_batch_control_vm_events(b, KVMI_EVENT_UNHOOK, 1);
+	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom); v++) {
+		kvmi_batch_control_events(b, (uint16_t)v, KVMI_EVENT_CR, 1);
+		kvmi_batch_control_cr(b, (uint16_t)v, 3, 1);
+	}
+	assert_int_equal(kvmi_batch_commit(b), 0);
+	kvmi_batch_free(b);
+	return 0;
+}
+
+static void test_thousand_guests_flood_then_unhook(void **state)
+{
+	struct harness h;
+	struct rlimit rl;
+	const char *args[] = {"--guests", "1000", "--vcpus", "2",
+			      "--unhook-after-ms", "4000",
+			      "--unhook-timeout-ms", "20000", NULL};
+
+	(void)state;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max < 2 * GUESTS + 64)
+		skip();
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	h_init(&h);
+	h.cfg.new_domain = enable;
+	h.cfg.log_level = KVMI_LOG_WARNING;
+	h.cfg.backlog = 1024;
+	h_start(&h);
+	kvmi_server_on_event(h.srv, KVMI_EVENT_CR, on_cr, NULL, NULL);
+	kvmi_server_on_unhook(h.srv, on_unhook, NULL, NULL);
+	uv_timer_init(&h.loop, &sampler);
+	sampler.data = &h;
+	uv_timer_start(&sampler, on_sample, 250, 250);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 90000);
+	print_message("guests %d, events replied %ld, RSS samples %d: first "
+		      "%ld KiB, last %ld KiB\n",
+		      h.new_domains, events, nrss, nrss ? rss_kb[0] : 0,
+		      nrss ? rss_kb[nrss - 1] : 0);
+	assert_int_equal(h.new_domains, GUESTS);
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), GUESTS);
+	assert_int_equal(h_report_count(&h, "\"events_unreplied\":0,"), GUESTS);
+	assert_int_equal(h_report_count(&h, "\"closed_in_time\":true"), GUESTS);
+	assert_true(events > GUESTS);
+	assert_int_equal(h.child_status, 0);
+	/* flat: while events flow, resident memory grows by < 4 MiB */
+	assert_true(nrss >= 2);
+	assert_true(rss_kb[nrss - 1] - rss_kb[0] < 4096);
+	h_fini(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_thousand_guests_flood_then_unhook),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -163,6 +163,7 @@ struct kvmi_dom {
 
 struct kvmi_server {
 	uv_loop_t *loop;
+	uv_loop_t *own_loop; /* created by us when the tool gave none */
 	struct kvmi_server_config cfg; /* strings below are our copies */
 	char *unix_path;
 	uid_t *uids;
@@ -174,6 +175,7 @@ struct kvmi_server {
 	size_t closing_doms; /* domains whose handles are still closing */
 	bool shut;
 	bool free_requested;
+	bool freeing; /* kvmi_server_free running our own loop */
 	dev_t sock_dev;
 	ino_t sock_ino;
 	struct kvmi_dom *doms, *doms_tail; /* every connection, oldest first */

@@ -33,7 +33,7 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 {
 	struct kvmi_server *srv;
 
-	if (!loop || !cfg || !out || cfg->size < sizeof(*cfg) ||
+	if (!cfg || !out || cfg->size < sizeof(*cfg) ||
 	    !cfg->new_domain || (!cfg->unix_path && cfg->vsock_port < 0) ||
 	    (cfg->n_allowed_uids && !cfg->allowed_uids) ||
 	    (cfg->secret_len && !cfg->secret) ||
@@ -43,6 +43,15 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 	srv = kvmi__calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
+	if (!loop) {
+		srv->own_loop = kvmi__malloc(sizeof(*srv->own_loop));
+		if (!srv->own_loop || uv_loop_init(srv->own_loop) < 0) {
+			free(srv->own_loop);
+			free(srv);
+			return -ENOMEM;
+		}
+		loop = srv->own_loop;
+	}
 	srv->loop = loop;
 	srv->cfg = *cfg;
 	srv->unix_fd = srv->vsock_fd = -1;
@@ -84,6 +93,10 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 	*out = srv;
 	return 0;
 nomem:
+	if (srv->own_loop) {
+		uv_loop_close(srv->own_loop);
+		free(srv->own_loop);
+	}
 	free(srv->unix_path);
 	free(srv->uids);
 	free(srv);
@@ -231,7 +244,7 @@ static int listen_vsock(struct kvmi_server *srv)
 
 void kvmi__server_maybe_free(struct kvmi_server *srv)
 {
-	if (srv->free_requested && kvmi_server_is_idle(srv))
+	if (srv->free_requested && !srv->freeing && kvmi_server_is_idle(srv))
 		kvmi_server_free(srv);
 }
 
@@ -338,19 +351,40 @@ KVMI_EXPORT int kvmi_server_is_idle(const struct kvmi_server *srv)
 	       !srv->closing_doms;
 }
 
-KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv)
+static void server_release(struct kvmi_server *srv)
 {
-	if (!srv)
-		return;
-	kvmi_server_shutdown(srv);
-	if (srv->open_handles || srv->closing_doms) {
-		srv->free_requested = true; /* freed by the last close */
-		return;
-	}
 	kvmi__handlers_free(srv->handlers);
 	free(srv->unix_path);
 	free(srv->uids);
 	free(srv);
+}
+
+KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv)
+{
+	if (!srv || srv->freeing)
+		return;
+	kvmi_server_shutdown(srv);
+	if (srv->own_loop) {
+		/* our own loop: finish every close here, then release it */
+		srv->freeing = true;
+		uv_run(srv->own_loop, UV_RUN_DEFAULT);
+		uv_loop_close(srv->own_loop);
+		free(srv->own_loop);
+		server_release(srv);
+		return;
+	}
+	if (srv->open_handles || srv->closing_doms) {
+		srv->free_requested = true; /* freed by the last close */
+		return;
+	}
+	server_release(srv);
+}
+
+KVMI_EXPORT int kvmi_server_run(struct kvmi_server *srv)
+{
+	if (!srv)
+		return -EINVAL;
+	return uv_run(srv->loop, UV_RUN_DEFAULT);
 }
 
 KVMI_EXPORT uv_loop_t *kvmi_server_loop(const struct kvmi_server *srv)

@@ -122,6 +122,8 @@ struct kvmi_server_config {
 /*
  * kvmi_server_new - create a server on @loop with @cfg (copied; the
  * strings, uid list and secret are copied too).  Listens nowhere yet.
+ * With @loop NULL the server creates and owns a loop of its own: run it
+ * with kvmi_server_run(); kvmi_server_free() closes it.
  * Returns 0 and the server in *@out, -EINVAL (bad config: no new_domain,
  * no listen address, size too small, bad timeouts) or -ENOMEM.
  */
@@ -159,7 +161,14 @@ KVMI_EXPORT int kvmi_server_is_idle(const struct kvmi_server *srv);
  */
 KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv);
 
-/* kvmi_server_loop - the loop given at creation. */
+/*
+ * kvmi_server_run - run the server's loop until nothing is left to do
+ * (after kvmi_server_shutdown() and every connection closed).  For tools
+ * without a loop of their own; returns uv_run's value or -EINVAL.
+ */
+KVMI_EXPORT int kvmi_server_run(struct kvmi_server *srv);
+
+/* kvmi_server_loop - the loop given at creation (or the server's own). */
 KVMI_EXPORT uv_loop_t *kvmi_server_loop(const struct kvmi_server *srv);
 
 /* kvmi_server_domain_count - connected domains (after new_domain). */

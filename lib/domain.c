@@ -348,8 +348,11 @@ int kvmi__dom_wait(struct kvmi_dom *dom, struct kvmi__waiter *const *ws,
 	int err = 0;
 
 	kvmi_dom_ref(dom);
+	/* never block on writing alone: a host that stops reading us until
+	 * we read its output would deadlock; write what the socket takes
+	 * and keep reading while the rest waits for POLLOUT */
 	if (dom->out_len)
-		err = kvmi__dom_flush(dom, true);
+		err = kvmi__dom_flush(dom, false);
 	while (!err && !all_done(ws, n)) {
 		struct pollfd p = {.fd = dom->fd, .events = POLLIN};
 		uint64_t now = now_ms();

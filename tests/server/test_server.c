@@ -878,6 +878,58 @@ static void test_version_zero_refused(void **state)
 	h_fini(&h);
 }
 
+/* a host that answers each command before reading the next, with blocking
+ * writes - as the kernel's receive thread does */
+static int sync_host_peer(const char *path, const char *arg)
+{
+	const struct kvmi_msg *m;
+	struct peer p;
+
+	(void)arg;
+	if (peer_connect(&p, path, 1))
+		return 2;
+	while ((m = peer_read(&p)))
+		if (m->kind == KVMI_MSG_COMMAND &&
+		    peer_reply(&p, m, 0, NULL, 0))
+			break;
+	return 0;
+}
+
+static int big_batch_result = 1;
+
+static int big_batch(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	struct kvmi_batch *b;
+
+	h->new_domains++;
+	assert_int_equal(kvmi_batch_new(dom, 0, &b), 0);
+	for (int i = 0; i < 60000; i++)
+		assert_true(kvmi_batch_write_physical(b, 0x1000 + (uint64_t)i,
+						      "\xcc", 1) >= 0);
+	big_batch_result = kvmi_batch_commit(b);
+	kvmi_batch_free(b);
+	kvmi_dom_close(dom);
+	return 0;
+}
+
+static void test_pipelined_batch_against_synchronous_host(void **state)
+{
+	struct harness h;
+
+	(void)state;
+	h_init(&h);
+	h.cfg.new_domain = big_batch;
+	h_start(&h);
+	h_spawn_peer(&h, "sync-host", NULL);
+	h_run(&h, 20000);
+	/* 1.5 MB of commands, 960 KB of replies: both socket buffers fill;
+	 * the tool must keep reading while its writes wait */
+	assert_int_equal(big_batch_result, 0);
+	assert_int_equal(h.child_status, 0);
+	h_fini(&h);
+}
+
 static int stop_at_once(struct kvmi_dom *dom, void *ctx)
 {
 	(void)ctx;
@@ -940,6 +992,7 @@ static const struct {
 	{"events-before-reply", peer_events_before_reply},
 	{"misbehaves", peer_misbehaves},
 	{"old-host", old_host_peer},
+	{"sync-host", sync_host_peer},
 };
 
 /* ------------------------------------------------------------------ */
@@ -1065,6 +1118,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_version_zero_refused),
 		cmocka_unit_test(test_own_loop),
+		cmocka_unit_test(test_pipelined_batch_against_synchronous_host),
 		cmocka_unit_test(test_no_fd_leaks_into_children),
 		cmocka_unit_test(test_capture_switch),
 		cmocka_unit_test(test_vsock_listen),

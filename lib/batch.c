@@ -149,13 +149,18 @@ static int add(struct kvmi_batch *b, int len, void *out, size_t out_cap,
 #define SEQ (kvmi_seq_next(&b->dom->seq))
 #define MAXM KVMI_ENCODE_MAX
 
-KVMI_EXPORT int kvmi_batch_write_physical(struct kvmi_batch *b, uint64_t gpa,
-					  const void *buf, size_t len)
+/* physical access split per 4 KiB page: one item per page; a write when
+ * @wbuf is set, a read into @rbuf otherwise */
+static int add_physical(struct kvmi_batch *b, uint64_t gpa, const void *wbuf,
+			void *rbuf, size_t len)
 {
-	const uint8_t *p = buf;
+	const uint8_t *wp = wbuf;
+	uint8_t *rp = rbuf;
 	int first = -1;
 
-	if (!b || !buf || !len || gpa + len < gpa)
+	if (!b || (!wbuf && !rbuf) || !len || gpa + len < gpa)
+		return -EINVAL;
+	if (rbuf && (b->flags & KVMI_BATCH_NO_REPLIES))
 		return -EINVAL;
 	while (len) {
 		size_t in_page = KVMI_PAGE_SIZE - (gpa & (KVMI_PAGE_SIZE - 1));
@@ -164,49 +169,41 @@ KVMI_EXPORT int kvmi_batch_write_physical(struct kvmi_batch *b, uint64_t gpa,
 		int r = grow(b, &where);
 
 		if (!r)
-			r = add(b, kvmi_encode_write_physical(where, MAXM, SEQ,
-							      gpa, p, n),
-				NULL, 0, false);
+			r = wp ? add(b, kvmi_encode_write_physical(where, MAXM,
+								   SEQ, gpa, wp,
+								   n),
+				     NULL, 0, false)
+			       : add(b, kvmi_encode_read_physical(where, MAXM,
+								  SEQ, gpa, n),
+				     rp, n, true);
 		if (r < 0)
-			return r; /* earlier chunks stay queued */
+			return r; /* earlier pages stay queued */
 		if (first < 0)
 			first = r;
 		gpa += n;
-		p += n;
 		len -= n;
+		if (wp)
+			wp += n;
+		else
+			rp += n;
 	}
 	return first;
+}
+
+KVMI_EXPORT int kvmi_batch_write_physical(struct kvmi_batch *b, uint64_t gpa,
+					  const void *buf, size_t len)
+{
+	if (!buf)
+		return -EINVAL;
+	return add_physical(b, gpa, buf, NULL, len);
 }
 
 KVMI_EXPORT int kvmi_batch_read_physical(struct kvmi_batch *b, uint64_t gpa,
 					 void *out, size_t len)
 {
-	uint8_t *p = out;
-	int first = -1;
-
-	if (!b || !out || !len || gpa + len < gpa)
+	if (!out)
 		return -EINVAL;
-	if (b->flags & KVMI_BATCH_NO_REPLIES)
-		return -EINVAL;
-	while (len) {
-		size_t in_page = KVMI_PAGE_SIZE - (gpa & (KVMI_PAGE_SIZE - 1));
-		size_t n = len < in_page ? len : in_page;
-		uint8_t *where;
-		int r = grow(b, &where);
-
-		if (!r)
-			r = add(b, kvmi_encode_read_physical(where, MAXM, SEQ, gpa,
-							     n),
-				p, n, true);
-		if (r < 0)
-			return r;
-		if (first < 0)
-			first = r;
-		gpa += n;
-		p += n;
-		len -= n;
-	}
-	return first;
+	return add_physical(b, gpa, NULL, out, len);
 }
 
 KVMI_EXPORT int

@@ -620,6 +620,114 @@ static void test_events_and_unhook(void **state)
 	h_fini(&h);
 }
 
+/* per-domain override that holds events and answers them from a timer,
+ * then removes itself from inside its own call */
+struct holder {
+	struct kvmi_handler *h;
+	struct kvmi_event_ctx *held[8]; /* one per vCPU at most */
+	int nheld;
+	uv_timer_t timer;
+	int overridden, server_wide, pauses;
+};
+
+static struct holder holder;
+
+static void answer_later(uv_timer_t *t)
+{
+	(void)t;
+	for (int i = 0; i < holder.nheld; i++) {
+		struct kvmi_event_ctx *ev = holder.held[i];
+
+		assert_int_equal(kvmi_event_reply_cr(
+					 ev, KVMI_EVENT_ACTION_CONTINUE,
+					 kvmi_event_data(ev)->cr.new_value),
+				 0);
+	}
+	holder.nheld = 0;
+}
+
+static void hold_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
+{
+	(void)ctx;
+	holder.overridden++;
+	assert_true(holder.nheld < 8);
+	kvmi_event_hold(ev);
+	holder.held[holder.nheld++] = ev;
+	{
+		struct kvmi_event_ctx *evs[8];
+		size_t n = kvmi_dom_held_events(dom, evs, 8), found = 0;
+
+		for (size_t i = 0; i < n && i < 8; i++)
+			found += evs[i] == ev;
+		assert_int_equal(found, 1);
+	}
+	uv_timer_start(&holder.timer, answer_later, 0, 0);
+	if (holder.overridden == 20) {
+		kvmi_handler_remove(holder.h); /* the server's handler next */
+		holder.h = NULL;
+	}
+}
+
+static void count_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+		     void *ctx)
+{
+	(void)dom;
+	(void)ctx;
+	holder.server_wide++;
+	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+}
+
+static void count_pause(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			void *ctx)
+{
+	(void)dom;
+	(void)ctx;
+	holder.pauses++;
+	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE); /* unpause */
+}
+
+static int override_and_pause(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+
+	enable_flow(dom, ctx);
+	assert_int_equal(kvmi_dom_on_event(dom, KVMI_EVENT_CR, hold_cr, NULL,
+					   &holder.h),
+			 0);
+	assert_int_equal(kvmi_dom_on_event(dom, KVMI_EVENT_PAUSE_VCPU,
+					   count_pause, NULL, NULL),
+			 0);
+	assert_int_equal(kvmi_dom_pause_all(dom), 0);
+	(void)h;
+	return 0;
+}
+
+static void test_hold_override_remove_pause(void **state)
+{
+	struct harness h;
+	const char *args[] = {"--vcpus", "3", "--unhook-after-events", "150",
+			      NULL};
+
+	(void)state;
+	memset(&holder, 0, sizeof(holder));
+	memset(&flow, 0, sizeof(flow));
+	h_init(&h);
+	h.cfg.new_domain = override_and_pause;
+	h_start(&h);
+	uv_timer_init(&h.loop, &holder.timer);
+	kvmi_server_on_event(h.srv, KVMI_EVENT_CR, count_cr, NULL, NULL);
+	kvmi_server_on_unhook(h.srv, on_unhook, NULL, NULL);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 20000);
+	uv_close((uv_handle_t *)&holder.timer, NULL);
+	assert_int_equal(holder.overridden, 20);
+	assert_true(holder.server_wide > 0);
+	assert_int_equal(holder.pauses, 3);
+	assert_int_equal(h_report_count(&h, "\"events_unreplied\":0,"), 1);
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 1);
+	h_fini(&h);
+}
+
 static void test_hundred_guests(void **state)
 {
 	struct harness h;
@@ -1112,6 +1220,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_event_for_missing_vcpu),
 		cmocka_unit_test(test_events_and_unhook),
 		cmocka_unit_test(test_hundred_guests),
+		cmocka_unit_test(test_hold_override_remove_pause),
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_unix_socket_rules),
 		cmocka_unit_test(test_peer_allow_list),

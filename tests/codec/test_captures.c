@@ -3,7 +3,8 @@
  * tests/data/ decoded whole must print exactly its golden .dump text (and
  * kvmi-dump must print the same), fail with its own error when malformed,
  * and give the same messages and error when each direction is fed split at
- * every byte offset and one byte at a time.
+ * every byte offset and one byte at a time; kvmi-dump's usage and exit
+ * statuses.
  *
  * Environment: KVMI_TEST_DATA (tests/data), KVMI_DUMP (kvmi-dump binary).
  */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -247,15 +249,67 @@ static void test_capture(void **state)
 	check_capture(*state);
 }
 
+/* run kvmi-dump with @args; its exit status, stdout+stderr in @out */
+static int run_dump(const char *args, char *out, size_t outlen)
+{
+	const char *dump = getenv("KVMI_DUMP");
+	char cmd[8192];
+	size_t got = 0, n;
+	FILE *p;
+	int status;
+
+	assert_non_null(dump);
+	snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", dump, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (got + 1 < outlen &&
+	       (n = fread(out + got, 1, outlen - 1 - got, p)) > 0)
+		got += n;
+	out[got] = 0;
+	status = pclose(p);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* --help: usage on stdout, 0; bad usage: usage, 2; unreadable or
+ * non-capture file: the reason, 1 */
+static void test_dump_usage(void **state)
+{
+	const char *dir = getenv("KVMI_TEST_DATA");
+	char out[4096], args[4200];
+
+	(void)state;
+	assert_non_null(dir);
+	assert_int_equal(run_dump("--help", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "usage:"));
+	assert_int_equal(run_dump("", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "usage:"));
+	assert_int_equal(run_dump("a b", out, sizeof(out)), 2);
+	assert_int_equal(run_dump("-x f", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "usage:"));
+	assert_int_equal(run_dump("/nonexistent.kvmicap", out, sizeof(out)),
+			 1);
+	assert_non_null(strstr(out, "No such file"));
+	snprintf(args, sizeof(args), "'%s/README'", dir);
+	assert_int_equal(run_dump(args, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "bad magic at offset 0"));
+	snprintf(args, sizeof(args), "'%s/bad-oversized.kvmicap'", dir);
+	assert_int_equal(run_dump(args, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "message size 9000 exceeds the maximum "
+				    "8192 (at byte offset 552)"));
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(captures) / sizeof(captures[0])];
+	struct CMUnitTest tests[sizeof(captures) / sizeof(captures[0]) + 1];
+	const size_t n = sizeof(captures) / sizeof(captures[0]);
 
-	for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		tests[i] = (struct CMUnitTest)cmocka_unit_test(test_capture);
 		tests[i].name = captures[i].name;
 		tests[i].initial_state = (void *)&captures[i];
 	}
+	tests[n] = (struct CMUnitTest)cmocka_unit_test(test_dump_usage);
 	return _cmocka_run_group_tests("captures", tests,
 				       sizeof(tests) / sizeof(tests[0]), NULL,
 				       NULL);

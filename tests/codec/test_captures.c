@@ -4,9 +4,10 @@
  * kvmi-dump must print the same), fail with its own error when malformed,
  * and give the same messages and error when each direction is fed split at
  * every byte offset and one byte at a time; kvmi-dump's usage and exit
- * statuses.
+ * statuses; the generator reproduces every capture byte for byte.
  *
- * Environment: KVMI_TEST_DATA (tests/data), KVMI_DUMP (kvmi-dump binary).
+ * Environment: KVMI_TEST_DATA (tests/data), KVMI_DUMP (kvmi-dump binary),
+ * KVMI_GEN_CAPTURES (gen-captures binary).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -271,6 +273,42 @@ static int run_dump(const char *args, char *out, size_t outlen)
 	return WEXITSTATUS(status);
 }
 
+/* the generator run again writes every capture byte for byte as
+ * committed (tests/data/README's regeneration recipe holds) */
+static void test_regenerate(void **state)
+{
+	const char *dir = getenv("KVMI_TEST_DATA");
+	const char *gen = getenv("KVMI_GEN_CAPTURES");
+	char tmp[] = "/tmp/kvmi-gen-XXXXXX", cmd[8192], path[4400];
+
+	(void)state;
+	assert_non_null(dir);
+	assert_non_null(gen);
+	assert_non_null(mkdtemp(tmp));
+	snprintf(cmd, sizeof(cmd), "'%s' '%s'", gen, tmp);
+	assert_int_equal(system(cmd), 0);
+	for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
+		size_t a_len, b_len;
+		char *a, *b;
+
+		snprintf(path, sizeof(path), "%s/%s.kvmicap", dir,
+			 captures[i].name);
+		a = read_all(path, &a_len);
+		snprintf(path, sizeof(path), "%s/%s.kvmicap", tmp,
+			 captures[i].name);
+		b = read_all(path, &b_len);
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_int_equal(a_len, b_len);
+		assert_memory_equal(a, b, a_len);
+		free(a);
+		free(b);
+		assert_int_equal(unlink(path), 0);
+	}
+	/* nothing else was generated */
+	assert_int_equal(rmdir(tmp), 0);
+}
+
 /* --help: usage on stdout, 0; bad usage: usage, 2; unreadable or
  * non-capture file: the reason, 1 */
 static void test_dump_usage(void **state)
@@ -301,7 +339,7 @@ static void test_dump_usage(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(captures) / sizeof(captures[0]) + 1];
+	struct CMUnitTest tests[sizeof(captures) / sizeof(captures[0]) + 2];
 	const size_t n = sizeof(captures) / sizeof(captures[0]);
 
 	for (size_t i = 0; i < n; i++) {
@@ -310,6 +348,7 @@ int main(void)
 		tests[i].initial_state = (void *)&captures[i];
 	}
 	tests[n] = (struct CMUnitTest)cmocka_unit_test(test_dump_usage);
+	tests[n + 1] = (struct CMUnitTest)cmocka_unit_test(test_regenerate);
 	return _cmocka_run_group_tests("captures", tests,
 				       sizeof(tests) / sizeof(tests[0]), NULL,
 				       NULL);

@@ -208,6 +208,22 @@ static void test_replies_round_trip(void **state)
 	assert_null(m->u.reply.data);
 }
 
+static const int all_errors[] = {
+	KVMI_E_MSG_TOO_BIG,	     KVMI_E_TRUNC_HEADER,
+	KVMI_E_TRUNC_BODY,	     KVMI_E_UNKNOWN_MSG,
+	KVMI_E_UNKNOWN_EVENT,	     KVMI_E_EVENT_COMMON_SHORT,
+	KVMI_E_EVENT_COMMON_OVERRUN, KVMI_E_EVENT_PAYLOAD_SHORT,
+	KVMI_E_MSG_SHORT,	     KVMI_E_MSG_SIZE,
+	KVMI_E_DECODER_FAILED,	     KVMI_E_PAGE_CROSS,
+	KVMI_E_TOO_MANY,	     KVMI_E_NOSPACE,
+	KVMI_E_UNEXPECTED_REPLY,     KVMI_E_QUEUE_FULL,
+	KVMI_E_ALREADY_REPLIED,	     KVMI_E_EVENT_REPLY_REJECTED,
+	KVMI_E_HANDSHAKE_SIZE,	     KVMI_E_HANDSHAKE_REFUSED,
+	KVMI_E_VERSION,		     KVMI_E_CAPTURE_FORMAT,
+	KVMI_E_PEER_REFUSED,	     KVMI_E_DEADLINE,
+	KVMI_E_VERIFY,
+};
+
 static void test_names_and_errors(void **state)
 {
 	(void)state;
@@ -224,10 +240,24 @@ static void test_names_and_errors(void **state)
 	assert_int_equal(kvmi_host_error_to_errno(-4242), -EPROTO);
 	assert_true(kvmi_error_is_fatal(KVMI_E_UNEXPECTED_REPLY));
 	assert_false(kvmi_error_is_fatal(-EINVAL));
-	for (int e = KVMI_E_MSG_TOO_BIG; e >= KVMI_E__LAST; e--)
-		if (strcmp(kvmi_err_name(e), "UNKNOWN"))
-			assert_string_not_equal(kvmi_strerror(e),
-						"unknown error");
+	/* every library error has its own name and its own text */
+	for (size_t i = 0; i < sizeof(all_errors) / sizeof(all_errors[0]);
+	     i++) {
+		int e = all_errors[i];
+
+		assert_true(e < 0);
+		assert_string_not_equal(kvmi_err_name(e), "UNKNOWN");
+		assert_string_not_equal(kvmi_strerror(e), "unknown error");
+		for (size_t j = 0; j < i; j++) {
+			assert_int_not_equal(all_errors[j], e);
+			assert_string_not_equal(kvmi_err_name(all_errors[j]),
+						kvmi_err_name(e));
+			assert_string_not_equal(kvmi_strerror(all_errors[j]),
+						kvmi_strerror(e));
+		}
+	}
+	assert_string_equal(kvmi_err_name(KVMI_E__LAST), "UNKNOWN");
+	assert_string_equal(kvmi_strerror(KVMI_E__LAST), "unknown error");
 	{
 		struct kvmi_seq s;
 

@@ -2,8 +2,11 @@
  * libkvmi - tests/codec/test_decoder.c: the streaming decoder on
  * hand-built streams: every kind of message, whole and one byte at a time,
  * larger/smaller host common structs, and each framing error with its
- * distinct code, text and byte offset.
+ * distinct code, text and byte offset; the per-direction rules (what the
+ * tool side may send, what a host reply must carry), sticky errors and
+ * argument checks.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,11 +38,13 @@ static void run(enum kvmi_direction dir, const uint8_t *s, size_t len,
 	assert_non_null(d);
 	memset(c, 0, sizeof(*c));
 	while (pos < len) {
-		size_t end = chunk ? (pos + chunk < len ? pos + chunk : len) : len;
+		size_t end =
+		    chunk ? (pos + chunk < len ? pos + chunk : len) : len;
 
 		while (pos < end) {
 			const struct kvmi_msg *m;
-			ssize_t r = kvmi_decoder_feed(d, s + pos, end - pos, &m);
+			ssize_t r =
+			    kvmi_decoder_feed(d, s + pos, end - pos, &m);
 
 			if (r < 0) {
 				c->err = (int)r;
@@ -196,7 +201,8 @@ static void test_error_text_and_offset(void **state)
 	memcpy(s + n, &h, sizeof(h));
 	assert_int_equal(kvmi_decoder_feed(d, s, (size_t)n + 8, &m), n);
 	assert_non_null(m);
-	assert_int_equal(kvmi_decoder_feed(d, s + n, 8, &m), KVMI_E_MSG_TOO_BIG);
+	assert_int_equal(kvmi_decoder_feed(d, s + n, 8, &m),
+			 KVMI_E_MSG_TOO_BIG);
 	assert_non_null(strstr(kvmi_decoder_error(d, &off),
 			       "message size 9000 exceeds the maximum 8184"));
 	assert_int_equal(off, (uint64_t)n);
@@ -206,13 +212,168 @@ static void test_error_text_and_offset(void **state)
 	kvmi_decoder_free(d);
 }
 
+static uint8_t msg[KVMI_ENCODE_MAX + 16];
+
+/* feed @len bytes of msg whole to a new decoder; the result, *@m and the
+ * decoder (freed by the caller) */
+static ssize_t feed_new(enum kvmi_direction dir, int len,
+			const struct kvmi_msg **m, struct kvmi_decoder **out)
+{
+	struct kvmi_decoder *d = kvmi_decoder_new(dir);
+
+	assert_non_null(d);
+	assert_true(len > 0);
+	*out = d;
+	return kvmi_decoder_feed(d, msg, (size_t)len, m);
+}
+
+/* @len bytes of msg fail with @err; then the decoder stays failed */
+static void expect_refused(enum kvmi_direction dir, int len, int err)
+{
+	const struct kvmi_msg *m = (const void *)msg;
+	struct kvmi_decoder *d;
+
+	assert_int_equal(feed_new(dir, len, &m, &d), err);
+	assert_null(m);
+	assert_non_null(kvmi_decoder_error(d, NULL));
+	assert_int_equal(kvmi_decoder_feed(d, msg, 8, &m),
+			 KVMI_E_DECODER_FAILED);
+	assert_int_equal(kvmi_decoder_finish(d), err);
+	kvmi_decoder_free(d);
+}
+
+static void test_tool_side_rules(void **state)
+{
+	const uint8_t body[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	const struct kvmi_msg *m;
+	struct kvmi_decoder *d;
+	int n;
+
+	(void)state;
+	/* an unknown command id is the host's business: decoded, not known */
+	n = kvmi_encode_command_raw(msg, sizeof(msg), 77, 5, 0, 0, body, 12);
+	assert_int_equal(feed_new(KVMI_DIR_TOOL_TO_HOST, n, &m, &d), n);
+	assert_int_equal(m->kind, KVMI_MSG_COMMAND);
+	assert_int_equal(m->hdr.id, 77);
+	assert_false(m->u.command.known);
+	assert_false(m->u.command.has_vcpu);
+	assert_int_equal(m->u.command.body_len, 12);
+	assert_memory_equal(m->u.command.body, body, 12);
+	kvmi_decoder_free(d);
+
+	/* an event reply without its vcpu header and common reply */
+	n = kvmi_encode_command_raw(msg, sizeof(msg), KVMI_EVENT_REPLY, 5, 0, 0,
+				    body, 12);
+	expect_refused(KVMI_DIR_TOOL_TO_HOST, n, KVMI_E_MSG_SHORT);
+
+	/* a vCPU command shorter than the vCPU header */
+	n = kvmi_encode_command_raw(msg, sizeof(msg), KVMI_GET_REGISTERS, 5, 0,
+				    0, body, 4);
+	expect_refused(KVMI_DIR_TOOL_TO_HOST, n, KVMI_E_MSG_SHORT);
+
+	/* above 8184 payload bytes */
+	{
+		struct kvmi_msg_hdr h = {.id = KVMI_WRITE_PHYSICAL,
+					 .size = KVMI_MSG_SIZE_VALUE + 1};
+
+		memset(msg, 0, sizeof(msg));
+		memcpy(msg, &h, sizeof(h));
+		expect_refused(KVMI_DIR_TOOL_TO_HOST, 8 + h.size,
+			       KVMI_E_MSG_TOO_BIG);
+	}
+}
+
+static void test_host_reply_rules(void **state)
+{
+	struct kvmi_get_registers_reply regs;
+	uint8_t data[sizeof(regs) + 16] = {0};
+	const struct kvmi_msg *m;
+	struct kvmi_decoder *d;
+	uint32_t nmsrs = 1;
+	int n;
+
+	(void)state;
+	/* a reply too short for its error code */
+	n = kvmi_encode_command_raw(msg, sizeof(msg), KVMI_GET_VERSION, 5, 0, 0,
+				    data, 4);
+	expect_refused(KVMI_DIR_HOST_TO_TOOL, n, KVMI_E_MSG_SHORT);
+
+	/* GET_REGISTERS: exactly 472 + 16 * nmsrs data bytes */
+	memcpy(data + offsetof(struct kvmi_get_registers_reply, msrs), &nmsrs,
+	       sizeof(nmsrs));
+	n = kvmi_encode_reply(msg, sizeof(msg), KVMI_GET_REGISTERS, 5, 0, data,
+			      sizeof(data));
+	assert_int_equal(feed_new(KVMI_DIR_HOST_TO_TOOL, n, &m, &d), n);
+	assert_int_equal(m->u.reply.data_len, 472 + 16);
+	kvmi_decoder_free(d);
+	n = kvmi_encode_reply(msg, sizeof(msg), KVMI_GET_REGISTERS, 5, 0, data,
+			      sizeof(data) - 8);
+	expect_refused(KVMI_DIR_HOST_TO_TOOL, n, KVMI_E_MSG_SIZE);
+	nmsrs = 0;
+	memcpy(data + offsetof(struct kvmi_get_registers_reply, msrs), &nmsrs,
+	       sizeof(nmsrs));
+	n = kvmi_encode_reply(msg, sizeof(msg), KVMI_GET_REGISTERS, 5, 0, data,
+			      sizeof(data));
+	expect_refused(KVMI_DIR_HOST_TO_TOOL, n, KVMI_E_MSG_SIZE);
+
+	/* an error reply never exposes data; an extension id is a reply */
+	n = kvmi_encode_reply(msg, sizeof(msg), KVMI_EXT_GET_NEXT_AVAILABLE_GFN,
+			      6, -KVM_EOPNOTSUPP, NULL, 0);
+	assert_int_equal(feed_new(KVMI_DIR_HOST_TO_TOOL, n, &m, &d), n);
+	assert_int_equal(m->kind, KVMI_MSG_REPLY);
+	assert_int_equal(m->u.reply.host_err, -KVM_EOPNOTSUPP);
+	assert_null(m->u.reply.data);
+	kvmi_decoder_free(d);
+
+	/* a host never sends command ids it does not answer */
+	n = kvmi_encode_command_raw(
+	    msg, sizeof(msg), KVMI_NEXT_AVAILABLE_COMMAND, 5, 0, 0, data, 8);
+	expect_refused(KVMI_DIR_HOST_TO_TOOL, n, KVMI_E_UNKNOWN_MSG);
+}
+
+static void test_arguments_and_buffering(void **state)
+{
+	const struct kvmi_msg *m = NULL;
+	struct kvmi_decoder *d = kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
+	int n = kvmi_encode_get_vcpu_info(msg, sizeof(msg), 9, 1);
+
+	(void)state;
+	assert_int_equal(kvmi_decoder_feed(NULL, msg, 1, &m), -EINVAL);
+	assert_int_equal(kvmi_decoder_feed(d, NULL, 1, &m), -EINVAL);
+	assert_int_equal(kvmi_decoder_feed(d, msg, 1, NULL), -EINVAL);
+	assert_int_equal(kvmi_decoder_set_max_size(d, 0), -EINVAL);
+	assert_int_equal(kvmi_decoder_set_max_size(d, 65536), -EINVAL);
+
+	/* partial message: held, max size fixed until it completes */
+	assert_int_equal(kvmi_decoder_feed(d, msg, 3, &m), 3);
+	assert_null(m);
+	assert_int_equal(kvmi_decoder_buffered(d), 3);
+	assert_int_equal(kvmi_decoder_set_max_size(d, 100), -EBUSY);
+	assert_int_equal(kvmi_decoder_feed(d, msg + 3, (size_t)n - 3, &m),
+			 n - 3);
+	assert_non_null(m);
+	assert_int_equal(m->u.command.vcpu.vcpu, 1);
+	assert_int_equal(kvmi_decoder_buffered(d), 0);
+	assert_int_equal(kvmi_decoder_offset(d), (uint64_t)n);
+
+	/* a smaller limit then refuses a larger message */
+	assert_int_equal(kvmi_decoder_set_max_size(d, 4), 0);
+	assert_int_equal(kvmi_decoder_feed(d, msg, (size_t)n, &m),
+			 KVMI_E_MSG_TOO_BIG);
+	kvmi_decoder_free(d);
+	kvmi_decoder_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_events_every_chunking),
-		cmocka_unit_test(test_common_truncated_zero_fill),
-		cmocka_unit_test(test_framing_errors),
-		cmocka_unit_test(test_error_text_and_offset),
+	    cmocka_unit_test(test_events_every_chunking),
+	    cmocka_unit_test(test_common_truncated_zero_fill),
+	    cmocka_unit_test(test_framing_errors),
+	    cmocka_unit_test(test_error_text_and_offset),
+	    cmocka_unit_test(test_tool_side_rules),
+	    cmocka_unit_test(test_host_reply_rules),
+	    cmocka_unit_test(test_arguments_and_buffering),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

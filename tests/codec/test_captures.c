@@ -4,7 +4,8 @@
  * kvmi-dump must print the same), fail with its own error when malformed,
  * and give the same messages and error when each direction is fed split at
  * every byte offset and one byte at a time; kvmi-dump's usage and exit
- * statuses; the generator reproduces every capture byte for byte.
+ * statuses, each malformed capture named with its error and offset; the
+ * generator reproduces every capture byte for byte.
  *
  * Environment: KVMI_TEST_DATA (tests/data), KVMI_DUMP (kvmi-dump binary),
  * KVMI_GEN_CAPTURES (gen-captures binary).
@@ -27,22 +28,23 @@
 
 struct expect {
 	const char *name;
-	int err; /* final error of the host->tool stream */
+	int err;      /* final error of the host->tool stream */
+	uint64_t off; /* and the stream offset it names */
 };
 
 static const struct expect captures[] = {
-	{"full-session", 0},
-	{"events-during-command", 0},
-	{"host-larger-common", 0},
-	{"host-smaller-common", 0},
-	{"bad-trunc-header", KVMI_E_TRUNC_HEADER},
-	{"bad-trunc-body", KVMI_E_TRUNC_BODY},
-	{"bad-oversized", KVMI_E_MSG_TOO_BIG},
-	{"bad-common-short", KVMI_E_EVENT_COMMON_SHORT},
-	{"bad-common-overrun", KVMI_E_EVENT_COMMON_OVERRUN},
-	{"bad-unknown-msg", KVMI_E_UNKNOWN_MSG},
-	{"bad-unknown-event", KVMI_E_UNKNOWN_EVENT},
-	{"bad-payload-short", KVMI_E_EVENT_PAYLOAD_SHORT},
+	{"full-session", 0, 0},
+	{"events-during-command", 0, 0},
+	{"host-larger-common", 0, 0},
+	{"host-smaller-common", 0, 0},
+	{"bad-trunc-header", KVMI_E_TRUNC_HEADER, 552},
+	{"bad-trunc-body", KVMI_E_TRUNC_BODY, 552},
+	{"bad-oversized", KVMI_E_MSG_TOO_BIG, 552},
+	{"bad-common-short", KVMI_E_EVENT_COMMON_SHORT, 560},
+	{"bad-common-overrun", KVMI_E_EVENT_COMMON_OVERRUN, 560},
+	{"bad-unknown-msg", KVMI_E_UNKNOWN_MSG, 552},
+	{"bad-unknown-event", KVMI_E_UNKNOWN_EVENT, 564},
+	{"bad-payload-short", KVMI_E_EVENT_PAYLOAD_SHORT, 1104},
 };
 
 struct text {
@@ -188,6 +190,12 @@ static void check_capture(const struct expect *e)
 			err[d] = kvmi_decoder_finish(dec[d]);
 	assert_int_equal(err[0], e->err);
 	assert_int_equal(err[1], 0);
+	if (e->err) {
+		uint64_t off = 0;
+
+		assert_non_null(kvmi_decoder_error(dec[0], &off));
+		assert_int_equal(off, e->off);
+	}
 
 	/* golden text */
 	snprintf(path, sizeof(path), "%s/%s.dump", dir, e->name);
@@ -335,6 +343,23 @@ static void test_dump_usage(void **state)
 	assert_int_equal(run_dump(args, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "message size 9000 exceeds the maximum "
 				    "8192 (at byte offset 552)"));
+
+	/* every malformed capture: its own error name and the offset */
+	for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
+		char want[128];
+
+		if (!captures[i].err)
+			continue;
+		snprintf(args, sizeof(args), "'%s/%s.kvmicap'", dir,
+			 captures[i].name);
+		assert_int_equal(run_dump(args, out, sizeof(out)), 1);
+		snprintf(want, sizeof(want), "host->tool stream: %s: ",
+			 kvmi_err_name(captures[i].err));
+		assert_non_null(strstr(out, want));
+		snprintf(want, sizeof(want), "(at byte offset %llu)\n",
+			 (unsigned long long)captures[i].off);
+		assert_non_null(strstr(out, want));
+	}
 }
 
 int main(void)

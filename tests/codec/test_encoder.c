@@ -2,6 +2,8 @@
  * libkvmi - tests/codec/test_encoder.c: encoders refuse what the protocol
  * forbids (page crossing, counts, registers, actions, buffer space) and
  * send padding as zero; their output decodes back to the same values.
+ * Error and message names; every host KVM_E* code mapped to errno with
+ * the original kept; which errors are fatal for a connection.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -267,6 +269,67 @@ static void test_names_and_errors(void **state)
 	}
 }
 
+/* every host error of the protocol's table (sec. 3.7): its errno value,
+ * its name, the original kept in the decoded reply */
+static void test_host_errors(void **state)
+{
+	static const struct {
+		int32_t host;
+		int err;
+		const char *name;
+	} map[] = {
+		{-KVM_EPERM, -EPERM, "KVM_EPERM"},
+		{-KVM_ENOENT, -ENOENT, "KVM_ENOENT"},
+		{-KVM_E2BIG, -E2BIG, "KVM_E2BIG"},
+		{-KVM_EAGAIN, -EAGAIN, "KVM_EAGAIN"},
+		{-KVM_ENOMEM, -ENOMEM, "KVM_ENOMEM"},
+		{-KVM_EFAULT, -EFAULT, "KVM_EFAULT"},
+		{-KVM_EBUSY, -EBUSY, "KVM_EBUSY"},
+		{-KVM_EINVAL, -EINVAL, "KVM_EINVAL"},
+		{-KVM_EOPNOTSUPP, -EOPNOTSUPP, "KVM_EOPNOTSUPP"},
+		{-KVM_ENOSYS, -ENOSYS, "KVM_ENOSYS"},
+	};
+
+	(void)state;
+	assert_int_equal(KVM_ENOSYS, 1000);
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		const struct kvmi_msg *m;
+		int n;
+
+		assert_int_equal(kvmi_host_error_to_errno(map[i].host),
+				 map[i].err);
+		assert_string_equal(kvmi_host_error_name(map[i].host),
+				    map[i].name);
+		assert_string_equal(kvmi_host_error_name(-map[i].host),
+				    map[i].name);
+		assert_false(kvmi_error_is_fatal(map[i].err));
+		n = kvmi_encode_reply(buf, sizeof(buf), KVMI_GET_CPUID, 3,
+				      map[i].host, NULL, 0);
+		m = decode_one(KVMI_DIR_HOST_TO_TOOL, n);
+		assert_int_equal(m->u.reply.host_err, map[i].host);
+		assert_int_equal(m->u.reply.err, map[i].err);
+	}
+	assert_int_equal(kvmi_host_error_to_errno(0), 0);
+	assert_string_equal(kvmi_host_error_name(0), "0");
+	assert_int_equal(kvmi_host_error_to_errno(-3), -EPROTO);
+	assert_int_equal(kvmi_host_error_to_errno(22), -EPROTO);
+	assert_string_equal(kvmi_host_error_name(-3), "KVM_E?");
+
+	/* what closes a connection and what does not */
+	assert_true(kvmi_error_is_fatal(KVMI_E_MSG_TOO_BIG));
+	assert_true(kvmi_error_is_fatal(KVMI_E_DECODER_FAILED));
+	assert_true(kvmi_error_is_fatal(KVMI_E_QUEUE_FULL));
+	assert_true(kvmi_error_is_fatal(KVMI_E_EVENT_REPLY_REJECTED));
+	assert_true(kvmi_error_is_fatal(-ECONNRESET));
+	assert_true(kvmi_error_is_fatal(-EPIPE));
+	assert_true(kvmi_error_is_fatal(-ENOTCONN));
+	assert_true(kvmi_error_is_fatal(-EPROTO));
+	assert_false(kvmi_error_is_fatal(0));
+	assert_false(kvmi_error_is_fatal(KVMI_E_PAGE_CROSS));
+	assert_false(kvmi_error_is_fatal(KVMI_E_TOO_MANY));
+	assert_false(kvmi_error_is_fatal(KVMI_E_NOSPACE));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_register_and_event_rules),
 		cmocka_unit_test(test_replies_round_trip),
 		cmocka_unit_test(test_names_and_errors),
+		cmocka_unit_test(test_host_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -145,6 +145,9 @@ KVMI_EXPORT int kvmi_decoder_set_max_size(struct kvmi_decoder *d,
  * NULL, and the decoder becomes failed: every later call returns
  * KVMI_E_DECODER_FAILED until kvmi_decoder_reset().  kvmi_decoder_error()
  * names what was wrong and where.  -EINVAL for NULL arguments.
+ * -ENOMEM when the reassembly buffer (allocated once, on the first message
+ * split across chunks) cannot be allocated: nothing consumed, not sticky;
+ * feed the same bytes again later.
  */
 KVMI_EXPORT ssize_t kvmi_decoder_feed(struct kvmi_decoder *d, const void *data,
 				      size_t len, const struct kvmi_msg **msg);

@@ -2,8 +2,9 @@
  * libkvmi - tests/codec/test_round_trip.c: encode -> decode round trips
  * for every core command (the payload compared byte for byte with the
  * wire struct built here by hand, vCPU header where the protocol has one),
- * every command's success reply, every event's reply with its action and
- * specific reply data, and the host's event-reply error message.
+ * every command's success reply, every event (common struct and specific
+ * data), every event's reply with its action and specific reply data, and
+ * the host's event-reply error message.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -357,6 +358,46 @@ static void test_every_event_reply(void **state)
 	assert_int_equal(m->u.reply.err, -EINVAL);
 }
 
+/* every event id: common struct and its specific data come back */
+static void test_every_event(void **state)
+{
+	uint8_t data[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0xa0 + i);
+	for (uint8_t ev = 0; ev < KVMI_NUM_EVENTS; ev++) {
+		struct kvmi_event common;
+		const struct kvmi_msg *m;
+		int dsize = kvmi_event_data_size(ev);
+
+		assert_true(dsize >= 0 && (size_t)dsize <= sizeof(data));
+		memset(&common, 0, sizeof(common));
+		common.vcpu = ev % 3;
+		common.event = ev;
+		common.arch.regs.rip = 0xfffff80000400000 + ev;
+		common.arch.sregs.cr3 = 0x1aa000;
+		m = decode(KVMI_DIR_HOST_TO_TOOL,
+			   kvmi_encode_event(buf, sizeof(buf), 200u + ev,
+					     &common, sizeof(common), data,
+					     (size_t)dsize));
+		assert_int_equal(m->kind, KVMI_MSG_EVENT);
+		assert_int_equal(m->hdr.id, KVMI_EVENT);
+		assert_int_equal(m->hdr.seq, 200 + ev);
+		assert_int_equal(m->u.event.common->size, sizeof(common));
+		assert_int_equal(m->u.event.common->event, ev);
+		assert_int_equal(m->u.event.common->vcpu, ev % 3);
+		assert_int_equal(m->u.event.common->arch.regs.rip,
+				 0xfffff80000400000 + ev);
+		assert_int_equal(m->u.event.common->arch.sregs.cr3, 0x1aa000);
+		assert_int_equal(m->u.event.data_size, dsize);
+		if (dsize)
+			assert_memory_equal(m->u.event.data, data,
+					    (size_t)dsize);
+	}
+	assert_int_equal(kvmi_event_data_size(KVMI_NUM_EVENTS), -1);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -373,6 +414,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_memory_commands, teardown),
 	    cmocka_unit_test_teardown(test_every_reply, teardown),
 	    cmocka_unit_test_teardown(test_every_event_reply, teardown),
+	    cmocka_unit_test_teardown(test_every_event, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

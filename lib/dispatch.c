@@ -300,6 +300,8 @@ void kvmi__dispatch_event(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
 	struct kvmi_handler *h = lookup(dom, id);
 
 	ev->state = KVMI__EV_DISPATCHED;
+	if (dom->hooks)
+		kvmi__hooks_observe(dom, ev); /* re-arms breakpoints */
 	if (h) {
 		kvmi_event_cb cb = h->cb;
 		void *ctx = h->ctx;

@@ -48,6 +48,7 @@ static void update_poll(struct kvmi_dom *dom)
 
 static void dom_free(struct kvmi_dom *dom)
 {
+	kvmi__hooks_free(dom);
 	kvmi_decoder_free(dom->dec);
 	for (unsigned int i = 0; i < dom->nslots; i++)
 		free(dom->slots[i]);

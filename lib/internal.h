@@ -12,6 +12,7 @@
 #include <kvmi/capture.h>
 #include <kvmi/codec.h>
 #include <kvmi/domain.h>
+#include <kvmi/hooks.h>
 #include <kvmi/server.h>
 
 #define KVMI__READ_BUF 65536
@@ -157,6 +158,7 @@ struct kvmi_dom {
 	struct kvmi_handler *handlers[KVMI__HANDLER_SLOTS];
 	struct kvmi_capture_writer *capture;
 	size_t writes; /* successful send() calls */
+	struct kvmi__hooks *hooks; /* hooks.c registry, NULL until used */
 };
 
 /* ---- server ---- */
@@ -176,6 +178,11 @@ struct kvmi_server {
 	bool shut;
 	bool free_requested;
 	bool freeing; /* kvmi_server_free running our own loop */
+	/* kvmi_server_unhook_on_event */
+	unsigned int unhook_deadline_ms;
+	kvmi_unhook_before_cb unhook_before;
+	kvmi_unhook_after_cb unhook_after;
+	void *unhook_ctx;
 	dev_t sock_dev;
 	ino_t sock_ino;
 	struct kvmi_dom *doms, *doms_tail; /* every connection, oldest first */
@@ -235,6 +242,10 @@ static inline bool kvmi__event_open(const struct kvmi_event_ctx *ev)
 /* take @ev out of the dispatch queue if it is there; it will be replied
  * to before (or instead of) being dispatched */
 void kvmi__event_claim(struct kvmi_event_ctx *ev);
+
+/* hooks.c */
+void kvmi__hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev);
+void kvmi__hooks_free(struct kvmi_dom *dom);
 
 /* commands.c: send one encoded command (length @len, or a negative
  * encoder error) and wait for its reply */

@@ -12,5 +12,6 @@
 #include <kvmi/capture.h>
 #include <kvmi/server.h>
 #include <kvmi/domain.h>
+#include <kvmi/hooks.h>
 
 #endif /* KVMI_KVMI_H */

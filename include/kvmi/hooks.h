@@ -1,0 +1,141 @@
+/*
+ * libkvmi - hooks.h: what a tool places in a guest and must take back -
+ * INT3 breakpoints, page-access restrictions, CR/MSR intercepts - and the
+ * unhook-and-close that takes it all back within a deadline.
+ *
+ * Threads: loop thread only, like domain.h.  All functions below issue
+ * synchronous commands and may be called from event handlers.
+ *
+ * Breakpoints.  kvmi_bp_set() reads and saves the original byte, writes
+ * 0xCC and makes sure KVMI_EVENT_BREAKPOINT is enabled on every vCPU (and,
+ * through KVMI_EVENT_CREATE_VCPU, on vCPUs created later).  Several users
+ * of one address share it (reference count); the last kvmi_bp_remove()
+ * writes the original byte back.  An address whose original byte already
+ * is 0xCC belongs to the guest: kvmi_bp_set() refuses it (-EBUSY).
+ *
+ * A BREAKPOINT event at one of our addresses calls every user's callback,
+ * then writes the original byte back and replies RETRY: the guest executes
+ * its own instruction and never sees a #BP.  A breakpoint whose users all
+ * want it kept is re-armed (0xCC written again) when the vCPU that hit it
+ * reports its next event at another instruction - proof it has executed
+ * the original one.  The race, stated plainly: while a breakpoint is
+ * disarmed, other vCPUs executing that address pass it without a
+ * callback; no vCPU ever gets a #BP it did not expect.  A BREAKPOINT event
+ * at an address that is not ours is the guest's own INT3: CONTINUE, so the
+ * guest gets its #BP.
+ *
+ * Unhook.  kvmi_dom_unhook() restores every breakpoint byte (before
+ * disabling BREAKPOINT events, so a vCPU already trapped still reaches the
+ * tool), answers every event the tool still holds or has queued
+ * (BREAKPOINT at our address: RETRY, others: CONTINUE), restores page
+ * access, disables intercepts and events, verifies by reading everything
+ * back (and re-applies once what did not stick: the host may apply part
+ * of a page-access batch and still fail), then closes the channel - with
+ * pipelined batches, so thousands of hooks cost a handful of writes.  At
+ * the deadline it closes anyway and reports what was left.
+ */
+#ifndef KVMI_HOOKS_H
+#define KVMI_HOOKS_H
+
+#include <kvmi/domain.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kvmi_bp;
+
+/*
+ * Called on a hit of @gpa (the vCPU is stopped on the event; synchronous
+ * commands are fine).  Return 0 to keep the breakpoint armed, 1 to drop
+ * this user's reference (as kvmi_bp_remove would).  Do not reply to @ev:
+ * the helper does.
+ */
+typedef int (*kvmi_bp_cb)(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			  uint64_t gpa, void *ctx);
+
+/*
+ * kvmi_bp_set - plant (or share) an INT3 at guest-physical @gpa.  Stores
+ * a handle in *@out (may be NULL) to remove this user's reference.
+ * Returns 0, -EBUSY (the guest's own INT3 is there), a command error
+ * (-ENOTCONN, host errors) or -ENOMEM; on failure nothing stays planted.
+ */
+KVMI_EXPORT int kvmi_bp_set(struct kvmi_dom *dom, uint64_t gpa, kvmi_bp_cb cb,
+			    void *ctx, struct kvmi_bp **out);
+
+/* kvmi_bp_remove - drop one user; the last restores the original byte.
+ * Returns 0 or the write's error (the breakpoint is forgotten anyway). */
+KVMI_EXPORT int kvmi_bp_remove(struct kvmi_bp *bp);
+
+/* kvmi_bp_count - distinct breakpoint addresses planted in @dom. */
+KVMI_EXPORT size_t kvmi_bp_count(const struct kvmi_dom *dom);
+
+/* kvmi_bp_hits - breakpoint hits handled in @dom so far. */
+KVMI_EXPORT uint64_t kvmi_bp_hits(const struct kvmi_dom *dom);
+
+/*
+ * kvmi_page_restrict - set the access of the page holding @gpa to
+ * @access (R/W/X bits), remembering the access it had before the first
+ * restriction; kvmi_page_unrestrict puts that back.  0 or an error.
+ */
+KVMI_EXPORT int kvmi_page_restrict(struct kvmi_dom *dom, uint64_t gpa,
+				   uint8_t access);
+KVMI_EXPORT int kvmi_page_unrestrict(struct kvmi_dom *dom, uint64_t gpa);
+
+/*
+ * kvmi_hooks_control_cr / _msr / _event - intercept a CR or MSR, or enable
+ * a vCPU event, on every vCPU (and new ones), tracked so the unhook turns
+ * them off.  0 or the first error.
+ */
+KVMI_EXPORT int kvmi_hooks_control_cr(struct kvmi_dom *dom, uint32_t cr,
+				      int enable);
+KVMI_EXPORT int kvmi_hooks_control_msr(struct kvmi_dom *dom, uint32_t msr,
+				       int enable);
+KVMI_EXPORT int kvmi_hooks_control_event(struct kvmi_dom *dom,
+					 uint16_t event_id, int enable);
+
+/* What an unhook did. */
+struct kvmi_unhook_report {
+	size_t size;		  /* sizeof(struct kvmi_unhook_report) */
+	int result;		  /* 0, KVMI_E_DEADLINE, KVMI_E_VERIFY, ... */
+	unsigned int bps;	  /* breakpoint addresses to restore */
+	unsigned int bps_restored; /* verified back to the original byte */
+	unsigned int pages;	  /* restricted pages to restore */
+	unsigned int pages_restored; /* verified back to their old access */
+	unsigned int intercepts_disabled; /* CR/MSR/event switches turned off */
+	unsigned int events_replied; /* held or queued events answered */
+	unsigned int reapplied;	  /* items re-sent after a failed verify */
+	unsigned int writes;	  /* write(2) calls used */
+	uint64_t elapsed_us;	  /* start -> channel closed */
+};
+
+/*
+ * kvmi_dom_unhook - take every hook back and close the channel (see the
+ * top of this file), giving up at @deadline_ms after the start (0: the
+ * domain's command timeout).  Fills @report (may be NULL; set its size).
+ * Returns the report's result.  The domain is closed in every case.
+ */
+KVMI_EXPORT int kvmi_dom_unhook(struct kvmi_dom *dom, unsigned int deadline_ms,
+				struct kvmi_unhook_report *report);
+
+/*
+ * kvmi_server_unhook_on_event - register unhook-and-close as every
+ * domain's KVMI_EVENT_UNHOOK handler.  @before runs first (may be NULL),
+ * @after gets the report once the channel is closed (may be NULL); both
+ * get @ctx.  0, -EINVAL or -ENOMEM.
+ */
+typedef void (*kvmi_unhook_before_cb)(struct kvmi_dom *dom, void *ctx);
+typedef void (*kvmi_unhook_after_cb)(struct kvmi_dom *dom,
+				     const struct kvmi_unhook_report *r,
+				     void *ctx);
+KVMI_EXPORT int kvmi_server_unhook_on_event(struct kvmi_server *srv,
+					    unsigned int deadline_ms,
+					    kvmi_unhook_before_cb before,
+					    kvmi_unhook_after_cb after,
+					    void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KVMI_HOOKS_H */

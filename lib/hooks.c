@@ -1,0 +1,520 @@
+/*
+ * libkvmi - hooks.c: the per-domain registry of what the tool placed in
+ * the guest (breakpoints with their original bytes, page restrictions
+ * with the previous access, CR/MSR intercepts, enabled events) and the
+ * breakpoint event handling (see include/kvmi/hooks.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "hooks_int.h"
+#include "internal.h"
+
+#define INT3 0xcc
+
+/* ---- registry ---- */
+
+static size_t site_slot(const struct kvmi__hooks *hk, uint64_t gpa)
+{
+	return (size_t)((gpa * 0x9e3779b97f4a7c15ull) >> 20) & (hk->cap - 1);
+}
+
+struct kvmi__bp_site *kvmi__site_find(struct kvmi__hooks *hk, uint64_t gpa)
+{
+	size_t j;
+
+	if (!hk || !hk->cap)
+		return NULL;
+	for (j = site_slot(hk, gpa); hk->table[j]; j = (j + 1) & (hk->cap - 1))
+		if (hk->table[j]->gpa == gpa)
+			return hk->table[j];
+	return NULL;
+}
+
+static int table_put(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
+{
+	size_t j;
+
+	if ((hk->nsites + 1) * 2 > hk->cap) {
+		size_t ncap = hk->cap ? hk->cap * 2 : 64;
+		struct kvmi__bp_site **nt = kvmi__calloc(ncap, sizeof(*nt));
+
+		if (!nt)
+			return -ENOMEM;
+		for (size_t i = 0; i < hk->cap; i++) {
+			if (!hk->table[i])
+				continue;
+			j = (size_t)((hk->table[i]->gpa * 0x9e3779b97f4a7c15ull) >>
+				     20) &
+			    (ncap - 1);
+			while (nt[j])
+				j = (j + 1) & (ncap - 1);
+			nt[j] = hk->table[i];
+		}
+		free(hk->table);
+		hk->table = nt;
+		hk->cap = ncap;
+	}
+	for (j = site_slot(hk, s->gpa); hk->table[j]; j = (j + 1) & (hk->cap - 1))
+		;
+	hk->table[j] = s;
+	hk->nsites++;
+	return 0;
+}
+
+static void table_del(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
+{
+	size_t mask = hk->cap - 1, j, i;
+
+	for (j = site_slot(hk, s->gpa); hk->table[j] != s; j = (j + 1) & mask)
+		;
+	hk->table[j] = NULL;
+	hk->nsites--;
+	/* backward-shift the rest of the probe run */
+	for (i = (j + 1) & mask; hk->table[i]; i = (i + 1) & mask) {
+		size_t home = site_slot(hk, hk->table[i]->gpa);
+
+		if (((i - home) & mask) >= ((i - j) & mask)) {
+			hk->table[j] = hk->table[i];
+			hk->table[i] = NULL;
+			j = i;
+		}
+	}
+}
+
+struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create)
+{
+	if (!dom->hooks && create)
+		dom->hooks = kvmi__calloc(1, sizeof(*dom->hooks));
+	return dom->hooks;
+}
+
+void kvmi__hooks_free(struct kvmi_dom *dom)
+{
+	struct kvmi__hooks *hk = dom->hooks;
+
+	if (!hk)
+		return;
+	for (size_t i = 0; i < hk->cap; i++) {
+		struct kvmi__bp_site *s = hk->table[i];
+
+		if (!s)
+			continue;
+		while (s->users) {
+			struct kvmi_bp *u = s->users;
+
+			s->users = u->next;
+			free(u);
+		}
+		free(s);
+	}
+	free(hk->table);
+	free(hk->pages);
+	free(hk->msrs);
+	free(hk);
+	dom->hooks = NULL;
+}
+
+/* ---- events the hooks need on every vCPU ---- */
+
+static void on_create_vcpu(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			   void *ctx)
+{
+	struct kvmi__hooks *hk = dom->hooks;
+	uint16_t v = (uint16_t)kvmi_event_vcpu(ev);
+
+	(void)ctx;
+	/* a new vCPU gets every event and intercept the others have */
+	if (hk) {
+		for (unsigned e = 0; e < KVMI_NUM_EVENTS; e++)
+			if (hk->events & (1u << e))
+				kvmi_dom_control_events(dom, v, (uint16_t)e, 1);
+		for (unsigned cr = 0; cr < 5; cr++)
+			if (hk->crs & (1u << cr))
+				kvmi_dom_control_cr(dom, v, cr, 1);
+		for (size_t i = 0; i < hk->nmsrs; i++)
+			kvmi_dom_control_msr(dom, v, hk->msrs[i], 1);
+	}
+	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+}
+
+static void on_breakpoint(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			  void *ctx);
+
+/* enable @event_id on every vCPU and follow new vCPUs */
+static int track_event(struct kvmi_dom *dom, struct kvmi__hooks *hk,
+		       uint16_t event_id, int enable)
+{
+	struct kvmi_batch *b;
+	int err;
+
+	if (!hk->create_on && enable) {
+		/* a host that refuses CREATE_VCPU still works for the vCPUs
+		 * it has */
+		if (kvmi_dom_control_vm_events(dom, KVMI_EVENT_CREATE_VCPU, 1) ==
+		    0) {
+			hk->create_on = true;
+			kvmi_dom_on_event(dom, KVMI_EVENT_CREATE_VCPU,
+					  on_create_vcpu, NULL, NULL);
+		}
+	}
+	err = kvmi_batch_new(dom, 0, &b);
+	if (err)
+		return err;
+	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom) && err >= 0; v++)
+		err = kvmi_batch_control_events(b, (uint16_t)v, event_id, enable);
+	if (err >= 0)
+		err = kvmi_batch_commit(b);
+	kvmi_batch_free(b);
+	if (err)
+		return err;
+	if (enable)
+		hk->events |= 1u << event_id;
+	else
+		hk->events &= ~(1u << event_id);
+	return 0;
+}
+
+KVMI_EXPORT int kvmi_hooks_control_event(struct kvmi_dom *dom,
+					 uint16_t event_id, int enable)
+{
+	struct kvmi__hooks *hk;
+
+	if (!dom || event_id >= KVMI_NUM_EVENTS)
+		return -EINVAL;
+	hk = kvmi__hooks_get(dom, true);
+	if (!hk)
+		return -ENOMEM;
+	return track_event(dom, hk, event_id, enable);
+}
+
+KVMI_EXPORT int kvmi_hooks_control_cr(struct kvmi_dom *dom, uint32_t cr,
+				      int enable)
+{
+	struct kvmi__hooks *hk;
+	struct kvmi_batch *b;
+	int err;
+
+	if (!dom || (cr != 0 && cr != 3 && cr != 4))
+		return -EINVAL;
+	hk = kvmi__hooks_get(dom, true);
+	if (!hk)
+		return -ENOMEM;
+	err = kvmi_batch_new(dom, 0, &b);
+	if (err)
+		return err;
+	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom) && err >= 0; v++)
+		err = kvmi_batch_control_cr(b, (uint16_t)v, cr, enable);
+	if (err >= 0)
+		err = kvmi_batch_commit(b);
+	kvmi_batch_free(b);
+	if (!err) {
+		if (enable)
+			hk->crs |= 1u << cr;
+		else
+			hk->crs &= ~(1u << cr);
+	}
+	return err;
+}
+
+KVMI_EXPORT int kvmi_hooks_control_msr(struct kvmi_dom *dom, uint32_t msr,
+				       int enable)
+{
+	struct kvmi__hooks *hk;
+	struct kvmi_batch *b;
+	size_t i;
+	int err;
+
+	if (!dom)
+		return -EINVAL;
+	hk = kvmi__hooks_get(dom, true);
+	if (!hk)
+		return -ENOMEM;
+	err = kvmi_batch_new(dom, 0, &b);
+	if (err)
+		return err;
+	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom) && err >= 0; v++)
+		err = kvmi_batch_control_msr(b, (uint16_t)v, msr, enable);
+	if (err >= 0)
+		err = kvmi_batch_commit(b);
+	kvmi_batch_free(b);
+	if (err)
+		return err;
+	for (i = 0; i < hk->nmsrs && hk->msrs[i] != msr; i++)
+		;
+	if (enable && i == hk->nmsrs) {
+		uint32_t *n = kvmi__realloc(hk->msrs,
+					    (hk->nmsrs + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		hk->msrs = n;
+		hk->msrs[hk->nmsrs++] = msr;
+	} else if (!enable && i < hk->nmsrs) {
+		hk->msrs[i] = hk->msrs[--hk->nmsrs];
+	}
+	return 0;
+}
+
+/* ---- breakpoints ---- */
+
+static int write_byte(struct kvmi_dom *dom, uint64_t gpa, uint8_t b)
+{
+	return kvmi_dom_write_physical(dom, gpa, &b, 1);
+}
+
+KVMI_EXPORT int kvmi_bp_set(struct kvmi_dom *dom, uint64_t gpa, kvmi_bp_cb cb,
+			    void *ctx, struct kvmi_bp **out)
+{
+	struct kvmi__hooks *hk;
+	struct kvmi__bp_site *s;
+	struct kvmi_bp *u;
+	uint8_t orig;
+	int err;
+
+	if (!dom)
+		return -EINVAL;
+	hk = kvmi__hooks_get(dom, true);
+	if (!hk)
+		return -ENOMEM;
+	u = kvmi__calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->cb = cb;
+	u->ctx = ctx;
+	s = kvmi__site_find(hk, gpa);
+	if (!s) {
+		err = kvmi_dom_read_physical(dom, gpa, &orig, 1);
+		if (!err && orig == INT3)
+			err = -EBUSY; /* the guest's own INT3 */
+		if (!err && !(hk->events & (1u << KVMI_EVENT_BREAKPOINT))) {
+			err = track_event(dom, hk, KVMI_EVENT_BREAKPOINT, 1);
+			if (!err && !hk->bp_handler)
+				err = kvmi_dom_on_event(dom,
+							KVMI_EVENT_BREAKPOINT,
+							on_breakpoint, NULL,
+							&hk->bp_handler);
+		}
+		s = err ? NULL : kvmi__calloc(1, sizeof(*s));
+		if (!err && !s)
+			err = -ENOMEM;
+		if (!err) {
+			s->dom = dom;
+			s->gpa = gpa;
+			s->orig = orig;
+			s->rearm_vcpu = -1;
+			err = table_put(hk, s);
+			if (err) {
+				free(s);
+				s = NULL;
+			}
+		}
+		if (!err) {
+			err = write_byte(dom, gpa, INT3);
+			if (err) {
+				table_del(hk, s);
+				free(s);
+			} else {
+				s->armed = true;
+			}
+		}
+		if (err) {
+			free(u);
+			return err;
+		}
+	}
+	u->site = s;
+	u->next = s->users;
+	s->users = u;
+	s->nusers++;
+	if (out)
+		*out = u;
+	return 0;
+}
+
+/* unlink @u from its site; when it was the last user, restore the byte
+ * (if armed) and forget the site */
+static int drop_user(struct kvmi_dom *dom, struct kvmi_bp *u)
+{
+	struct kvmi__bp_site *s = u->site;
+	struct kvmi_bp **pp;
+	int err = 0;
+
+	for (pp = &s->users; *pp; pp = &(*pp)->next)
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	free(u);
+	if (--s->nusers)
+		return 0;
+	if (s->armed)
+		err = write_byte(dom, s->gpa, s->orig);
+	table_del(dom->hooks, s);
+	free(s);
+	return err;
+}
+
+KVMI_EXPORT int kvmi_bp_remove(struct kvmi_bp *bp)
+{
+	struct kvmi_dom *dom;
+
+	if (!bp)
+		return -EINVAL;
+	dom = bp->site->dom;
+	if (bp->site->busy) {
+		bp->remove = true; /* from inside a hit: after the callbacks */
+		return 0;
+	}
+	return drop_user(dom, bp);
+}
+
+KVMI_EXPORT size_t kvmi_bp_count(const struct kvmi_dom *dom)
+{
+	return dom && dom->hooks ? dom->hooks->nsites : 0;
+}
+
+KVMI_EXPORT uint64_t kvmi_bp_hits(const struct kvmi_dom *dom)
+{
+	return dom && dom->hooks ? dom->hooks->hits : 0;
+}
+
+static void on_breakpoint(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			  void *ctx)
+{
+	struct kvmi__hooks *hk = dom->hooks;
+	uint64_t gpa = kvmi_event_data(ev)->breakpoint.gpa;
+	struct kvmi__bp_site *s = kvmi__site_find(hk, gpa);
+	struct kvmi_bp *u, *next;
+
+	(void)ctx;
+	if (!s) {
+		/* the guest's own INT3: it gets its #BP */
+		kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+		return;
+	}
+	hk->hits++;
+	s->hits++;
+	s->busy = true; /* users may not free the site under us */
+	for (u = s->users; u; u = next) {
+		next = u->next;
+		if (u->cb && u->cb(dom, ev, gpa, u->ctx) == 1)
+			u->remove = true;
+	}
+	s->busy = false;
+	/* the guest executes its own instruction: restore, then RETRY */
+	if (s->armed && write_byte(dom, gpa, s->orig) == 0)
+		s->armed = false;
+	for (u = s->users; u; u = next) {
+		next = u->next;
+		if (u->remove) {
+			if (s->nusers == 1) {
+				drop_user(dom, u); /* frees the site */
+				s = NULL;
+				break;
+			}
+			drop_user(dom, u);
+		}
+	}
+	if (s && !s->armed) {
+		/* re-armed when this vCPU shows it moved on */
+		s->rearm_vcpu = (int)kvmi_event_vcpu(ev);
+		s->rearm_rip = kvmi_event_common(ev)->arch.regs.rip;
+		hk->rearm_pending++;
+	}
+	kvmi_event_reply(ev, KVMI_EVENT_ACTION_RETRY);
+}
+
+void kvmi__hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
+{
+	struct kvmi__hooks *hk = dom->hooks;
+	int vcpu = (int)kvmi_event_vcpu(ev);
+	uint64_t rip = kvmi_event_common(ev)->arch.regs.rip;
+
+	if (!hk->rearm_pending)
+		return;
+	for (size_t i = 0; i < hk->cap; i++) {
+		struct kvmi__bp_site *s = hk->table[i];
+
+		if (!s || s->rearm_vcpu != vcpu || s->rearm_rip == rip)
+			continue;
+		s->rearm_vcpu = -1;
+		hk->rearm_pending--;
+		if (!s->armed && s->nusers && write_byte(dom, s->gpa, INT3) == 0)
+			s->armed = true;
+	}
+}
+
+/* ---- page restrictions ---- */
+
+static struct kvmi__page *page_find(struct kvmi__hooks *hk, uint64_t gfn)
+{
+	for (size_t i = 0; i < hk->npages; i++)
+		if (hk->pages[i].gfn == gfn)
+			return &hk->pages[i];
+	return NULL;
+}
+
+KVMI_EXPORT int kvmi_page_restrict(struct kvmi_dom *dom, uint64_t gpa,
+				   uint8_t access)
+{
+	uint64_t gfn = gpa >> KVMI_PAGE_SHIFT, page = gfn << KVMI_PAGE_SHIFT;
+	struct kvmi_page_access_entry e = {.gpa = page, .access = access};
+	struct kvmi__hooks *hk;
+	struct kvmi__page *p;
+	uint8_t prev;
+	int err;
+
+	if (!dom || (access & ~KVMI_PAGE_ACCESS_RWX))
+		return -EINVAL;
+	hk = kvmi__hooks_get(dom, true);
+	if (!hk)
+		return -ENOMEM;
+	p = page_find(hk, gfn);
+	if (!p) {
+		err = kvmi_dom_get_page_access(dom, &page, &prev, 1);
+		if (err)
+			return err;
+		if (hk->npages == hk->pcap) {
+			size_t nc = hk->pcap ? hk->pcap * 2 : 16;
+			struct kvmi__page *np =
+				kvmi__realloc(hk->pages, nc * sizeof(*np));
+
+			if (!np)
+				return -ENOMEM;
+			hk->pages = np;
+			hk->pcap = nc;
+		}
+		err = kvmi_dom_set_page_access(dom, &e, 1);
+		if (err)
+			return err;
+		p = &hk->pages[hk->npages++];
+		p->gfn = gfn;
+		p->prev = prev;
+	} else {
+		err = kvmi_dom_set_page_access(dom, &e, 1);
+		if (err)
+			return err;
+	}
+	p->cur = access;
+	return 0;
+}
+
+KVMI_EXPORT int kvmi_page_unrestrict(struct kvmi_dom *dom, uint64_t gpa)
+{
+	uint64_t gfn = gpa >> KVMI_PAGE_SHIFT;
+	struct kvmi__hooks *hk = dom ? dom->hooks : NULL;
+	struct kvmi__page *p = hk ? page_find(hk, gfn) : NULL;
+	struct kvmi_page_access_entry e;
+	int err;
+
+	if (!p)
+		return -ENOENT;
+	e = (struct kvmi_page_access_entry){.gpa = gfn << KVMI_PAGE_SHIFT,
+					    .access = p->prev};
+	err = kvmi_dom_set_page_access(dom, &e, 1);
+	*p = hk->pages[--hk->npages];
+	return err;
+}

@@ -1,0 +1,64 @@
+/*
+ * libkvmi - hooks_int.h: the hook registry's structures, shared by
+ * hooks.c (placing hooks, breakpoint events) and unhook.c (taking them
+ * back).
+ */
+#ifndef KVMI_LIB_HOOKS_INT_H
+#define KVMI_LIB_HOOKS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kvmi/hooks.h>
+
+struct kvmi__bp_site;
+
+/* one user of a breakpoint address (the public handle) */
+struct kvmi_bp {
+	struct kvmi_bp *next;
+	struct kvmi__bp_site *site;
+	kvmi_bp_cb cb;
+	void *ctx;
+	bool remove; /* asked to go while its site was busy */
+};
+
+/* one breakpoint address */
+struct kvmi__bp_site {
+	struct kvmi_dom *dom;
+	uint64_t gpa;
+	uint8_t orig;	 /* the guest's byte */
+	bool armed;	 /* 0xCC is in guest memory */
+	bool busy;	 /* its users' callbacks are running */
+	struct kvmi_bp *users;
+	unsigned int nusers;
+	int rearm_vcpu;	 /* re-arm at this vCPU's next event, -1: none */
+	uint64_t rearm_rip;
+	uint64_t hits;
+};
+
+/* one restricted page */
+struct kvmi__page {
+	uint64_t gfn;
+	uint8_t prev; /* access before the first restriction */
+	uint8_t cur;
+};
+
+struct kvmi__hooks {
+	struct kvmi__bp_site **table; /* open addressing by gpa */
+	size_t cap, nsites;
+	struct kvmi__page *pages;
+	size_t npages, pcap;
+	uint32_t events; /* vCPU events enabled on every vCPU */
+	uint32_t crs;	 /* CRs intercepted on every vCPU */
+	uint32_t *msrs;
+	size_t nmsrs;
+	bool create_on;	 /* KVMI_EVENT_CREATE_VCPU enabled by us */
+	struct kvmi_handler *bp_handler;
+	size_t rearm_pending;
+	uint64_t hits;
+};
+
+struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create);
+struct kvmi__bp_site *kvmi__site_find(struct kvmi__hooks *hk, uint64_t gpa);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * libkvmi - tests/e2e/test_e2e.c: hooks and unhook end to end against
+ * kvmi-fakehost in real processes: the daemon's demo with 1 and 100
+ * guests, the daemon's SIGTERM path, the guest's own INT3 passing through,
+ * shared breakpoints, a tool-initiated unhook (no UNHOOK event), and the
+ * deadline path against a host that stops answering.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* ---- the daemon ---- */
+
+static int run_capture(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n = 0;
+	int st;
+
+	assert_non_null(p);
+	while (n + 1 < len && fgets(out + n, (int)(len - n), p))
+		n += strlen(out + n);
+	out[n] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void run_demo(const char *guests, const char *expect)
+{
+	static char out[1 << 20];
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "'%s' --demo --guests %s --fakehost '%s' 2>&1",
+		 getenv("KVMI_UNHOOKD"), guests, getenv("KVMI_FAKEHOST"));
+	assert_int_equal(run_capture(cmd, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, expect));
+	assert_null(strstr(out, "level=error"));
+}
+
+static void test_demo_one_guest(void **state)
+{
+	(void)state;
+	run_demo("1", "1 of 1 guests clean");
+}
+
+static void test_demo_hundred_guests(void **state)
+{
+	(void)state;
+	run_demo("100", "100 of 100 guests clean");
+}
+
+static void test_daemon_sigterm_unhooks_every_guest(void **state)
+{
+	char dir[] = "/tmp/kvmi-e2e-XXXXXX", sock[128], report[128], line[512];
+	const char *daemon = getenv("KVMI_UNHOOKD");
+	const char *fh = getenv("KVMI_FAKEHOST");
+	int out[2], hooked = 0, st;
+	pid_t dpid, fpid;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	snprintf(report, sizeof(report), "%s/report", dir);
+	assert_int_equal(pipe(out), 0);
+	dpid = fork();
+	if (dpid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl(daemon, daemon, "--listen", sock, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	/* the daemon listens once it says so */
+	while (fgets(line, sizeof(line), f) && !strstr(line, "event=listening"))
+		;
+	fpid = fork();
+	if (fpid == 0) {
+		execl(fh, fh, "--connect", sock, "--guests", "3", "--hot-gpa",
+		      "0x3010,0x5008", "--report", report, (char *)NULL);
+		_exit(127);
+	}
+	while (hooked < 3 && fgets(line, sizeof(line), f))
+		hooked += strstr(line, "event=hooked") != NULL;
+	assert_int_equal(hooked, 3);
+	kill(dpid, SIGTERM);
+	assert_int_equal(waitpid(dpid, &st, 0), dpid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* the host saw every guest closed clean, without an UNHOOK event */
+	assert_int_equal(waitpid(fpid, &st, 0), fpid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	fclose(f);
+	snprintf(line, sizeof(line), "rm -rf '%s'", dir);
+	assert_int_equal(system(line), 0);
+}
+
+/* ---- in-process tools ---- */
+
+struct tool {
+	int hits;
+	int shared_checked;
+	int unhooked;
+	int result;
+	struct kvmi_unhook_report r;
+	uv_timer_t timer;
+	struct kvmi_dom *dom;
+};
+
+static struct tool tool;
+
+static int count_hit(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+		     uint64_t gpa, void *ctx)
+{
+	(void)dom;
+	(void)ev;
+	(void)gpa;
+	(void)ctx;
+	tool.hits++;
+	return 0;
+}
+
+static void unhook_later(uv_timer_t *t)
+{
+	(void)t;
+	tool.r.size = sizeof(tool.r);
+	tool.result = kvmi_dom_unhook(tool.dom, 5000, &tool.r);
+	tool.unhooked = 1;
+	kvmi_dom_unref(tool.dom);
+}
+
+static int hit_then_unhook(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			   uint64_t gpa, void *ctx)
+{
+	count_hit(dom, ev, gpa, ctx);
+	if (tool.hits == 200 && !uv_is_active((uv_handle_t *)&tool.timer)) {
+		/* the tool decides to leave: no UNHOOK event involved */
+		kvmi_dom_ref(dom);
+		tool.dom = dom;
+		uv_timer_start(&tool.timer, unhook_later, 0, 0);
+	}
+	return 0;
+}
+
+static int shared_then_plant(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	struct kvmi_bp *a, *b;
+	uint8_t byte, orig;
+
+	h->new_domains++;
+	/* shared: one INT3, two users; the last one out restores */
+	assert_int_equal(kvmi_dom_read_physical(dom, 0x9040, &orig, 1), 0);
+	assert_int_equal(kvmi_bp_set(dom, 0x9040, count_hit, NULL, &a), 0);
+	assert_int_equal(kvmi_bp_set(dom, 0x9040, count_hit, NULL, &b), 0);
+	assert_int_equal(kvmi_bp_count(dom), 1);
+	assert_int_equal(kvmi_dom_read_physical(dom, 0x9040, &byte, 1), 0);
+	assert_int_equal(byte, 0xcc);
+	assert_int_equal(kvmi_bp_remove(a), 0);
+	assert_int_equal(kvmi_dom_read_physical(dom, 0x9040, &byte, 1), 0);
+	assert_int_equal(byte, 0xcc);
+	assert_int_equal(kvmi_bp_remove(b), 0);
+	assert_int_equal(kvmi_dom_read_physical(dom, 0x9040, &byte, 1), 0);
+	assert_int_equal(byte, orig);
+	assert_int_equal(kvmi_bp_count(dom), 0);
+	tool.shared_checked = 1;
+	/* then the working set */
+	assert_int_equal(kvmi_bp_set(dom, 0x3010, hit_then_unhook, NULL, NULL),
+			 0);
+	assert_int_equal(kvmi_bp_set(dom, 0x5008, hit_then_unhook, NULL, NULL),
+			 0);
+	assert_int_equal(kvmi_hooks_control_event(dom, KVMI_EVENT_PF, 1), 0);
+	assert_int_equal(kvmi_page_restrict(dom, 0x7000, KVMI_PAGE_ACCESS_R |
+							       KVMI_PAGE_ACCESS_X),
+			 0);
+	return 0;
+}
+
+static void on_pf(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
+{
+	(void)dom;
+	(void)ctx;
+	kvmi_event_reply_pf(ev, KVMI_EVENT_ACTION_CONTINUE, NULL);
+}
+
+static void test_tool_initiated_unhook_and_guest_int3(void **state)
+{
+	struct harness h;
+	/* one in four generated hot addresses is the guest's own INT3 */
+	const char *args[] = {"--vcpus", "2", "--hot-gpa",
+			      "0x3010,0x5008,0x9040,0x7010", "--hot-count", "8",
+			      NULL};
+
+	(void)state;
+	memset(&tool, 0, sizeof(tool));
+	h_init(&h);
+	h.cfg.new_domain = shared_then_plant;
+	h_start(&h);
+	uv_timer_init(&h.loop, &tool.timer);
+	kvmi_server_on_event(h.srv, KVMI_EVENT_PF, on_pf, NULL, NULL);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 20000);
+	uv_close((uv_handle_t *)&tool.timer, NULL);
+	assert_int_equal(tool.shared_checked, 1);
+	assert_true(tool.hits >= 200);
+	assert_int_equal(tool.unhooked, 1);
+	assert_int_equal(tool.result, 0);
+	assert_int_equal(tool.r.bps, 2);
+	assert_int_equal(tool.r.bps_restored, 2);
+	assert_int_equal(tool.r.pages_restored, 1);
+	assert_true(tool.r.writes <= 12);
+	/* clean, no UNHOOK event sent, the guest's INT3s passed through */
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(h_report_count(&h, "\"unhook_sent\":false"), 1);
+	assert_int_equal(h_report_count(&h, "\"guest_integrity_errors\":0"), 1);
+	assert_int_equal(h_report_count(&h, "\"guest_int3_handled\":0,"), 0);
+	h_fini(&h);
+}
+
+/* ---- deadline: a host that stops answering during the unhook ---- */
+
+static int stalling_host(const char *path, const char *arg)
+{
+	const struct kvmi_msg *m;
+	struct peer p;
+	int answered = 0;
+
+	(void)arg;
+	if (peer_connect(&p, path, 1))
+		return 2;
+	while ((m = peer_read(&p))) {
+		if (m->kind != KVMI_MSG_COMMAND)
+			continue;
+		if (m->hdr.id == KVMI_CONTROL_CMD_RESPONSE)
+			break; /* the unhook's batch: never confirmed */
+		if (m->hdr.id == KVMI_READ_PHYSICAL)
+			peer_reply(&p, m, 0, "\x90", 1);
+		else
+			peer_reply(&p, m, 0, NULL, 0);
+		answered++;
+	}
+	return peer_wait_eof(&p, 5000) ? 0 : 1;
+}
+
+static int plant_then_unhook(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+
+	h->new_domains++;
+	assert_int_equal(kvmi_bp_set(dom, 0x1000, NULL, NULL, NULL), 0);
+	tool.r.size = sizeof(tool.r);
+	tool.result = kvmi_dom_unhook(dom, 300, &tool.r);
+	assert_false(kvmi_dom_is_connected(dom));
+	return 0;
+}
+
+static void test_unhook_deadline(void **state)
+{
+	struct harness h;
+
+	(void)state;
+	memset(&tool, 0, sizeof(tool));
+	h_init(&h);
+	h.cfg.new_domain = plant_then_unhook;
+	h_start(&h);
+	h_spawn_peer(&h, "stalling-host", NULL);
+	h_run(&h, 10000);
+	assert_int_equal(h.child_status, 0);
+	assert_int_equal(tool.result, KVMI_E_DEADLINE);
+	assert_int_equal(tool.r.bps, 1);
+	assert_int_equal(tool.r.bps_restored, 0); /* reported as not restored */
+	assert_true(tool.r.elapsed_us >= 290000 && tool.r.elapsed_us < 2000000);
+	assert_non_null(strstr(h.last_log, "unhook: result=KVMI_E_DEADLINE"));
+	h_fini(&h);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const char *path, const char *arg);
+} peers[] = {
+	{"stalling-host", stalling_host},
+};
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_demo_one_guest),
+		cmocka_unit_test(test_demo_hundred_guests),
+		cmocka_unit_test(test_daemon_sigterm_unhooks_every_guest),
+		cmocka_unit_test(test_tool_initiated_unhook_and_guest_int3),
+		cmocka_unit_test(test_unhook_deadline),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 5 && !strcmp(argv[1], "--peer")) {
+		for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
+			if (!strcmp(peers[i].name, argv[2])) {
+				int rc = peers[i].fn(argv[3], argv[4]);
+
+				peer_cleanup();
+				return rc;
+			}
+		return 126;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -231,6 +231,47 @@ static void test_tool_initiated_unhook_and_guest_int3(void **state)
 	h_fini(&h);
 }
 
+/* ---- 10,000 breakpoints come back in a handful of writes ---- */
+
+static int planted;
+
+static int plant_many(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+
+	h->new_domains++;
+	for (uint64_t i = 0; i < 10000; i++)
+		planted += kvmi_bp_set(dom, 0x200000 + i * 64, NULL, NULL,
+				       NULL) == 0;
+	tool.r.size = sizeof(tool.r);
+	tool.result = kvmi_dom_unhook(dom, 10000, &tool.r);
+	return 0;
+}
+
+static void test_ten_thousand_breakpoints(void **state)
+{
+	struct harness h;
+	const char *args[] = {"--vcpus", "2", NULL};
+
+	(void)state;
+	memset(&tool, 0, sizeof(tool));
+	planted = 0;
+	h_init(&h);
+	h.cfg.new_domain = plant_many;
+	h_start(&h);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 60000);
+	print_message("planted %d, restored %u, writes %u, unhook %llu us\n",
+		      planted, tool.r.bps_restored, tool.r.writes,
+		      (unsigned long long)tool.r.elapsed_us);
+	assert_true(planted > 9000); /* the guest's own INT3s are refused */
+	assert_int_equal(tool.result, 0);
+	assert_int_equal(tool.r.bps_restored, (unsigned)planted);
+	assert_true(tool.r.writes <= 16);
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 1);
+	h_fini(&h);
+}
+
 /* ---- deadline: a host that stops answering during the unhook ---- */
 
 static int stalling_host(const char *path, const char *arg)
@@ -303,6 +344,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_daemon_sigterm_unhooks_every_guest),
 		cmocka_unit_test(test_tool_initiated_unhook_and_guest_int3),
 		cmocka_unit_test(test_unhook_deadline),
+		cmocka_unit_test(test_ten_thousand_breakpoints),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -140,10 +143,127 @@ static void test_thousand_guests_flood_then_unhook(void **state)
 	h_fini(&h);
 }
 
+static pid_t children[2]; /* killed if a test fails half-way */
+
+static int kill_children(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+			children[i] = 0;
+		}
+	return 0;
+}
+
+static long pid_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* kvmi-unhookd with 1,000 guests hitting its breakpoints, then SIGTERM:
+ * every guest unhooked clean before the daemon exits */
+static void test_daemon_sigterm_under_load(void **state)
+{
+	char dir[] = "/tmp/kvmi-load-XXXXXX", sock[128], report[128];
+	char line[1024], cmd[256];
+	const char *daemon = getenv("KVMI_UNHOOKD");
+	const char *fh = getenv("KVMI_FAKEHOST");
+	int out[2], hooked = 0, hits = 0, st, clean, unreplied;
+	long rss_hooked, rss_flood;
+	struct rlimit rl;
+	pid_t dpid, fpid;
+	FILE *f, *r;
+
+	(void)state;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max < 2 * GUESTS + 64)
+		skip();
+	rl.rlim_cur = rl.rlim_max; /* inherited by both children */
+	setrlimit(RLIMIT_NOFILE, &rl);
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	snprintf(report, sizeof(report), "%s/report", dir);
+	assert_int_equal(pipe(out), 0);
+	dpid = children[0] = fork();
+	if (dpid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl(daemon, daemon, "--listen", sock, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	while (fgets(line, sizeof(line), f) && !strstr(line, "event=listening"))
+		;
+	fpid = children[1] = fork();
+	if (fpid == 0) {
+		execl(fh, fh, "--connect", sock, "--guests", "1000", "--vcpus",
+		      "2", "--hot-gpa", "0x3010,0x3200,0x5008,0x6100,0x9040",
+		      "--report", report, (char *)NULL);
+		_exit(127);
+	}
+	while (hooked < GUESTS && fgets(line, sizeof(line), f)) {
+		hooked += strstr(line, "event=hooked") != NULL;
+		hits += strstr(line, "event=bp-hit") != NULL;
+	}
+	assert_int_equal(hooked, GUESTS);
+	rss_hooked = pid_rss_kb(dpid);
+	/* the daemon logs the first hits of every guest: wait for 2,000 */
+	while (hits < 2 * GUESTS && fgets(line, sizeof(line), f))
+		hits += strstr(line, "event=bp-hit") != NULL;
+	assert_true(hits >= 2 * GUESTS);
+	rss_flood = pid_rss_kb(dpid);
+	kill(dpid, SIGTERM);
+	while (fgets(line, sizeof(line), f))
+		; /* drain the unhook lines */
+	fclose(f);
+	assert_int_equal(waitpid(dpid, &st, 0), dpid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(waitpid(fpid, &st, 0), fpid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	children[0] = children[1] = 0;
+	r = fopen(report, "r");
+	assert_non_null(r);
+	clean = unreplied = 0;
+	{
+		static char big[1 << 14];
+
+		while (fgets(big, sizeof(big), r)) {
+			clean += strstr(big, "\"verdict\":\"clean\"") != NULL;
+			unreplied += strstr(big, "\"events_unreplied\":0,") == NULL;
+		}
+	}
+	fclose(r);
+	print_message("daemon RSS: %ld KiB hooked, %ld KiB while flooding; "
+		      "%d clean\n",
+		      rss_hooked, rss_flood, clean);
+	assert_int_equal(clean, GUESTS);
+	assert_int_equal(unreplied, 0);
+	assert_true(rss_flood - rss_hooked < 4096);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_thousand_guests_flood_then_unhook),
+		cmocka_unit_test_teardown(test_daemon_sigterm_under_load,
+					  kill_children),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,6 +184,12 @@ static int shared_then_plant(struct kvmi_dom *dom, void *ctx)
 	assert_int_equal(kvmi_bp_set(dom, 0x5008, hit_then_unhook, NULL, NULL),
 			 0);
 	assert_int_equal(kvmi_hooks_control_event(dom, KVMI_EVENT_PF, 1), 0);
+	/* intercepts: CR3 and LSTAR writes (the default reply lets them
+	 * through); the unhook must turn them off */
+	assert_int_equal(kvmi_hooks_control_event(dom, KVMI_EVENT_CR, 1), 0);
+	assert_int_equal(kvmi_hooks_control_cr(dom, 3, 1), 0);
+	assert_int_equal(kvmi_hooks_control_event(dom, KVMI_EVENT_MSR, 1), 0);
+	assert_int_equal(kvmi_hooks_control_msr(dom, 0xc0000082, 1), 0);
 	assert_int_equal(kvmi_page_restrict(dom, 0x7000, KVMI_PAGE_ACCESS_R |
 							       KVMI_PAGE_ACCESS_X),
 			 0);
@@ -228,6 +234,11 @@ static void test_tool_initiated_unhook_and_guest_int3(void **state)
 	assert_int_equal(h_report_count(&h, "\"unhook_sent\":false"), 1);
 	assert_int_equal(h_report_count(&h, "\"guest_integrity_errors\":0"), 1);
 	assert_int_equal(h_report_count(&h, "\"guest_int3_handled\":0,"), 0);
+	/* nothing left enabled on the host side */
+	assert_int_equal(h_report_count(&h, "\"vcpu_events\":{}"), 1);
+	assert_int_equal(h_report_count(&h, "\"cr_intercepts\":0,"), 1);
+	assert_int_equal(h_report_count(&h, "\"msr_intercepts\":0}"), 1);
+	assert_true(tool.r.intercepts_disabled >= 8);
 	h_fini(&h);
 }
 

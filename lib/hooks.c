@@ -143,11 +143,43 @@ static void on_create_vcpu(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 static void on_breakpoint(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 			  void *ctx);
 
+static int add_event(struct kvmi_batch *b, uint16_t v, uint32_t id, int on)
+{
+	return kvmi_batch_control_events(b, v, (uint16_t)id, on);
+}
+
+static int add_cr(struct kvmi_batch *b, uint16_t v, uint32_t cr, int on)
+{
+	return kvmi_batch_control_cr(b, v, cr, on);
+}
+
+static int add_msr(struct kvmi_batch *b, uint16_t v, uint32_t msr, int on)
+{
+	return kvmi_batch_control_msr(b, v, msr, on);
+}
+
+/* one pipelined batch switching @arg on or off on every vCPU */
+static int every_vcpu(struct kvmi_dom *dom,
+		      int (*add)(struct kvmi_batch *, uint16_t, uint32_t, int),
+		      uint32_t arg, int enable)
+{
+	struct kvmi_batch *b;
+	int err = kvmi_batch_new(dom, 0, &b);
+
+	if (err)
+		return err;
+	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom) && err >= 0; v++)
+		err = add(b, (uint16_t)v, arg, enable);
+	if (err >= 0)
+		err = kvmi_batch_commit(b);
+	kvmi_batch_free(b);
+	return err;
+}
+
 /* enable @event_id on every vCPU and follow new vCPUs */
 static int track_event(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 		       uint16_t event_id, int enable)
 {
-	struct kvmi_batch *b;
 	int err;
 
 	if (!hk->create_on && enable) {
@@ -160,14 +192,7 @@ static int track_event(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 					  on_create_vcpu, NULL, NULL);
 		}
 	}
-	err = kvmi_batch_new(dom, 0, &b);
-	if (err)
-		return err;
-	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom) && err >= 0; v++)
-		err = kvmi_batch_control_events(b, (uint16_t)v, event_id, enable);
-	if (err >= 0)
-		err = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
+	err = every_vcpu(dom, add_event, event_id, enable);
 	if (err)
 		return err;
 	if (enable)
@@ -194,7 +219,6 @@ KVMI_EXPORT int kvmi_hooks_control_cr(struct kvmi_dom *dom, uint32_t cr,
 				      int enable)
 {
 	struct kvmi__hooks *hk;
-	struct kvmi_batch *b;
 	int err;
 
 	if (!dom || (cr != 0 && cr != 3 && cr != 4))
@@ -202,14 +226,7 @@ KVMI_EXPORT int kvmi_hooks_control_cr(struct kvmi_dom *dom, uint32_t cr,
 	hk = kvmi__hooks_get(dom, true);
 	if (!hk)
 		return -ENOMEM;
-	err = kvmi_batch_new(dom, 0, &b);
-	if (err)
-		return err;
-	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom) && err >= 0; v++)
-		err = kvmi_batch_control_cr(b, (uint16_t)v, cr, enable);
-	if (err >= 0)
-		err = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
+	err = every_vcpu(dom, add_cr, cr, enable);
 	if (!err) {
 		if (enable)
 			hk->crs |= 1u << cr;
@@ -223,7 +240,6 @@ KVMI_EXPORT int kvmi_hooks_control_msr(struct kvmi_dom *dom, uint32_t msr,
 				       int enable)
 {
 	struct kvmi__hooks *hk;
-	struct kvmi_batch *b;
 	size_t i;
 	int err;
 
@@ -232,14 +248,7 @@ KVMI_EXPORT int kvmi_hooks_control_msr(struct kvmi_dom *dom, uint32_t msr,
 	hk = kvmi__hooks_get(dom, true);
 	if (!hk)
 		return -ENOMEM;
-	err = kvmi_batch_new(dom, 0, &b);
-	if (err)
-		return err;
-	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom) && err >= 0; v++)
-		err = kvmi_batch_control_msr(b, (uint16_t)v, msr, enable);
-	if (err >= 0)
-		err = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
+	err = every_vcpu(dom, add_msr, msr, enable);
 	if (err)
 		return err;
 	for (i = 0; i < hk->nmsrs && hk->msrs[i] != msr; i++)

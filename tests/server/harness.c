@@ -396,3 +396,18 @@ int peer_wait_eof(struct peer *p, unsigned int timeout_ms)
 			return errno == ECONNRESET;
 	}
 }
+
+int h_peer_main(int argc, char **argv, const struct h_peer *peers, size_t n)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc != 5 || strcmp(argv[1], "--peer"))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(peers[i].name, argv[2])) {
+			int rc = peers[i].fn(argv[3], argv[4]);
+
+			peer_cleanup();
+			return rc;
+		}
+	return 126;
+}

@@ -75,4 +75,17 @@ int peer_wait_eof(struct peer *p, unsigned int timeout_ms);
 /* release what peer_connect allocated (call before the peer exits) */
 void peer_cleanup(void);
 
+/* a scripted peer a test program can be re-run as (h_spawn_peer) */
+struct h_peer {
+	const char *name;
+	int (*fn)(const char *path, const char *arg);
+};
+
+/*
+ * h_peer_main - when argv is `PROG --peer NAME PATH ARG`, run that peer
+ * from @peers and return its exit status; otherwise return -1 (a normal
+ * test run).  Also ignores SIGPIPE for both.
+ */
+int h_peer_main(int argc, char **argv, const struct h_peer *peers, size_t n);
+
 #endif

@@ -254,10 +254,7 @@ static void test_eintr_during_commands(void **state)
 	h_fini(&h);
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(const char *path, const char *arg);
-} peers[] = {
+static const struct h_peer peers[] = {
 	{"host", host_peer},
 	{"cut", cut_peer},
 };
@@ -270,16 +267,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_eintr_during_commands),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	if (argc == 5 && !strcmp(argv[1], "--peer")) {
-		for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
-			if (!strcmp(peers[i].name, argv[2])) {
-				int rc = peers[i].fn(argv[3], argv[4]);
+	int rc = h_peer_main(argc, argv, peers,
+			     sizeof(peers) / sizeof(peers[0]));
 
-				peer_cleanup();
-				return rc;
-			}
-		return 126;
-	}
+	if (rc >= 0)
+		return rc;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * pipelined page-split read, a page-access update, two events) is run
  * again and again with the N-th allocation inside libkvmi failing, for
  * every N until a run completes without reaching it; and a peer that
- * hangs up after every byte offset of a reply and of an event, or writes
+ * hangs up after every byte offset of a reply and of an event (one
+ * connection per offset, all 568 of an event), or writes
  * one byte at a time.  Each run must end (no hang), close only that
  * domain with a clear error, and leak nothing (ASan and valgrind runs of
  * this suite check the last part).
@@ -138,20 +139,8 @@ static int cut_peer(const char *path, const char *arg)
 	m = peer_read(&p);
 	if (!m)
 		return 3;
-	if (cut < 0) {
-		/* an event cut after -cut-1 bytes */
-		struct kvmi_event ev;
-		struct kvmi_event_breakpoint bp = {.gpa = 0x1000, .insn_len = 1};
-
-		memset(&ev, 0, sizeof(ev));
-		ev.event = KVMI_EVENT_BREAKPOINT;
-		n = kvmi_encode_event(msg, sizeof(msg), 1, &ev, sizeof(ev), &bp,
-				      sizeof(bp));
-		cut = -cut - 1;
-	} else {
-		n = kvmi_encode_reply(msg, sizeof(msg), m->hdr.id, m->hdr.seq,
-				      0, "\1\0\0\0\0\0\0\0", 8);
-	}
+	n = kvmi_encode_reply(msg, sizeof(msg), m->hdr.id, m->hdr.seq, 0,
+			      "\1\0\0\0\0\0\0\0", 8);
 	if (cut > n)
 		return 4;
 	/* one byte per write: the tool must reassemble */
@@ -202,10 +191,102 @@ static void test_peer_closes_at_every_offset(void **state)
 		run_cut(cut, -ENOTCONN);
 	/* the whole reply, one byte per write: it succeeds */
 	run_cut(24, 0);
-	/* a 568-byte event cut anywhere: the command fails, nothing is
-	 * dispatched from half an event */
-	for (int cut = 0; cut < 568; cut += cut < 16 ? 1 : 61)
-		run_cut(-cut - 1, -ENOTCONN);
+}
+
+/*
+ * An event cut after every byte offset 0..567, one connection per offset
+ * from one peer process (one byte per write, then close): every command
+ * waiting fails with -ENOTCONN, nothing is dispatched from half an event,
+ * every domain is closed with -ECONNRESET and no other one is touched.
+ */
+#define EVENT_LEN 568
+
+static int cuts_peer(const char *path, const char *arg)
+{
+	struct kvmi_event ev;
+	struct kvmi_event_breakpoint bp = {.gpa = 0x1000, .insn_len = 1};
+	uint8_t msg[KVMI_ENCODE_MAX];
+	struct peer p;
+	int n;
+
+	(void)arg;
+	memset(&ev, 0, sizeof(ev));
+	ev.event = KVMI_EVENT_BREAKPOINT;
+	n = kvmi_encode_event(msg, sizeof(msg), 1, &ev, sizeof(ev), &bp,
+			      sizeof(bp));
+	if (n != EVENT_LEN)
+		return 4;
+	for (int cut = 0; cut < EVENT_LEN; cut++) {
+		if (peer_connect(&p, path, 2) || !peer_read(&p))
+			return 2;
+		for (int i = 0; i < cut; i++)
+			if (peer_send(&p, msg + i, 1))
+				return 5;
+		close(p.fd);
+	}
+	peer_cleanup();
+	return 0;
+}
+
+static int cut_results[EVENT_LEN];
+static int cut_dispatched;
+
+static void cut_on_event(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			 void *ctx)
+{
+	(void)dom;
+	(void)ctx;
+	cut_dispatched++;
+	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+}
+
+static int cut_tool(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	uint32_t v = 0;
+	int i = h->new_domains++;
+
+	if (i >= EVENT_LEN)
+		return -1;
+	kvmi_dom_on_event(dom, KVMI_EVENT_BREAKPOINT, cut_on_event, NULL,
+			  NULL);
+	cut_results[i] = kvmi_dom_get_version(dom, &v);
+	return 0;
+}
+
+static int cut_reasons_ok;
+
+static void cut_disconnect(struct kvmi_dom *dom, int reason, void *ctx)
+{
+	struct harness *h = ctx;
+
+	(void)dom;
+	h->disconnects++;
+	if (reason == -ECONNRESET)
+		cut_reasons_ok++;
+}
+
+static void test_event_cut_at_every_offset(void **state)
+{
+	struct harness h;
+
+	(void)state;
+	memset(cut_results, 0, sizeof(cut_results));
+	cut_dispatched = cut_reasons_ok = 0;
+	h_init(&h);
+	h.cfg.new_domain = cut_tool;
+	h.cfg.disconnect = cut_disconnect;
+	h_start(&h);
+	h_spawn_peer(&h, "cuts", "");
+	h_run(&h, 120000);
+	assert_int_equal(h.child_status, 0);
+	assert_int_equal(h.new_domains, EVENT_LEN);
+	for (int i = 0; i < EVENT_LEN; i++)
+		assert_int_equal(cut_results[i], -ENOTCONN);
+	assert_int_equal(cut_dispatched, 0);
+	assert_int_equal(h.disconnects, EVENT_LEN);
+	assert_int_equal(cut_reasons_ok, EVENT_LEN);
+	h_fini(&h);
 }
 
 /* ---- signals interrupting the synchronous waits ---- */
@@ -257,6 +338,7 @@ static void test_eintr_during_commands(void **state)
 static const struct h_peer peers[] = {
 	{"host", host_peer},
 	{"cut", cut_peer},
+	{"cuts", cuts_peer},
 };
 
 int main(int argc, char **argv)
@@ -264,6 +346,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allocation_failure_everywhere),
 		cmocka_unit_test(test_peer_closes_at_every_offset),
+		cmocka_unit_test(test_event_cut_at_every_offset),
 		cmocka_unit_test(test_eintr_during_commands),
 	};
 

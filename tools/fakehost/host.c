@@ -54,6 +54,7 @@ struct guest {
 	uv_timer_t t_unhook;
 	uv_timer_t t_duration;
 	uv_timer_t t_hotplug;
+	uv_idle_t t_run; /* vCPUs that keep running without tool input */
 	uint64_t connect_start;
 	struct fh_handshake hs;
 	size_t hs_out_left; /* bytes of QEMU's struct still to send */
@@ -161,6 +162,7 @@ static void finish(struct guest *g, const char *end)
 	uv_timer_stop(&g->t_unhook);
 	uv_timer_stop(&g->t_duration);
 	uv_timer_stop(&g->t_hotplug);
+	uv_idle_stop(&g->t_run);
 	if (g->outcome.handshake_ok)
 		fh_vm_disconnect(g->vm);
 	if (g->cap) {
@@ -316,14 +318,34 @@ static void on_duration(uv_timer_t *t)
 		finish(g, "duration");
 }
 
+static void progress_idle(struct guest *g, int idle_too);
+
+/* vCPUs that ran out of steps run again on the next loop iteration */
+static void on_run(uv_idle_t *t)
+{
+	progress_idle(t->data, 1);
+}
+
 /* After input or a state change: let the vCPUs run and send. */
 static void progress(struct guest *g)
+{
+	progress_idle(g, 0);
+}
+
+static void progress_idle(struct guest *g, int idle_too)
 {
 	const struct fh_host_config *cfg = g->host->cfg;
 
 	if (g->state != G_RUNNING && g->state != G_UNHOOKING)
 		return;
-	fh_vm_run(g->vm);
+	if (idle_too)
+		fh_vm_run_idle(g->vm);
+	else
+		fh_vm_run(g->vm);
+	if (fh_vm_keeps_running(g->vm))
+		uv_idle_start(&g->t_run, on_run);
+	else
+		uv_idle_stop(&g->t_run);
 	if (g->vm->crashed) {
 		flush(g);
 		finish(g, "crashed");
@@ -441,6 +463,8 @@ static void on_readable(struct guest *g)
 		total += (size_t)n;
 		if (consume(g, h->rbuf, (size_t)n) || g->vm->host_closed)
 			break;
+		if ((size_t)n < sizeof(h->rbuf))
+			break; /* drained: no second recv just to see EAGAIN */
 	}
 	progress(g);
 }
@@ -624,8 +648,9 @@ static int guest_init(struct host *h, struct guest *g, unsigned i)
 	uv_timer_init(&h->loop, &g->t_unhook);
 	uv_timer_init(&h->loop, &g->t_duration);
 	uv_timer_init(&h->loop, &g->t_hotplug);
+	uv_idle_init(&h->loop, &g->t_run);
 	g->t_main.data = g->t_unhook.data = g->t_duration.data =
-		g->t_hotplug.data = g;
+		g->t_hotplug.data = g->t_run.data = g;
 	return 0;
 }
 

@@ -395,10 +395,13 @@ int fh_vcpu_run(struct fh_vm *vm, struct fh_vcpu *v)
 			return 0;
 		}
 		v->state = FH_VCPU_RUNNING;
-		if (step(vm, v))
+		if (step(vm, v)) {
+			v->quiet_runs = 0;
 			return 1;
+		}
 	}
 	v->state = FH_VCPU_IDLE;
+	v->quiet_runs++;
 	return 0;
 }
 

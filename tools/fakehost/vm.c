@@ -208,7 +208,7 @@ uint32_t fh_vm_emit_event(struct fh_vm *vm, const struct fh_vcpu *vcpu,
 	return vm->event_seq;
 }
 
-unsigned fh_vm_run(struct fh_vm *vm)
+static unsigned run(struct fh_vm *vm, int idle_too)
 {
 	unsigned raised = 0;
 	int wake = vm->wake;
@@ -220,7 +220,9 @@ unsigned fh_vm_run(struct fh_vm *vm)
 		struct fh_vcpu *v = &vm->vcpus[i];
 
 		if (v->state == FH_VCPU_IDLE) {
-			if (!wake)
+			if (wake)
+				v->quiet_runs = 0; /* the tool changed things */
+			else if (!idle_too || v->quiet_runs >= FH_QUIET_RUNS)
 				continue;
 			v->state = FH_VCPU_RUNNING;
 		}
@@ -229,6 +231,30 @@ unsigned fh_vm_run(struct fh_vm *vm)
 		raised += (unsigned)fh_vcpu_run(vm, v);
 	}
 	return raised;
+}
+
+unsigned fh_vm_run(struct fh_vm *vm)
+{
+	return run(vm, 0);
+}
+
+unsigned fh_vm_run_idle(struct fh_vm *vm)
+{
+	return run(vm, 1);
+}
+
+int fh_vm_keeps_running(const struct fh_vm *vm)
+{
+	if (vm->closed || vm->crashed)
+		return 0;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		const struct fh_vcpu *v = &vm->vcpus[i];
+
+		if (v->state == FH_VCPU_IDLE && v->events &&
+		    v->quiet_runs < FH_QUIET_RUNS)
+			return 1;
+	}
+	return 0;
 }
 
 int fh_vm_unhook(struct fh_vm *vm)

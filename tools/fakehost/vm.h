@@ -108,6 +108,7 @@ struct fh_vcpu {
 	struct kvm_regs set_regs;
 
 	uint64_t workload_events;
+	unsigned quiet_runs; /* runs in a row that ended without an event */
 };
 
 struct fh_stats {
@@ -163,6 +164,20 @@ void fh_vm_handle(struct fh_vm *vm, const struct kvmi_msg *msg);
 /* fh_vm_run - let every runnable vCPU execute until it raises an event or
  * has run cfg.steps_per_run instructions.  Returns the events raised. */
 unsigned fh_vm_run(struct fh_vm *vm);
+
+/*
+ * fh_vm_keeps_running - 1 when some vCPU stopped only because its run of
+ * steps ended (not waiting for a reply, not halted) while it has events
+ * enabled, and it raised one within its last FH_QUIET_RUNS runs: a real
+ * guest keeps running, so the host should call fh_vm_run_idle() soon
+ * rather than wait for the tool to send something.  A vCPU whose enabled
+ * events never come up in its workload stops after FH_QUIET_RUNS runs
+ * (until the tool sends anything), so a quiet guest costs no CPU.
+ */
+#define FH_QUIET_RUNS 64
+int fh_vm_keeps_running(const struct fh_vm *vm);
+/* fh_vm_run_idle - fh_vm_run() that also runs such idle vCPUs */
+unsigned fh_vm_run_idle(struct fh_vm *vm);
 
 /* fh_vm_unhook - QEMU's unhook request: sends KVMI_EVENT_UNHOOK when the
  * tool enabled it.  0 sent, -ENOENT not enabled, -EFAULT channel down. */

@@ -33,6 +33,8 @@ int kvmi__dom_usable(struct kvmi_dom *dom)
 	return dom && dom->state < KVMI__DOM_CLOSING;
 }
 
+/* watch for writability only while output waits; restarting the poll
+ * handle costs two epoll_ctl calls, so only when that changes */
 static void update_poll(struct kvmi_dom *dom)
 {
 	int ev = UV_READABLE;
@@ -41,6 +43,10 @@ static void update_poll(struct kvmi_dom *dom)
 		return;
 	if (dom->out_len)
 		ev |= UV_WRITABLE;
+	if (ev == dom->poll_events)
+		return;
+	dom->poll_events = ev;
+	dom->poll_restarts++;
 	uv_poll_start(&dom->poll, ev, on_poll);
 }
 
@@ -406,12 +412,21 @@ int kvmi__dom_wait(struct kvmi_dom *dom, struct kvmi__waiter *const *ws,
 
 /* ---- dispatch order ---- */
 
+/*
+ * Dispatch the events queued so far, oldest first.  Events that arrive
+ * meanwhile (a handler's synchronous command reads the socket) wait for
+ * the next loop iteration: a guest that keeps its handlers busy must not
+ * hold the loop, and every other guest, timer and signal, forever.
+ */
 void kvmi__dom_dispatch_queue(struct kvmi_dom *dom)
 {
+	uint64_t last = dom->arrivals;
+
 	if (dom->state != KVMI__DOM_READY)
 		return;
 	kvmi_dom_ref(dom);
-	while (dom->qhead && kvmi__dom_usable(dom)) {
+	while (dom->qhead && dom->qhead->arrival <= last &&
+	       kvmi__dom_usable(dom)) {
 		struct kvmi_event_ctx *ev = dom->qhead;
 
 		kvmi__queue_unlink(dom, ev);
@@ -422,6 +437,8 @@ void kvmi__dom_dispatch_queue(struct kvmi_dom *dom)
 			kvmi__dispatch_event(dom, ev);
 		dom->depth--;
 	}
+	if (dom->qhead && dom->depth == 0)
+		kvmi__dom_schedule_dispatch(dom);
 	if (kvmi__dom_usable(dom) && dom->depth == 0 && dom->out_len)
 		kvmi__dom_flush(dom, false);
 	kvmi_dom_unref(dom);
@@ -689,6 +706,7 @@ int kvmi__dom_accepted(struct kvmi_server *srv, int fd)
 		return -ENOMEM;
 	uv_timer_start(&dom->timer, on_handshake_timeout,
 		       srv->cfg.handshake_timeout_ms, 0);
+	dom->poll_events = UV_READABLE;
 	uv_poll_start(&dom->poll, UV_READABLE, on_poll);
 	return 0;
 }

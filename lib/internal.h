@@ -128,6 +128,8 @@ struct kvmi_dom {
 	int error;	    /* what ended it */
 	int fd;
 	uv_poll_t poll;
+	int poll_events; /* what the poll handle watches now (UV_*) */
+	unsigned long poll_restarts; /* uv_poll_start calls (tests read it) */
 	uv_timer_t timer;   /* handshake timeout */
 	uv_idle_t idle;	    /* dispatch of queued events */
 	int open_handles;

@@ -1,12 +1,15 @@
 /*
  * libkvmi - bench/bench_util.h: small helpers shared by the benchmarks
- * (monotonic clock, full writes).
+ * (monotonic clock, full writes, CPU pinning).
  */
 #ifndef KVMI_BENCH_UTIL_H
 #define KVMI_BENCH_UTIL_H
 
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +36,19 @@ static inline int bench_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* pin the calling process to @cpu; exits on failure */
+static inline void bench_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		perror("sched_setaffinity");
+		exit(1);
+	}
 }
 
 #endif /* KVMI_BENCH_UTIL_H */

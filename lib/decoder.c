@@ -35,6 +35,7 @@ struct kvmi_decoder {
 	struct kvmi_msg_hdr hdr; /* header of the buffered message */
 	struct kvmi_msg msg;
 	struct kvmi_event common;
+	size_t common_hi;	/* bytes of common that may be non-zero */
 	union kvmi_event_data data;
 	char errtext[160];
 };
@@ -138,9 +139,14 @@ static int check_header(struct kvmi_decoder *d, const struct kvmi_msg_hdr *h,
 	return 0;
 }
 
+/*
+ * @in_buf: p points into our reassembly buffer (8-byte aligned, ours
+ * until the next feed), so a common struct of our size can be used where
+ * it is instead of being copied a second time.
+ */
 static inline __attribute__((always_inline)) int
-decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n,
-			uint64_t at)
+decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
+	     int in_buf)
 {
 	struct kvmi_msg *m = &d->msg;
 	__u16 csize;
@@ -175,15 +181,22 @@ decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n,
 						       event)]),
 			    rem, dsize);
 
-	if (csize == sizeof(d->common)) {
+	m->u.event.common = &d->common;
+	if (csize == sizeof(d->common) && in_buf) {
+		m->u.event.common = (const struct kvmi_event *)(const void *)p;
+	} else if (csize == sizeof(d->common)) {
 		/* the common case: constant-size copies the compiler inlines */
 		memcpy(&d->common, p, sizeof(d->common));
+		d->common_hi = sizeof(d->common);
 	} else {
+		/* another host's size: what we lack reads as zero; only
+		 * bytes an earlier, larger copy left behind need clearing */
 		copy = csize < sizeof(d->common) ? csize : sizeof(d->common);
 		memcpy(&d->common, p, copy);
-		if (copy < sizeof(d->common))
+		if (d->common_hi > copy)
 			memset((__u8 *)&d->common + copy, 0,
-			       sizeof(d->common) - copy);
+			       d->common_hi - copy);
+		d->common_hi = copy;
 	}
 	p += csize;
 	switch (dsize) {
@@ -204,7 +217,6 @@ decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n,
 	}
 
 	m->kind = KVMI_MSG_EVENT;
-	m->u.event.common = &d->common;
 	m->u.event.data = &d->data;
 	m->u.event.data_size = (__u16)dsize;
 	return 0;
@@ -299,7 +311,7 @@ static int decode_tool_msg(struct kvmi_decoder *d, const __u8 *p, size_t n,
 
 /* Decode the whole message at p (header included); 0 or an error. */
 static inline __attribute__((always_inline)) int
-decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at)
+decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at, int in_buf)
 {
 	struct kvmi_msg *m = &d->msg;
 	size_t n = m->hdr.size;
@@ -310,7 +322,7 @@ decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at)
 	if (d->dir == KVMI_DIR_TOOL_TO_HOST)
 		return decode_tool_msg(d, p, n, at);
 	if (m->hdr.id == KVMI_EVENT)
-		return decode_event(d, p, n, at);
+		return decode_event(d, p, n, at, in_buf);
 	if (m->hdr.id == KVMI_EVENT_REPLY)
 		return decode_reply(d, p, n, at, 1);
 	if (kvmi__is_reply_id(m->hdr.id))
@@ -355,7 +367,7 @@ KVMI_EXPORT ssize_t kvmi_decoder_feed(struct kvmi_decoder *d, const void *data,
 		if (err)
 			return err;
 		if (len >= HDR_SIZE + d->msg.hdr.size) {
-			err = decode(d, in, d->offset);
+			err = decode(d, in, d->offset, 0);
 			if (err)
 				return err;
 			used = HDR_SIZE + d->msg.hdr.size;
@@ -395,7 +407,7 @@ KVMI_EXPORT ssize_t kvmi_decoder_feed(struct kvmi_decoder *d, const void *data,
 		if (d->have == HDR_SIZE + d->hdr.size) {
 			d->msg.hdr = d->hdr;
 			d->have = 0;
-			err = decode(d, d->buf, d->msg_start);
+			err = decode(d, d->buf, d->msg_start, 1);
 			if (err)
 				return err;
 			d->offset += used;

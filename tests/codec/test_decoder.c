@@ -137,6 +137,32 @@ static void test_common_truncated_zero_fill(void **state)
 	assert_int_equal(c.gpa[0], 0x5000);
 }
 
+/* a short common struct after full ones: nothing of the earlier events
+ * shows through, whether messages are decoded in place or gathered */
+static void test_zero_fill_after_full_common(void **state)
+{
+	uint8_t s[4096];
+	size_t len = 0;
+	struct collected c;
+
+	(void)state;
+	len += bp_event(s + len, 1, sizeof(struct kvmi_event), 0x1000);
+	len += bp_event(s + len, 2, 140, 0x2000);
+	len += bp_event(s + len, 3, sizeof(struct kvmi_event), 0x3000);
+	len += bp_event(s + len, 4, 140, 0x4000);
+	for (size_t chunk = 0; chunk <= len; chunk++) {
+		run(KVMI_DIR_HOST_TO_TOOL, s, len, chunk, &c);
+		assert_int_equal(c.err, 0);
+		assert_int_equal(c.n, 4);
+		assert_int_equal(c.rip[0], 0xfffff80000001000ull);
+		assert_int_equal(c.rip[1], 0);
+		assert_int_equal(c.rip[2], 0xfffff80000001000ull);
+		assert_int_equal(c.rip[3], 0);
+		assert_int_equal(c.gpa[1], 0x2000);
+		assert_int_equal(c.gpa[3], 0x4000);
+	}
+}
+
 static void expect_error(const uint8_t *s, size_t len, int err)
 {
 	struct collected c;
@@ -369,6 +395,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_events_every_chunking),
 	    cmocka_unit_test(test_common_truncated_zero_fill),
+	    cmocka_unit_test(test_zero_fill_after_full_common),
 	    cmocka_unit_test(test_framing_errors),
 	    cmocka_unit_test(test_error_text_and_offset),
 	    cmocka_unit_test(test_tool_side_rules),

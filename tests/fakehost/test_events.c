@@ -528,6 +528,51 @@ static void events_per_vcpu_bounds_the_workload(void **state)
 	h_free(&h);
 }
 
+/* --insn cr3: every instruction loads CR3, so with CR3 intercepted each
+ * run raises an event at once; other enabled events never come up */
+static void insn_mask_limits_the_workload(void **state)
+{
+	struct fh_vm_config cfg;
+	struct harness h;
+	uint8_t table[32];
+	int exec = 0, cr3 = 0, msr = 0;
+
+	(void)state;
+	fh_vcpu_mix(table, 0);
+	for (int i = 0; i < 32; i++) {
+		exec += table[i] == FH_INSN_EXEC;
+		cr3 += table[i] == FH_INSN_CR3;
+	}
+	assert_int_equal(exec, 22); /* the usual mix */
+	assert_int_equal(cr3, 1);
+	fh_vcpu_mix(table, (1u << FH_INSN_CR3) | (1u << FH_INSN_MSR));
+	for (int i = cr3 = 0; i < 32; i++) {
+		cr3 += table[i] == FH_INSN_CR3;
+		msr += table[i] == FH_INSN_MSR;
+	}
+	assert_int_equal(cr3, 16);
+	assert_int_equal(msr, 16);
+
+	h_config(&cfg);
+	cfg.vcpus = 1;
+	cfg.insn_mask = 1u << FH_INSN_CR3;
+	h_init(&h, &cfg);
+	assert_int_equal(h_cmd(&h, kvmi_encode_control_cr(B(&h), 1, 0, 3, 1)), 0);
+	assert_int_equal(h_cmd(&h, kvmi_encode_control_events(B(&h), 2, 0, KVMI_EVENT_CR, 1)), 0);
+	assert_int_equal(h_cmd(&h, kvmi_encode_control_events(B(&h), 3, 0, KVMI_EVENT_XSETBV, 1)), 0);
+	assert_int_equal(h_cmd(&h, kvmi_encode_control_events(B(&h), 4, 0, KVMI_EVENT_HYPERCALL, 1)), 0);
+	for (int i = 0; i < 50; i++) {
+		struct test_msg ev = *h_run_event(&h);
+
+		assert_int_equal(ev.event.event, KVMI_EVENT_CR);
+		assert_int_equal(h_reply(&h, &ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	}
+	assert_int_equal(h.vm->stats.events_sent[KVMI_EVENT_CR], 50);
+	assert_int_equal(h.vm->stats.events_sent[KVMI_EVENT_XSETBV], 0);
+	assert_int_equal(h.vm->stats.events_sent[KVMI_EVENT_HYPERCALL], 0);
+	h_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +598,7 @@ int main(void)
 		T(disconnect_with_pending_tool_breakpoint),
 		T(hotplug_sends_create_vcpu),
 		cmocka_unit_test(events_per_vcpu_bounds_the_workload),
+		cmocka_unit_test(insn_mask_limits_the_workload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

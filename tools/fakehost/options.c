@@ -50,6 +50,11 @@ static const char help_text[] =
 "  --hot-count N             seeded hot addresses added to the list, default\n"
 "                            16 (one in four is one of the guest's own INT3s)\n"
 "  --events-per-vcpu N       a vCPU stops raising workload events after N\n"
+"  --insn LIST               the only instructions the workload uses,\n"
+"                            comma-separated: exec, read, write, cr3, msr,\n"
+"                            xsetbv, hypercall, descriptor (default: all, in\n"
+"                            the mix below; 'cr3' makes every instruction an\n"
+"                            event when CR3 is intercepted: for benchmarks)\n"
 "  --hotplug-after-ms N      hot-plug one vCPU N ms after the handshake (it\n"
 "                            sends CREATE_VCPU if the tool enabled it)\n"
 "  Each vCPU repeatedly executes a hot address (BREAKPOINT where the byte\n"
@@ -126,7 +131,7 @@ enum {
 	O_CONNECT = 256, O_GUESTS, O_RETRY, O_CONNECT_TIMEOUT,
 	O_HS_TIMEOUT, O_SECRET, O_NAME, O_UUID, O_START_TIME, O_HS_SIZE,
 	O_MAX_GPA, O_VCPUS, O_MAX_VCPUS, O_MEM, O_SEED, O_HOT, O_HOT_COUNT,
-	O_EVENTS_PER_VCPU, O_HOTPLUG, O_DENY_CMD, O_DENY_EVENT, O_PA_ERRORS,
+	O_EVENTS_PER_VCPU, O_INSN, O_HOTPLUG, O_DENY_CMD, O_DENY_EVENT, O_PA_ERRORS,
 	O_UNHOOK_MS, O_UNHOOK_EVENTS, O_UNHOOK_TIMEOUT, O_DURATION, O_REPORT,
 	O_RECORD, O_VERSION,
 };
@@ -150,6 +155,7 @@ static const struct option longopts[] = {
 	{ "hot-gpa", required_argument, NULL, O_HOT },
 	{ "hot-count", required_argument, NULL, O_HOT_COUNT },
 	{ "events-per-vcpu", required_argument, NULL, O_EVENTS_PER_VCPU },
+	{ "insn", required_argument, NULL, O_INSN },
 	{ "hotplug-after-ms", required_argument, NULL, O_HOTPLUG },
 	{ "deny-command", required_argument, NULL, O_DENY_CMD },
 	{ "deny-event", required_argument, NULL, O_DENY_EVENT },
@@ -230,6 +236,40 @@ static int parse_uuid(const char *s, uint8_t *out)
 }
 
 /* A message/event id by number or by name (with or without "KVMI_"). */
+/* --insn: instruction kind names -> bit mask of enum fh_insn_kind */
+static int parse_insn(const char *list, uint32_t *mask)
+{
+	static const struct {
+		const char *name;
+		enum fh_insn_kind kind;
+	} kinds[] = {
+		{"exec", FH_INSN_EXEC},	  {"read", FH_INSN_READ},
+		{"write", FH_INSN_WRITE}, {"cr3", FH_INSN_CR3},
+		{"msr", FH_INSN_MSR},	  {"xsetbv", FH_INSN_XSETBV},
+		{"hypercall", FH_INSN_HYPERCALL},
+		{"descriptor", FH_INSN_DESCRIPTOR},
+	};
+	const char *p = list;
+
+	*mask = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		size_t i;
+
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (strlen(kinds[i].name) == len &&
+			    !strncmp(p, kinds[i].name, len))
+				break;
+		if (i == sizeof(kinds) / sizeof(kinds[0]))
+			return -1;
+		*mask |= 1u << kinds[i].kind;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return *mask ? 0 : -1;
+}
+
 static int parse_id(const char *s, int event, unsigned limit)
 {
 	char *end;
@@ -307,6 +347,10 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 		case O_HOT: add_hot(&p, cfg, optarg); break;
 		case O_HOT_COUNT: cfg->vm.hot_generated = (unsigned)number(&p, "hot-count", optarg, 0, FH_MAX_HOT); break;
 		case O_EVENTS_PER_VCPU: cfg->vm.events_per_vcpu = number(&p, "events-per-vcpu", optarg, 1, UINT64_MAX); break;
+		case O_INSN:
+			if (parse_insn(optarg, &cfg->vm.insn_mask))
+				fail(&p, "--insn: '%s' is not a list of exec, read, write, cr3, msr, xsetbv, hypercall, descriptor", optarg);
+			break;
 		case O_HOTPLUG: cfg->hotplug_after_ms = (unsigned)number(&p, "hotplug-after-ms", optarg, 1, UINT32_MAX); break;
 		case O_DENY_CMD:
 			id = parse_id(optarg, 0, 64);

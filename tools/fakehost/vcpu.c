@@ -162,36 +162,65 @@ int fh_vcpu_set_msr_intercept(struct fh_vcpu *v, uint32_t msr, int enable)
 	return 0;
 }
 
+/* the usual mix: 1 in 32 each of CR3, MSR, XSETBV, hypercall and
+ * descriptor, 3 reads, 2 writes, the rest executes hot addresses */
+static const uint8_t default_mix[32] = {
+	FH_INSN_CR3,	   FH_INSN_MSR,	  FH_INSN_XSETBV, FH_INSN_HYPERCALL,
+	FH_INSN_DESCRIPTOR, FH_INSN_READ, FH_INSN_READ,	  FH_INSN_READ,
+	FH_INSN_WRITE,	   FH_INSN_WRITE, FH_INSN_EXEC,	  FH_INSN_EXEC,
+	FH_INSN_EXEC,	   FH_INSN_EXEC,  FH_INSN_EXEC,	  FH_INSN_EXEC,
+	FH_INSN_EXEC,	   FH_INSN_EXEC,  FH_INSN_EXEC,	  FH_INSN_EXEC,
+	FH_INSN_EXEC,	   FH_INSN_EXEC,  FH_INSN_EXEC,	  FH_INSN_EXEC,
+	FH_INSN_EXEC,	   FH_INSN_EXEC,  FH_INSN_EXEC,	  FH_INSN_EXEC,
+	FH_INSN_EXEC,	   FH_INSN_EXEC,  FH_INSN_EXEC,	  FH_INSN_EXEC,
+};
+
+void fh_vcpu_mix(uint8_t table[32], uint32_t mask)
+{
+	uint8_t allowed[32];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 32; i++)
+		if (!mask || (mask >> default_mix[i]) & 1)
+			allowed[n++] = default_mix[i];
+	if (!n) { /* kinds outside the mix: keep the usual one */
+		memcpy(table, default_mix, 32);
+		return;
+	}
+	for (unsigned i = 0; i < 32; i++)
+		table[i] = allowed[i % n];
+}
+
 static void next_insn(struct fh_vm *vm, struct fh_vcpu *v)
 {
 	struct fh_insn *in = &v->insn;
 	uint64_t r = rnd(v);
 	uint64_t hot = vm->hot[(r >> 8) % vm->nhot];
-	unsigned k = r % 32;
+	unsigned k = vm->insn_table[r % 32];
 
 	memset(in, 0, sizeof(*in));
-	if (k == 0) {
+	if (k == FH_INSN_CR3) {
 		in->kind = FH_INSN_CR3;
 		in->value = cr3_root((unsigned)(r >> 40) % NROOTS);
-	} else if (k == 1) {
+	} else if (k == FH_INSN_MSR) {
 		unsigned i = workload_msrs[(r >> 40) % (sizeof(workload_msrs) /
 							sizeof(workload_msrs[0]))];
 
 		in->kind = FH_INSN_MSR;
 		in->msr = msr_index[i];
 		in->value = v->msrs[i] ^ (((r >> 50) & 1) << 12);
-	} else if (k == 2) {
+	} else if (k == FH_INSN_XSETBV) {
 		in->kind = FH_INSN_XSETBV;
 		in->value = ((r >> 40) & 1) ? 0x207 : 0x7;
-	} else if (k == 3) {
+	} else if (k == FH_INSN_HYPERCALL) {
 		in->kind = FH_INSN_HYPERCALL;
-	} else if (k == 4) {
+	} else if (k == FH_INSN_DESCRIPTOR) {
 		in->kind = FH_INSN_DESCRIPTOR;
 		in->value = KVMI_DESC_IDTR + (r >> 40) % 4;
-	} else if (k < 8) {
+	} else if (k == FH_INSN_READ) {
 		in->kind = FH_INSN_READ;
 		in->gpa = (hot & ~(uint64_t)(FH_PAGE_SIZE - 1)) | ((r >> 32) & 0xff8);
-	} else if (k < 10) {
+	} else if (k == FH_INSN_WRITE) {
 		in->kind = FH_INSN_WRITE;
 		in->gpa = (hot & ~(uint64_t)(FH_PAGE_SIZE - 1)) | ((r >> 32) & 0xff8);
 	} else {

@@ -80,6 +80,7 @@ int fh_vm_new(const struct fh_vm_config *cfg, struct fh_vm **out)
 	generate_hot(vm);
 	if (!vm->nhot)
 		vm->hot[vm->nhot++] = 0x1000;
+	fh_vcpu_mix(vm->insn_table, cfg->insn_mask);
 	for (unsigned i = 0; i < cfg->vcpus; i++)
 		fh_vcpu_init(&vm->vcpus[i], i, cfg->seed);
 	vm->nvcpus = cfg->vcpus;

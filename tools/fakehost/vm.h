@@ -46,6 +46,8 @@ struct fh_vm_config {
 	uint32_t deny_events;	  /* bit i: event id i denied by QEMU */
 	enum fh_pa_errors page_access_errors;
 	uint64_t events_per_vcpu; /* workload events per vCPU; 0 = no bound */
+	uint32_t insn_mask;	  /* bit per enum fh_insn_kind the workload
+				     uses; 0 = all, in their usual mix */
 	unsigned steps_per_run;	  /* instructions per vCPU and run before it
 				     idles without an event; 0 = 256 */
 };
@@ -127,6 +129,7 @@ struct fh_vm {
 	struct fh_vm_config cfg;
 	uint64_t *hot;
 	size_t nhot;
+	uint8_t insn_table[32]; /* workload mix: draw -> enum fh_insn_kind */
 	struct fh_memory mem;
 	struct fh_vcpu *vcpus; /* cfg.max_vcpus slots */
 	unsigned nvcpus;       /* online */
@@ -213,6 +216,9 @@ int fh_vm_event_allowed(const struct fh_vm *vm, unsigned id);
 
 /* vcpu.c */
 void fh_vcpu_init(struct fh_vcpu *v, unsigned index, uint64_t seed);
+/* fh_vcpu_mix - the workload's draw table for the kinds in @mask (bit per
+ * enum fh_insn_kind; 0 = the usual mix), in their usual proportions */
+void fh_vcpu_mix(uint8_t table[32], uint32_t mask);
 /* run one vCPU; 1 if it raised an event */
 int fh_vcpu_run(struct fh_vm *vm, struct fh_vcpu *v);
 /* apply an event reply (already validated) */

@@ -71,22 +71,13 @@ int main(int argc, char **argv)
 			vcpus = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--events") && i + 1 < argc)
 			target = atol(argv[++i]);
-		else if (!strcmp(argv[i], "--cpus") && i + 1 < argc) {
-			if (sscanf(argv[++i], "%d,%d", &tool_cpu, &host_cpu) !=
-			    2)
-				usage(argv[0]);
-		} else if (!strcmp(argv[i], "--fakehost") && i + 1 < argc)
-			fakehost = argv[++i];
-		else
+		else if (bh_common_opt(argc, argv, &i, &tool_cpu, &host_cpu,
+				       &fakehost) != 1)
 			usage(argv[0]);
 	}
 	if (vcpus < 1 || vcpus > 64 || target < 1)
 		usage(argv[0]);
-	if (tool_cpu >= 0)
-		bench_pin(tool_cpu);
-	bh_init(&b, fakehost);
-	b.cfg.new_domain = on_new;
-	b.host_cpu = host_cpu;
+	bh_init(&b, fakehost, on_new, tool_cpu, host_cpu);
 	bh_start(&b);
 	snprintf(vbuf, sizeof(vbuf), "%d", vcpus);
 	/* enough events that the vCPUs never run dry before COUNT */

@@ -23,8 +23,11 @@ static void log_stderr(enum kvmi_log_level level, const char *msg,
 	fprintf(stderr, "libkvmi: %s\n", msg);
 }
 
-void bh_init(struct bh *b, const char *fakehost)
+void bh_init(struct bh *b, const char *fakehost, kvmi_new_domain_cb new_domain,
+	     int tool_cpu, int host_cpu)
 {
+	if (tool_cpu >= 0)
+		bench_pin(tool_cpu);
 	memset(b, 0, sizeof(*b));
 	snprintf(b->dir, sizeof(b->dir), "/tmp/kvmi-bench-XXXXXX");
 	if (!mkdtemp(b->dir)) {
@@ -33,7 +36,7 @@ void bh_init(struct bh *b, const char *fakehost)
 	}
 	snprintf(b->sock, sizeof(b->sock), "%s/sock", b->dir);
 	snprintf(b->report, sizeof(b->report), "%s/report", b->dir);
-	b->host_cpu = -1;
+	b->host_cpu = host_cpu;
 	b->fakehost = fakehost ? fakehost : getenv("KVMI_FAKEHOST");
 	if (!b->fakehost)
 		b->fakehost = BENCH_FAKEHOST;
@@ -48,6 +51,7 @@ void bh_init(struct bh *b, const char *fakehost)
 	b->cfg.backlog = 1024;
 	b->cfg.log = log_stderr;
 	b->cfg.log_level = KVMI_LOG_WARNING;
+	b->cfg.new_domain = new_domain;
 	b->cfg.ctx = b;
 }
 
@@ -144,6 +148,37 @@ void bh_fini(struct bh *b)
 	unlink(b->report);
 	unlink(b->sock);
 	rmdir(b->dir);
+}
+
+int bh_common_opt(int argc, char **argv, int *i, int *tool_cpu,
+		  int *host_cpu, const char **fakehost)
+{
+	const char *a = argv[*i];
+
+	if (*i + 1 >= argc)
+		return 0;
+	if (!strcmp(a, "--cpus")) {
+		++*i;
+		return sscanf(argv[*i], "%d,%d", tool_cpu, host_cpu) == 2 &&
+				       *tool_cpu >= 0 && *host_cpu >= 0
+			       ? 1
+			       : -1;
+	}
+	if (!strcmp(a, "--fakehost")) {
+		*fakehost = argv[++*i];
+		return 1;
+	}
+	return 0;
+}
+
+int bh_bp_keep(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, uint64_t gpa,
+	       void *ctx)
+{
+	(void)dom;
+	(void)ev;
+	(void)gpa;
+	(void)ctx;
+	return 0;
 }
 
 long bh_rss_bytes(void)

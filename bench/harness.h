@@ -30,11 +30,14 @@ struct bh {
 
 /*
  * bh_init - fill @b with defaults: a temporary directory and socket path,
- * a config with log level WARNING to stderr, no callbacks.  The caller
- * sets b->cfg.new_domain (and anything else), then bh_start().
- * @fakehost may be NULL: $KVMI_FAKEHOST, then the build tree's binary.
+ * a config with log level WARNING to stderr and @new_domain.  The caller
+ * may adjust b->cfg, then bh_start().  @fakehost may be NULL:
+ * $KVMI_FAKEHOST, then the build tree's binary.  With @tool_cpu >= 0 the
+ * calling process is pinned to it; @host_cpu (or -1) is kept for
+ * bh_spawn.
  */
-void bh_init(struct bh *b, const char *fakehost);
+void bh_init(struct bh *b, const char *fakehost, kvmi_new_domain_cb new_domain,
+	     int tool_cpu, int host_cpu);
 /* bh_start - create and start the server; exits on failure */
 void bh_start(struct bh *b);
 /* bh_spawn - run kvmi-fakehost --connect SOCK --report FILE ARGS...
@@ -47,6 +50,18 @@ void bh_run(struct bh *b);
 int bh_report_count(struct bh *b, const char *needle);
 /* bh_fini - free the server and loop, remove the temporary files */
 void bh_fini(struct bh *b);
+
+/*
+ * bh_common_opt - the options every library benchmark takes: --cpus
+ * TOOL,HOST and --fakehost PATH.  When argv[*i] is one, consumes it (and
+ * its value) and returns 1; 0 when it is not; -1 when its value is bad.
+ */
+int bh_common_opt(int argc, char **argv, int *i, int *tool_cpu,
+		  int *host_cpu, const char **fakehost);
+
+/* a breakpoint callback that only keeps the breakpoint armed */
+int bh_bp_keep(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, uint64_t gpa,
+	       void *ctx);
 
 /* resident set size of the calling process, bytes */
 long bh_rss_bytes(void);

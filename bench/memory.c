@@ -63,8 +63,7 @@ int main(int argc, char **argv)
 			guests);
 		return 1;
 	}
-	bh_init(&b, fakehost);
-	b.cfg.new_domain = on_new;
+	bh_init(&b, fakehost, on_new, -1, -1);
 	bh_start(&b);
 	rss_base = bh_rss_bytes();
 	heap_base = mallinfo2().uordblks;

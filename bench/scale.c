@@ -125,8 +125,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-scale: the fd limit is too low\n");
 		return 1;
 	}
-	bh_init(&b, fakehost);
-	b.cfg.new_domain = on_new;
+	bh_init(&b, fakehost, on_new, -1, -1);
 	bh_start(&b);
 	kvmi_server_on_event(b.srv, KVMI_EVENT_CR, on_cr, NULL, NULL);
 	kvmi_server_unhook_on_event(b.srv, 10000, NULL, after_unhook, NULL);

@@ -35,16 +35,6 @@ static double ms;
 static int result;
 static unsigned int writes;
 
-static int on_hit(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
-		  uint64_t gpa, void *ctx)
-{
-	(void)dom;
-	(void)ev;
-	(void)gpa;
-	(void)ctx;
-	return 0;
-}
-
 static int unhook_serial(struct kvmi_dom *dom)
 {
 	uint8_t byte;
@@ -78,7 +68,8 @@ static int on_new(struct kvmi_dom *dom, void *ctx)
 	kvmi_dom_set_command_timeout(dom, 60000);
 	for (long i = 0; i < n_bps; i++) {
 		uint64_t gpa = BP_BASE + (uint64_t)i * BP_STRIDE;
-		int err = kvmi_bp_set(dom, gpa, on_hit, NULL, &bps[planted]);
+		int err = kvmi_bp_set(dom, gpa, bh_bp_keep, NULL,
+				      &bps[planted]);
 
 		if (err == -EBUSY) {
 			busy++; /* the guest's own INT3 is there */
@@ -139,13 +130,8 @@ int main(int argc, char **argv)
 			n_pages = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
 			mode = argv[++i];
-		else if (!strcmp(argv[i], "--cpus") && i + 1 < argc) {
-			if (sscanf(argv[++i], "%d,%d", &tool_cpu, &host_cpu) !=
-			    2)
-				usage(argv[0]);
-		} else if (!strcmp(argv[i], "--fakehost") && i + 1 < argc)
-			fakehost = argv[++i];
-		else
+		else if (bh_common_opt(argc, argv, &i, &tool_cpu, &host_cpu,
+				       &fakehost) != 1)
 			usage(argv[0]);
 	}
 	if (n_bps < 1 || n_bps > 1000000 ||
@@ -160,11 +146,7 @@ int main(int argc, char **argv)
 	bp_gpa = calloc((size_t)n_bps, sizeof(*bp_gpa));
 	if (!bps || !bp_gpa)
 		return 1;
-	if (tool_cpu >= 0)
-		bench_pin(tool_cpu);
-	bh_init(&b, fakehost);
-	b.cfg.new_domain = on_new;
-	b.host_cpu = host_cpu;
+	bh_init(&b, fakehost, on_new, tool_cpu, host_cpu);
 	bh_start(&b);
 	/* RAM for the pages above PAGE_BASE */
 	snprintf(mem, sizeof(mem), "%lld",

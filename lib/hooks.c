@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "hooks_int.h"
@@ -274,6 +275,112 @@ static int write_byte(struct kvmi_dom *dom, uint64_t gpa, uint8_t b)
 	return kvmi_dom_write_physical(dom, gpa, &b, 1);
 }
 
+/* ---- re-arming after a hit ---- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void rearm_unlink(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
+{
+	if (s->rearm_vcpu < 0)
+		return;
+	if (s->rearm_prev)
+		s->rearm_prev->rearm_next = s->rearm_next;
+	else
+		hk->rearm_head = s->rearm_next;
+	if (s->rearm_next)
+		s->rearm_next->rearm_prev = s->rearm_prev;
+	else
+		hk->rearm_tail = s->rearm_prev;
+	s->rearm_next = s->rearm_prev = NULL;
+	s->rearm_vcpu = -1;
+}
+
+/* write 0xCC back (the site stays disarmed if the write fails: the
+ * domain is failing then) */
+static void rearm(struct kvmi_dom *dom, struct kvmi__bp_site *s)
+{
+	rearm_unlink(dom->hooks, s);
+	if (!s->armed && s->nusers && write_byte(dom, s->gpa, INT3) == 0)
+		s->armed = true;
+}
+
+static void on_rearm_timer(uv_timer_t *t);
+
+static void rearm_timer_update(struct kvmi_dom *dom)
+{
+	struct kvmi__hooks *hk = dom->hooks;
+	uint64_t now;
+
+	if (!kvmi__dom_usable(dom))
+		return;
+	if (!hk || !hk->rearm_head) {
+		uv_timer_stop(&dom->timer);
+		return;
+	}
+	now = mono_ms();
+	uv_timer_start(&dom->timer, on_rearm_timer,
+		       hk->rearm_head->rearm_at_ms > now
+			       ? hk->rearm_head->rearm_at_ms - now
+			       : 0,
+		       0);
+}
+
+/* a vCPU that hit a breakpoint and then reported nothing for
+ * KVMI__REARM_MS: write the INT3 back anyway.  If the vCPU has not yet
+ * executed the restored instruction, it traps on the INT3 again and the
+ * users' callbacks see that execution twice; the guest never sees a #BP. */
+static void on_rearm_timer(uv_timer_t *t)
+{
+	struct kvmi_dom *dom = t->data;
+	struct kvmi__hooks *hk = dom->hooks;
+	uint64_t now = mono_ms();
+
+	if (!kvmi__dom_usable(dom) || !hk ||
+	    dom->state != KVMI__DOM_READY)
+		return;
+	kvmi_dom_ref(dom);
+	while (hk->rearm_head && hk->rearm_head->rearm_at_ms <= now &&
+	       kvmi__dom_usable(dom) && dom->hooks == hk)
+		rearm(dom, hk->rearm_head);
+	rearm_timer_update(dom);
+	kvmi_dom_unref(dom);
+}
+
+static void rearm_add(struct kvmi_dom *dom, struct kvmi__bp_site *s,
+		      int vcpu, uint64_t rip)
+{
+	struct kvmi__hooks *hk = dom->hooks;
+
+	rearm_unlink(hk, s);
+	s->rearm_vcpu = vcpu;
+	s->rearm_rip = rip;
+	s->rearm_at_ms = mono_ms() + KVMI__REARM_MS;
+	s->rearm_prev = hk->rearm_tail;
+	if (hk->rearm_tail)
+		hk->rearm_tail->rearm_next = s;
+	else
+		hk->rearm_head = s;
+	hk->rearm_tail = s;
+	if (hk->rearm_head == s)
+		rearm_timer_update(dom);
+}
+
+void kvmi__hooks_stop_rearm(struct kvmi_dom *dom)
+{
+	struct kvmi__hooks *hk = dom->hooks;
+
+	while (hk && hk->rearm_head)
+		rearm_unlink(hk, hk->rearm_head);
+	if (kvmi__dom_usable(dom) && dom->state == KVMI__DOM_READY)
+		uv_timer_stop(&dom->timer);
+}
+
 KVMI_EXPORT int kvmi_bp_set(struct kvmi_dom *dom, uint64_t gpa, kvmi_bp_cb cb,
 			    void *ctx, struct kvmi_bp **out)
 {
@@ -361,6 +468,7 @@ static int drop_user(struct kvmi_dom *dom, struct kvmi_bp *u)
 		return 0;
 	if (s->armed)
 		err = write_byte(dom, s->gpa, s->orig);
+	rearm_unlink(dom->hooks, s);
 	table_del(dom->hooks, s);
 	free(s);
 	return err;
@@ -427,12 +535,9 @@ static void on_breakpoint(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 			drop_user(dom, u);
 		}
 	}
-	if (s && !s->armed) {
-		/* re-armed when this vCPU shows it moved on */
-		s->rearm_vcpu = (int)kvmi_event_vcpu(ev);
-		s->rearm_rip = kvmi_event_common(ev)->arch.regs.rip;
-		hk->rearm_pending++;
-	}
+	if (s && !s->armed) /* re-armed when this vCPU shows it moved on */
+		rearm_add(dom, s, (int)kvmi_event_vcpu(ev),
+			  kvmi_event_common(ev)->arch.regs.rip);
 	kvmi_event_reply(ev, KVMI_EVENT_ACTION_RETRY);
 }
 
@@ -442,18 +547,21 @@ void kvmi__hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
 	int vcpu = (int)kvmi_event_vcpu(ev);
 	uint64_t rip = kvmi_event_common(ev)->arch.regs.rip;
 
-	if (!hk->rearm_pending)
-		return;
-	for (size_t i = 0; i < hk->cap; i++) {
-		struct kvmi__bp_site *s = hk->table[i];
+	struct kvmi__bp_site *s, *next;
+	bool changed = false;
 
-		if (!s || s->rearm_vcpu != vcpu || s->rearm_rip == rip)
+	/* the pending list is short: about one site per vCPU */
+	for (s = hk->rearm_head; s; s = next) {
+		next = s->rearm_next;
+		if (s->rearm_vcpu != vcpu || s->rearm_rip == rip)
 			continue;
-		s->rearm_vcpu = -1;
-		hk->rearm_pending--;
-		if (!s->armed && s->nusers && write_byte(dom, s->gpa, INT3) == 0)
-			s->armed = true;
+		changed |= s == hk->rearm_head;
+		rearm(dom, s);
+		next = hk->rearm_head; /* the write may have run handlers'
+					  bookkeeping: walk again */
 	}
+	if (changed)
+		rearm_timer_update(dom);
 }
 
 /* ---- page restrictions ---- */

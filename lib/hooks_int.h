@@ -33,6 +33,9 @@ struct kvmi__bp_site {
 	unsigned int nusers;
 	int rearm_vcpu;	 /* re-arm at this vCPU's next event, -1: none */
 	uint64_t rearm_rip;
+	uint64_t rearm_at_ms; /* ... or at this time, whichever is first */
+	struct kvmi__bp_site *rearm_next, *rearm_prev; /* pending, oldest
+							 first */
 	uint64_t hits;
 };
 
@@ -54,11 +57,17 @@ struct kvmi__hooks {
 	size_t nmsrs;
 	bool create_on;	 /* KVMI_EVENT_CREATE_VCPU enabled by us */
 	struct kvmi_handler *bp_handler;
-	size_t rearm_pending;
+	struct kvmi__bp_site *rearm_head, *rearm_tail; /* disarmed by a hit */
 	uint64_t hits;
 };
 
+/* a breakpoint disarmed by a hit is written back at the latest this long
+ * after the hit, when its vCPU reported nothing else meanwhile */
+#define KVMI__REARM_MS 10
+
 struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create);
+/* forget every pending re-arm and stop its timer (the unhook begins) */
+void kvmi__hooks_stop_rearm(struct kvmi_dom *dom);
 struct kvmi__bp_site *kvmi__site_find(struct kvmi__hooks *hk, uint64_t gpa);
 
 #endif

@@ -213,6 +213,8 @@ KVMI_EXPORT int kvmi_dom_unhook(struct kvmi_dom *dom, unsigned int deadline_ms,
 						   : dom->timeout_ms) * 1000;
 	kvmi_dom_ref(dom);
 	u.hk = kvmi__hooks_get(dom, true);
+	if (u.hk)
+		kvmi__hooks_stop_rearm(dom); /* nothing goes back in now */
 	if (!u.hk || !kvmi__dom_usable(dom)) {
 		err = u.hk ? -ENOTCONN : -ENOMEM;
 		goto close;

@@ -18,11 +18,16 @@
  * its own instruction and never sees a #BP.  A breakpoint whose users all
  * want it kept is re-armed (0xCC written again) when the vCPU that hit it
  * reports its next event at another instruction - proof it has executed
- * the original one.  The race, stated plainly: while a breakpoint is
- * disarmed, other vCPUs executing that address pass it without a
- * callback; no vCPU ever gets a #BP it did not expect.  A BREAKPOINT event
- * at an address that is not ours is the guest's own INT3: CONTINUE, so the
- * guest gets its #BP.
+ * the original one - or, when that vCPU reports nothing, 10 ms after the
+ * hit (from the loop, with a synchronous write), so a guest where only
+ * breakpoints are enabled keeps hitting them.  The races, stated plainly:
+ * while a breakpoint is disarmed, other vCPUs executing that address pass
+ * it without a callback; a vCPU that had not yet executed the restored
+ * instruction when the timer re-armed it traps again, so the users'
+ * callbacks see that one execution twice.  No vCPU ever gets a #BP it did
+ * not expect, and the unhook cancels every pending re-arm first.  A
+ * BREAKPOINT event at an address that is not ours is the guest's own
+ * INT3: CONTINUE, so the guest gets its #BP.
  *
  * Unhook.  kvmi_dom_unhook() restores every breakpoint byte (before
  * disabling BREAKPOINT events, so a vCPU already trapped still reaches the

@@ -244,6 +244,48 @@ static void test_tool_initiated_unhook_and_guest_int3(void **state)
 
 /* ---- 10,000 breakpoints come back in a handful of writes ---- */
 
+/* ---- only breakpoints enabled: hits keep coming ---- */
+
+static int plant_one(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+
+	h->new_domains++;
+	assert_int_equal(kvmi_bp_set(dom, 0x3010, hit_then_unhook, NULL, NULL),
+			 0);
+	return 0;
+}
+
+/*
+ * With no other event enabled, a vCPU that hit the breakpoint reports
+ * nothing more; the breakpoint, restored for it, must still come back
+ * (at the latest KVMI__REARM_MS after the hit) or the tool goes blind
+ * after one hit per vCPU.  The guest must stay clean: no #BP it did not
+ * expect, every byte back after the unhook.
+ */
+static void test_breakpoint_rearmed_without_other_events(void **state)
+{
+	struct harness h;
+	const char *args[] = {"--vcpus", "2", "--hot-gpa", "0x3010",
+			      "--hot-count", "0", NULL};
+
+	(void)state;
+	memset(&tool, 0, sizeof(tool));
+	h_init(&h);
+	h.cfg.new_domain = plant_one;
+	h_start(&h);
+	uv_timer_init(&h.loop, &tool.timer);
+	h_spawn_fakehost(&h, args);
+	h_run(&h, 30000);
+	uv_close((uv_handle_t *)&tool.timer, NULL);
+	print_message("hits %d, unhook result %d\n", tool.hits, tool.result);
+	assert_true(tool.hits >= 200); /* hit_then_unhook leaves at 200 */
+	assert_int_equal(tool.unhooked, 1);
+	assert_int_equal(tool.result, 0);
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 1);
+	h_fini(&h);
+}
+
 static int planted;
 
 static int plant_many(struct kvmi_dom *dom, void *ctx)
@@ -353,6 +395,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_tool_initiated_unhook_and_guest_int3),
 		cmocka_unit_test(test_unhook_deadline),
 		cmocka_unit_test(test_ten_thousand_breakpoints),
+		cmocka_unit_test(test_breakpoint_rearmed_without_other_events),
 	};
 
 	int rc = h_peer_main(argc, argv, peers,

@@ -57,6 +57,22 @@ int kvmi__command(struct kvmi_dom *dom, const uint8_t *msg, int len,
 	return w.result;
 }
 
+int kvmi__write_physical_async(struct kvmi_dom *dom, uint64_t gpa,
+			       const void *buf, size_t len,
+			       struct kvmi__waiter *w)
+{
+	uint8_t *where;
+	int err = reserve(dom, &where);
+
+	if (err)
+		return err;
+	return queue(dom,
+		     kvmi_encode_write_physical(where, MSG_MAX,
+						kvmi_seq_next(&dom->seq), gpa,
+						buf, len),
+		     w);
+}
+
 /* encode with EXPR into `where` (declared by the caller) and run it */
 #define RUN(dom, out, cap, outlen, EXPR)                                       \
 	({                                                                     \

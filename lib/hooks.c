@@ -13,6 +13,14 @@
 #include "hooks_int.h"
 #include "internal.h"
 
+/* a byte write on the hit path, answered later (see site_write) */
+struct kvmi__byte_write {
+	struct kvmi__waiter w; /* first: the callback gets &w */
+	struct kvmi__bp_site *s; /* NULL once the site is gone or a later
+				    write superseded this one */
+	uint8_t val;
+};
+
 #define INT3 0xcc
 
 /* ---- registry ---- */
@@ -109,6 +117,8 @@ void kvmi__hooks_free(struct kvmi_dom *dom)
 			s->users = u->next;
 			free(u);
 		}
+		if (s->inflight) /* answered -ENOTCONN at teardown, before */
+			s->inflight->s = NULL;
 		free(s);
 	}
 	free(hk->table);
@@ -275,6 +285,70 @@ static int write_byte(struct kvmi_dom *dom, uint64_t gpa, uint8_t b)
 	return kvmi_dom_write_physical(dom, gpa, &b, 1);
 }
 
+/*
+ * Writes on the hit path (restore before RETRY, re-arm) are not waited
+ * for: the host handles a VM command before the event reply queued after
+ * it, so the vCPU resumes on the byte we wrote, and the loop is not held
+ * for a round trip per hit.  The site's armed flag is set at once; a
+ * write that fails puts it back (the unhook verifies every byte anyway).
+ */
+static void on_byte_written(struct kvmi_dom *dom, struct kvmi__waiter *w)
+{
+	struct kvmi__byte_write *bw = (struct kvmi__byte_write *)w;
+	struct kvmi__bp_site *s = bw->s;
+
+	if (s) {
+		s->inflight = NULL;
+		if (w->result) {
+			s->armed = bw->val != INT3;
+			if (w->result != -ENOTCONN)
+				kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
+					  "writing 0x%02x at breakpoint gpa "
+					  "0x%llx failed: %s",
+					  bw->val, (unsigned long long)s->gpa,
+					  kvmi_strerror(w->result));
+		}
+	}
+	free(bw);
+}
+
+/* write @val at @s without waiting (synchronously when that cannot be
+ * queued); sets s->armed to what the byte will be; 0 or an error */
+static int site_write(struct kvmi_dom *dom, struct kvmi__bp_site *s,
+		      uint8_t val)
+{
+	struct kvmi__byte_write *bw = kvmi__calloc(1, sizeof(*bw));
+	int err = bw ? 0 : -ENOMEM;
+
+	if (bw) {
+		bw->w.cb = on_byte_written;
+		bw->s = s;
+		bw->val = val;
+		err = kvmi__write_physical_async(dom, s->gpa, &bw->val, 1,
+						 &bw->w);
+		if (err) {
+			free(bw);
+			bw = NULL;
+		}
+	}
+	if (!bw)
+		err = write_byte(dom, s->gpa, val);
+	if (err)
+		return err;
+	if (s->inflight)
+		s->inflight->s = NULL; /* this write decides */
+	s->inflight = bw;
+	s->armed = val == INT3;
+	return 0;
+}
+
+static void site_forget_writes(struct kvmi__bp_site *s)
+{
+	if (s->inflight)
+		s->inflight->s = NULL;
+	s->inflight = NULL;
+}
+
 /* ---- re-arming after a hit ---- */
 
 static uint64_t mono_ms(void)
@@ -306,8 +380,8 @@ static void rearm_unlink(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
 static void rearm(struct kvmi_dom *dom, struct kvmi__bp_site *s)
 {
 	rearm_unlink(dom->hooks, s);
-	if (!s->armed && s->nusers && write_byte(dom, s->gpa, INT3) == 0)
-		s->armed = true;
+	if (!s->armed && s->nusers)
+		site_write(dom, s, INT3);
 }
 
 static void on_rearm_timer(uv_timer_t *t);
@@ -348,6 +422,8 @@ static void on_rearm_timer(uv_timer_t *t)
 	while (hk->rearm_head && hk->rearm_head->rearm_at_ms <= now &&
 	       kvmi__dom_usable(dom) && dom->hooks == hk)
 		rearm(dom, hk->rearm_head);
+	if (kvmi__dom_usable(dom) && dom->out_len && dom->depth == 0)
+		kvmi__dom_flush(dom, false);
 	rearm_timer_update(dom);
 	kvmi_dom_unref(dom);
 }
@@ -469,6 +545,7 @@ static int drop_user(struct kvmi_dom *dom, struct kvmi_bp *u)
 	if (s->armed)
 		err = write_byte(dom, s->gpa, s->orig);
 	rearm_unlink(dom->hooks, s);
+	site_forget_writes(s);
 	table_del(dom->hooks, s);
 	free(s);
 	return err;
@@ -522,8 +599,8 @@ static void on_breakpoint(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 	}
 	s->busy = false;
 	/* the guest executes its own instruction: restore, then RETRY */
-	if (s->armed && write_byte(dom, gpa, s->orig) == 0)
-		s->armed = false;
+	if (s->armed)
+		site_write(dom, s, s->orig);
 	for (u = s->users; u; u = next) {
 		next = u->next;
 		if (u->remove) {

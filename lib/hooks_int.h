@@ -12,6 +12,7 @@
 #include <kvmi/hooks.h>
 
 struct kvmi__bp_site;
+struct kvmi__byte_write;
 
 /* one user of a breakpoint address (the public handle) */
 struct kvmi_bp {
@@ -36,6 +37,7 @@ struct kvmi__bp_site {
 	uint64_t rearm_at_ms; /* ... or at this time, whichever is first */
 	struct kvmi__bp_site *rearm_next, *rearm_prev; /* pending, oldest
 							 first */
+	struct kvmi__byte_write *inflight; /* last write not yet answered */
 	uint64_t hits;
 };
 

@@ -253,5 +253,14 @@ void kvmi__hooks_free(struct kvmi_dom *dom);
  * encoder error) and wait for its reply */
 int kvmi__command(struct kvmi_dom *dom, const uint8_t *msg, int len,
 		  void *out, size_t out_cap, size_t *out_len);
+/*
+ * kvmi__write_physical_async - queue a write of @len bytes (one page at
+ * most) at @gpa whose reply finishes @w (its cb runs then, from inside
+ * input processing: no synchronous commands there); nothing is waited
+ * for and nothing is flushed.  0, or an error with nothing queued.
+ */
+int kvmi__write_physical_async(struct kvmi_dom *dom, uint64_t gpa,
+			       const void *buf, size_t len,
+			       struct kvmi__waiter *w);
 
 #endif /* KVMI_LIB_INTERNAL_H */

@@ -15,7 +15,10 @@
  *
  * A BREAKPOINT event at one of our addresses calls every user's callback,
  * then writes the original byte back and replies RETRY: the guest executes
- * its own instruction and never sees a #BP.  A breakpoint whose users all
+ * its own instruction and never sees a #BP.  The write is sent before the
+ * reply and not waited for (the host applies it first), so a hit costs no
+ * round trip of its own; a write the host refuses is logged and the
+ * breakpoint counted as still armed.  A breakpoint whose users all
  * want it kept is re-armed (0xCC written again) when the vCPU that hit it
  * reports its next event at another instruction - proof it has executed
  * the original one - or, when that vCPU reports nothing, 10 ms after the

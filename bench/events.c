@@ -23,7 +23,6 @@
 
 static long seen, target;
 static uint64_t t0, t1;
-static uint64_t bytes_seen;
 
 static void on_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
 {
@@ -90,7 +89,6 @@ int main(int argc, char **argv)
 		bh_spawn(&b, args);
 	}
 	bh_run(&b);
-	(void)bytes_seen;
 	if (!t1) {
 		fprintf(stderr, "bench-events: only %ld events arrived\n", seen);
 		bh_fini(&b);

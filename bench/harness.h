@@ -23,7 +23,6 @@ struct bh {
 	char report[128];
 	uv_process_t host;
 	int host_running;
-	int64_t host_status;
 	int host_cpu; /* -1: not pinned */
 	const char *fakehost;
 };

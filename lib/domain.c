@@ -20,7 +20,7 @@
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
-static uint64_t now_ms(void)
+uint64_t kvmi__now_ms(void)
 {
 	struct timespec ts;
 
@@ -239,7 +239,7 @@ struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
 
 int kvmi__dom_flush(struct kvmi_dom *dom, bool block)
 {
-	uint64_t deadline = block ? now_ms() + dom->timeout_ms : 0;
+	uint64_t deadline = block ? kvmi__now_ms() + dom->timeout_ms : 0;
 	size_t off = 0;
 	int err = 0;
 
@@ -265,7 +265,7 @@ int kvmi__dom_flush(struct kvmi_dom *dom, bool block)
 
 			if (!block)
 				break;
-			now = now_ms();
+			now = kvmi__now_ms();
 			if (now >= deadline) {
 				err = -ETIMEDOUT;
 				break;
@@ -351,7 +351,7 @@ static bool all_done(struct kvmi__waiter *const *ws, size_t n)
 int kvmi__dom_wait(struct kvmi_dom *dom, struct kvmi__waiter *const *ws,
 		   size_t n)
 {
-	uint64_t deadline = now_ms() + dom->timeout_ms;
+	uint64_t deadline = kvmi__now_ms() + dom->timeout_ms;
 	int err = 0;
 
 	kvmi_dom_ref(dom);
@@ -362,7 +362,7 @@ int kvmi__dom_wait(struct kvmi_dom *dom, struct kvmi__waiter *const *ws,
 		err = kvmi__dom_flush(dom, false);
 	while (!err && !all_done(ws, n)) {
 		struct pollfd p = {.fd = dom->fd, .events = POLLIN};
-		uint64_t now = now_ms();
+		uint64_t now = kvmi__now_ms();
 		int r;
 
 		if (!kvmi__dom_usable(dom)) {

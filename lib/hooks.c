@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "hooks_int.h"
@@ -22,6 +21,14 @@ struct kvmi__byte_write {
 };
 
 #define INT3 0xcc
+
+/* the site goes away: answers to its writes still in flight find nothing */
+static void site_forget_writes(struct kvmi__bp_site *s)
+{
+	if (s->inflight)
+		s->inflight->s = NULL;
+	s->inflight = NULL;
+}
 
 /* ---- registry ---- */
 
@@ -117,8 +124,7 @@ void kvmi__hooks_free(struct kvmi_dom *dom)
 			s->users = u->next;
 			free(u);
 		}
-		if (s->inflight) /* answered -ENOTCONN at teardown, before */
-			s->inflight->s = NULL;
+		site_forget_writes(s);
 		free(s);
 	}
 	free(hk->table);
@@ -342,22 +348,7 @@ static int site_write(struct kvmi_dom *dom, struct kvmi__bp_site *s,
 	return 0;
 }
 
-static void site_forget_writes(struct kvmi__bp_site *s)
-{
-	if (s->inflight)
-		s->inflight->s = NULL;
-	s->inflight = NULL;
-}
-
 /* ---- re-arming after a hit ---- */
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void rearm_unlink(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
 {
@@ -397,7 +388,7 @@ static void rearm_timer_update(struct kvmi_dom *dom)
 		uv_timer_stop(&dom->timer);
 		return;
 	}
-	now = mono_ms();
+	now = kvmi__now_ms();
 	uv_timer_start(&dom->timer, on_rearm_timer,
 		       hk->rearm_head->rearm_at_ms > now
 			       ? hk->rearm_head->rearm_at_ms - now
@@ -413,14 +404,14 @@ static void on_rearm_timer(uv_timer_t *t)
 {
 	struct kvmi_dom *dom = t->data;
 	struct kvmi__hooks *hk = dom->hooks;
-	uint64_t now = mono_ms();
+	uint64_t now = kvmi__now_ms();
 
 	if (!kvmi__dom_usable(dom) || !hk ||
 	    dom->state != KVMI__DOM_READY)
 		return;
 	kvmi_dom_ref(dom);
 	while (hk->rearm_head && hk->rearm_head->rearm_at_ms <= now &&
-	       kvmi__dom_usable(dom) && dom->hooks == hk)
+	       kvmi__dom_usable(dom))
 		rearm(dom, hk->rearm_head);
 	if (kvmi__dom_usable(dom) && dom->out_len && dom->depth == 0)
 		kvmi__dom_flush(dom, false);
@@ -436,7 +427,7 @@ static void rearm_add(struct kvmi_dom *dom, struct kvmi__bp_site *s,
 	rearm_unlink(hk, s);
 	s->rearm_vcpu = vcpu;
 	s->rearm_rip = rip;
-	s->rearm_at_ms = mono_ms() + KVMI__REARM_MS;
+	s->rearm_at_ms = kvmi__now_ms() + KVMI__REARM_MS;
 	s->rearm_prev = hk->rearm_tail;
 	if (hk->rearm_tail)
 		hk->rearm_tail->rearm_next = s;
@@ -633,9 +624,7 @@ void kvmi__hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
 		if (s->rearm_vcpu != vcpu || s->rearm_rip == rip)
 			continue;
 		changed |= s == hk->rearm_head;
-		rearm(dom, s);
-		next = hk->rearm_head; /* the write may have run handlers'
-					  bookkeeping: walk again */
+		rearm(dom, s); /* unlinks s only; next stays valid */
 	}
 	if (changed)
 		rearm_timer_update(dom);

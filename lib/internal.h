@@ -251,6 +251,8 @@ void kvmi__hooks_free(struct kvmi_dom *dom);
 
 /* commands.c: send one encoded command (length @len, or a negative
  * encoder error) and wait for its reply */
+/* CLOCK_MONOTONIC in milliseconds (command deadlines, breakpoint re-arm) */
+uint64_t kvmi__now_ms(void);
 int kvmi__command(struct kvmi_dom *dom, const uint8_t *msg, int len,
 		  void *out, size_t out_cap, size_t *out_len);
 /*

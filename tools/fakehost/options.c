@@ -235,7 +235,6 @@ static int parse_uuid(const char *s, uint8_t *out)
 	return n == 32 && !*s ? 0 : -1;
 }
 
-/* A message/event id by number or by name (with or without "KVMI_"). */
 /* --insn: instruction kind names -> bit mask of enum fh_insn_kind */
 static int parse_insn(const char *list, uint32_t *mask)
 {
@@ -270,6 +269,7 @@ static int parse_insn(const char *list, uint32_t *mask)
 	return *mask ? 0 : -1;
 }
 
+/* A message/event id by number or by name (with or without "KVMI_"). */
 static int parse_id(const char *s, int event, unsigned limit)
 {
 	char *end;

@@ -1,6 +1,6 @@
 /*
  * libkvmi - fuzz_handshake.c: libFuzzer target for the reader of QEMU's
- * handshake struct (lib/handshake.c).  The input is fed in the pieces the
+ * handshake struct (lib/transport/handshake.c).  The input is fed in the pieces the
  * reader asks for (first byte: chunk size); it must never ask for a byte
  * beyond the announced struct, and a completed struct must give a
  * NUL-terminated name.

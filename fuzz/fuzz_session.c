@@ -1,96 +1,92 @@
 /*
- * libkvmi - fuzz_session.c: libFuzzer target for the session layer: host
- * bytes arrive while commands are outstanding.  The first input byte
- * chooses the chunk size; a handful of commands (ids/seqs from the next
- * bytes) are registered as outstanding, some as sent with replies
- * disabled; the rest is the host->tool stream.  Queued events are
- * "replied" between chunks.  Errors are expected; crashes, leaks,
- * undefined behaviour and waiters left half-finished are not.
+ * libkvmi - fuzz_session.c: libFuzzer target for the session layer,
+ * driven through its public API alone (no loop, no socket): host bytes
+ * arrive while commands are outstanding.  The first input byte chooses
+ * the chunk size; a handful of commands (ids/seqs from the next bytes)
+ * are queued, some of them inside a replies-disabled batch; the rest is
+ * the host->tool stream, dispatched after every chunk with every event
+ * answered.  Errors are expected; crashes, leaks, undefined behaviour,
+ * a command completed twice or never are not.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "internal.h"
+#include <kvmi/codec.h>
+#include <kvmi/session.h>
 
-static int never(struct kvmi_dom *dom, void *ctx)
+static int completions[8];
+
+static void on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,
+		     void *user)
 {
-	(void)dom;
-	(void)ctx;
-	return 0;
+	(void)s;
+	(void)user;
+	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+}
+
+static void on_done(struct kvmi_session *s, int result, size_t len, void *ctx)
+{
+	(void)s;
+	(void)result;
+	(void)len;
+	if (completions[(intptr_t)ctx]++)
+		abort(); /* completed twice */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct kvmi_server_config cfg = {.size = sizeof(cfg),
-					 .unix_path = "/nonexistent/fuzz",
-					 .vsock_port = -1,
-					 .event_queue_max = 8,
-					 .max_vcpus = 16,
-					 .new_domain = never};
-	static struct kvmi__waiter w[8];
+	struct kvmi_session_config cfg = {.size = sizeof(cfg),
+					  .max_vcpus = 16};
+	struct kvmi_session_callbacks cbs = {.event = on_event};
 	static uint8_t out[8][64];
-	struct kvmi_server *srv;
-	struct kvmi_dom *dom;
-	uv_loop_t loop;
+	struct kvmi_session *s;
+	bool queued[8] = {0};
 	size_t chunk, pos;
-	int sv[2], nw;
 
 	if (size < 1 + 8 * 3)
 		return 0;
 	chunk = (size_t)data[0] * 4 + 1;
-	if (uv_loop_init(&loop) || kvmi_server_new(&loop, &cfg, &srv))
+	if (kvmi_session_new(&cfg, &cbs, NULL, &s))
 		abort();
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+	memset(completions, 0, sizeof(completions));
+	/* start-up first: the stream may answer it and raise events */
+	if (kvmi_session_start(s))
 		abort();
-	dom = kvmi__dom_new(srv, sv[0]);
-	if (!dom)
-		abort();
-	dom->state = KVMI__DOM_READY;
-	dom->vcpu_count = 4;
-	nw = 0;
 	for (int i = 0; i < 8; i++) {
 		const uint8_t *p = data + 1 + i * 3;
-		uint16_t id = (uint16_t)(2 + p[0] % 28);
-		uint32_t seq = p[1] | (uint32_t)(p[2] & 0x7f) << 8;
+		uint8_t msg[64];
+		int n;
 
-		w[i] = (struct kvmi__waiter){.out = out[i], .out_cap = 64};
-		if (kvmi__pending_add(dom, id, seq, p[2] & 0x80, &w[i]) == 0)
-			nw++;
+		if (p[2] & 0x80) /* a replies-disabled switch first */
+			n = kvmi_encode_control_cmd_response(
+				msg, sizeof(msg), kvmi_session_next_seq(s),
+				p[0] & 1, 1);
+		else
+			n = kvmi_encode_command_raw(
+				msg, sizeof(msg), (uint16_t)(2 + p[0] % 28),
+				kvmi_session_next_seq(s), 0, 0, NULL, 0);
+		if (n > 0 && kvmi_session_command(s, msg, (size_t)n, out[i], 64,
+						  on_done, (void *)(intptr_t)i) ==
+				     0)
+			queued[i] = true;
 	}
-	(void)nw;
 	pos = 1 + 8 * 3;
-	while (pos < size && kvmi__dom_usable(dom)) {
+	while (pos < size) {
 		size_t n = size - pos < chunk ? size - pos : chunk;
-		int err = kvmi__session_input(dom, data + pos, n);
+		ssize_t r = kvmi_session_recv(s, data + pos, n);
 
 		pos += n;
-		if (err) {
-			kvmi__dom_fail(dom, err);
+		kvmi_session_dispatch(s);
+		kvmi_session_output_done(s, SIZE_MAX);
+		if (r < 0)
 			break;
-		}
-		while (dom->qhead) {
-			struct kvmi_event_ctx *ev = dom->qhead;
-
-			dom->qhead = ev->qnext;
-			if (!dom->qhead)
-				dom->qtail = NULL;
-			dom->queued--;
-			kvmi__event_release(ev);
-		}
 	}
-	kvmi_server_shutdown(srv); /* fails every outstanding waiter */
-	uv_run(&loop, UV_RUN_DEFAULT);
+	kvmi_session_free(s); /* completes every outstanding command */
 	for (int i = 0; i < 8; i++)
-		if (!w[i].done && w[i].out)
-			; /* never registered (duplicate seq) */
-	kvmi_server_free(srv);
-	close(sv[1]);
-	if (uv_loop_close(&loop))
-		abort();
+		if (queued[i] != (completions[i] == 1))
+			abort();
 	return 0;
 }

@@ -3,28 +3,30 @@
  *
  * Threads: loop thread only (see server.h), callbacks included.
  *
- * Events.  Handlers are registered per event id, server-wide (the default
- * for every domain) or per domain (overrides the server's for that id).
- * A handler receives a struct kvmi_event_ctx, valid until the event is
- * replied to (or the domain is freed).  Every event gets exactly one
- * reply: the handler replies (kvmi_event_reply*), or holds the event to
- * reply later (kvmi_event_hold); when it returns having done neither, the
- * library replies the default - CONTINUE, with new_val = new_value for
- * CR/MSR and normal emulation for PF - and logs a warning.  An event id
- * without any handler gets the same default and one warning per event id.
- * A second reply is refused with KVMI_E_ALREADY_REPLIED and nothing is
- * sent.  KVMI_EVENT_UNHOOK is never replied to: it goes to the unhook
- * handler only (kvmi_*_on_unhook); without one the library just logs it.
+ * Events.  Handlers form chains per event id: a domain's own handlers,
+ * then the server-wide ones, each list newest first.  Before any of them,
+ * the library's own layers (the hooks: breakpoints at our addresses,
+ * re-arming, new vCPUs) see the event.  A handler consumes the event by
+ * replying to it (kvmi_event_reply*, session.h) or holding it
+ * (kvmi_event_hold) to reply later; returning having done neither passes
+ * it to the next handler.  When none consumed it, the library replies the
+ * default - CONTINUE, with new_val = new_value for CR/MSR and normal
+ * emulation for PF - and logs a warning (once per event id when there is
+ * no handler at all).  So every event gets exactly one reply; a second
+ * one is refused with KVMI_E_ALREADY_REPLIED and nothing is sent.
+ * KVMI_EVENT_UNHOOK is never replied to: it goes to the newest unhook
+ * handler only (kvmi_*_on_unhook; a domain's before the server's);
+ * without one the library just logs it.
  *
- * Synchronous commands wait for their reply (blocking the loop thread) up
- * to the domain's command timeout (-ETIMEDOUT; the domain is then closed,
- * since a reply may still arrive for a command we gave up on).  They may
- * be called from event and unhook handlers: events that arrive meanwhile
- * are queued (bounded: overflow closes the domain with KVMI_E_QUEUE_FULL)
- * and dispatched in arrival order after the current handler returns.  Host
- * errors come back as negative errno values (kvmi_host_error_to_errno);
- * a closed or lost connection gives -ENOTCONN.  Nothing is written to an
- * output parameter when a command fails.
+ * Handlers run from the loop, never while input is being parsed: events,
+ * the new_domain callback and command completions are delivered after
+ * the bytes that carried them were consumed, in arrival order.
+ *
+ * Commands: see "Commands" below (asynchronous and synchronous forms).
+ * Host errors come back as negative errno values
+ * (kvmi_host_error_to_errno); a closed or lost connection gives
+ * -ENOTCONN.  Nothing is written to an output parameter when a command
+ * fails.
  */
 #ifndef KVMI_DOMAIN_H
 #define KVMI_DOMAIN_H
@@ -118,12 +120,14 @@ typedef void (*kvmi_event_cb)(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 typedef void (*kvmi_unhook_cb)(struct kvmi_dom *dom, void *ctx);
 
 /*
- * kvmi_server_on_event / kvmi_dom_on_event - register @cb for @event_id
- * (KVMI_EVENT_CR .. KVMI_EVENT_SINGLESTEP; UNHOOK has its own calls).  The
- * newest registration for an id wins; removing it uncovers the previous
- * one.  The handle is stored in *@out when @out is not NULL (remove it
- * with kvmi_handler_remove; otherwise it lives as long as the server or
- * domain).  Returns 0, -EINVAL or -ENOMEM.
+ * kvmi_server_on_event / kvmi_dom_on_event - add @cb to the chain of
+ * @event_id (KVMI_EVENT_CR .. KVMI_EVENT_SINGLESTEP; UNHOOK has its own
+ * calls), in front of the handlers already there (see the top of this
+ * file for the order).  The handle is stored in *@out when @out is not
+ * NULL: it is then yours, valid until kvmi_handler_remove - also after
+ * the domain or server is gone (removing it then only frees it).
+ * Without @out the registration lives as long as the server or domain.
+ * Returns 0, -EINVAL or -ENOMEM.
  */
 KVMI_EXPORT int kvmi_server_on_event(struct kvmi_server *srv,
 				     unsigned int event_id, kvmi_event_cb cb,
@@ -140,46 +144,23 @@ KVMI_EXPORT int kvmi_server_on_unhook(struct kvmi_server *srv,
 KVMI_EXPORT int kvmi_dom_on_unhook(struct kvmi_dom *dom, kvmi_unhook_cb cb,
 				   void *ctx, struct kvmi_handler **out);
 
-/* kvmi_handler_remove - undo a registration (NULL accepted).  Safe during
- * dispatch, also from the handler itself. */
+/* kvmi_handler_remove - undo a registration and free its handle (NULL
+ * accepted; once per handle).  Safe during dispatch, also from the
+ * handler itself or for a handler later in the same chain (it is then
+ * not called). */
 KVMI_EXPORT void kvmi_handler_remove(struct kvmi_handler *h);
 
 /* ------------------------------------------------------------------ */
-/* The event                                                           */
+/* The event (the rest of its API is in session.h)                     */
 /* ------------------------------------------------------------------ */
 
-KVMI_EXPORT uint32_t kvmi_event_seq(const struct kvmi_event_ctx *ev);
-KVMI_EXPORT unsigned int kvmi_event_id(const struct kvmi_event_ctx *ev);
-KVMI_EXPORT unsigned int kvmi_event_vcpu(const struct kvmi_event_ctx *ev);
+/* kvmi_event_dom - the domain @ev arrived on. */
 KVMI_EXPORT struct kvmi_dom *kvmi_event_dom(const struct kvmi_event_ctx *ev);
-/* the common struct (normalized to 544 bytes) and event data; borrowed,
- * valid while the event is */
-KVMI_EXPORT const struct kvmi_event *
-kvmi_event_common(const struct kvmi_event_ctx *ev);
-KVMI_EXPORT const union kvmi_event_data *
-kvmi_event_data(const struct kvmi_event_ctx *ev);
-/* 1 once replied */
-KVMI_EXPORT int kvmi_event_replied(const struct kvmi_event_ctx *ev);
 
-/*
- * Replies.  Queued for sending (flushed when the handler returns, or at
- * once by a synchronous command); the event is then done and @ev must not
- * be used again.  -EINVAL for an action the event does not accept (RETRY
- * only for BREAKPOINT, PF, DESCRIPTOR), KVMI_E_ALREADY_REPLIED for a
- * second reply, -ENOTCONN when the domain is closed.
- * kvmi_event_reply on a CR/MSR event sends new_val = new_value (the write
- * as the guest made it); on a PF event an all-zero PF reply.
- */
-KVMI_EXPORT int kvmi_event_reply(struct kvmi_event_ctx *ev, uint8_t action);
-KVMI_EXPORT int kvmi_event_reply_cr(struct kvmi_event_ctx *ev, uint8_t action,
-				    uint64_t new_val);
-KVMI_EXPORT int kvmi_event_reply_msr(struct kvmi_event_ctx *ev,
-				     uint8_t action, uint64_t new_val);
-KVMI_EXPORT int kvmi_event_reply_pf(struct kvmi_event_ctx *ev, uint8_t action,
-				    const struct kvmi_event_pf_reply *pf);
-
-/* kvmi_event_hold - keep @ev beyond the handler; reply later. */
-KVMI_EXPORT void kvmi_event_hold(struct kvmi_event_ctx *ev);
+/* kvmi_dom_session - @dom's protocol session (owned by @dom): for the
+ * session-level calls (kvmi_session_outstanding, ...); never feed it
+ * bytes or dispatch it yourself. */
+KVMI_EXPORT struct kvmi_session *kvmi_dom_session(const struct kvmi_dom *dom);
 
 /*
  * kvmi_dom_held_events - up to @max events of @dom that were received and
@@ -194,69 +175,174 @@ KVMI_EXPORT size_t kvmi_dom_held_events(struct kvmi_dom *dom,
 					size_t max);
 
 /* ------------------------------------------------------------------ */
-/* Synchronous commands (see the top of this file)                     */
+/* Commands                                                            */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Every command has two forms.
+ *
+ * kvmi_dom_X_async(..., cb, ctx) queues the command (sent when the
+ * calling callback returns, or at once outside callbacks) and returns 0,
+ * or a negative error with nothing sent and @cb never called.  @cb(dom,
+ * result, ctx) runs later, from the loop (never from inside the call, and
+ * never while input is being parsed), exactly once: result 0 (or a count
+ * where said) or a negative error - the host's error as a negative errno,
+ * -ENOTCONN when the connection went first, -ETIMEDOUT when the host did
+ * not answer within the domain's command timeout (the domain is then
+ * closed: a late reply could not be told from a desynchronized stream).
+ * Output pointers (and buffers) must stay valid until @cb; they are
+ * written only on success, before @cb runs.  Async commands never make
+ * any guest wait: the loop goes on with every other domain meanwhile.
+ *
+ * kvmi_dom_X(...) is the same command, waited for: it returns the result
+ * @cb would get.  While it waits it reads only @dom's socket: events of
+ * @dom that arrive meanwhile are queued and dispatched after the calling
+ * handler returns, and the loop thread - every other domain of the
+ * server - waits too.  Use them in tools with one guest, or for guests
+ * whose hosts you trust to answer quickly; kvmi-unhookd, the hooks and
+ * the unhook use only the async forms.
+ */
+typedef void (*kvmi_dom_cmd_cb)(struct kvmi_dom *dom, int result, void *ctx);
+
 KVMI_EXPORT int kvmi_dom_get_version(struct kvmi_dom *dom, uint32_t *version);
+KVMI_EXPORT int kvmi_dom_get_version_async(struct kvmi_dom *dom,
+					   uint32_t *version,
+					   kvmi_dom_cmd_cb cb, void *ctx);
 /* 0 allowed, -EPERM not allowed by QEMU's policy */
 KVMI_EXPORT int kvmi_dom_check_command(struct kvmi_dom *dom, uint16_t id);
+KVMI_EXPORT int kvmi_dom_check_command_async(struct kvmi_dom *dom,
+					     uint16_t id, kvmi_dom_cmd_cb cb,
+					     void *ctx);
 KVMI_EXPORT int kvmi_dom_check_event(struct kvmi_dom *dom, uint16_t event_id);
+KVMI_EXPORT int kvmi_dom_check_event_async(struct kvmi_dom *dom,
+					   uint16_t event_id,
+					   kvmi_dom_cmd_cb cb, void *ctx);
 KVMI_EXPORT int kvmi_dom_get_guest_info(struct kvmi_dom *dom,
 					uint32_t *vcpu_count);
+KVMI_EXPORT int kvmi_dom_get_guest_info_async(struct kvmi_dom *dom,
+					      uint32_t *vcpu_count,
+					      kvmi_dom_cmd_cb cb, void *ctx);
 KVMI_EXPORT int kvmi_dom_get_vcpu_info(struct kvmi_dom *dom, uint16_t vcpu,
 				       uint64_t *tsc_speed);
+KVMI_EXPORT int kvmi_dom_get_vcpu_info_async(struct kvmi_dom *dom,
+					     uint16_t vcpu,
+					     uint64_t *tsc_speed,
+					     kvmi_dom_cmd_cb cb, void *ctx);
 KVMI_EXPORT int kvmi_dom_pause_vcpu(struct kvmi_dom *dom, uint16_t vcpu,
 				    int wait);
+KVMI_EXPORT int kvmi_dom_pause_vcpu_async(struct kvmi_dom *dom, uint16_t vcpu,
+					  int wait, kvmi_dom_cmd_cb cb,
+					  void *ctx);
 /* one PAUSE_VCPU (wait=1) per known vCPU, pipelined; the first error */
 KVMI_EXPORT int kvmi_dom_pause_all(struct kvmi_dom *dom);
+KVMI_EXPORT int kvmi_dom_pause_all_async(struct kvmi_dom *dom,
+					 kvmi_dom_cmd_cb cb, void *ctx);
 KVMI_EXPORT int kvmi_dom_control_vm_events(struct kvmi_dom *dom,
 					   uint16_t event_id, int enable);
+KVMI_EXPORT int kvmi_dom_control_vm_events_async(struct kvmi_dom *dom,
+						 uint16_t event_id, int enable,
+						 kvmi_dom_cmd_cb cb, void *ctx);
 KVMI_EXPORT int kvmi_dom_control_events(struct kvmi_dom *dom, uint16_t vcpu,
 					uint16_t event_id, int enable);
+KVMI_EXPORT int kvmi_dom_control_events_async(struct kvmi_dom *dom,
+					      uint16_t vcpu, uint16_t event_id,
+					      int enable, kvmi_dom_cmd_cb cb,
+					      void *ctx);
 KVMI_EXPORT int kvmi_dom_control_cr(struct kvmi_dom *dom, uint16_t vcpu,
 				    uint32_t cr, int enable);
+KVMI_EXPORT int kvmi_dom_control_cr_async(struct kvmi_dom *dom, uint16_t vcpu,
+					  uint32_t cr, int enable,
+					  kvmi_dom_cmd_cb cb, void *ctx);
 KVMI_EXPORT int kvmi_dom_control_msr(struct kvmi_dom *dom, uint16_t vcpu,
 				     uint32_t msr, int enable);
+KVMI_EXPORT int kvmi_dom_control_msr_async(struct kvmi_dom *dom,
+					   uint16_t vcpu, uint32_t msr,
+					   int enable, kvmi_dom_cmd_cb cb,
+					   void *ctx);
 /*
  * kvmi_dom_get_registers - @regs, @sregs, @mode may be NULL; @msrs holds
- * @nmsrs entries whose .index is read and .data filled (<= 482).
+ * @nmsrs entries whose .index is read and .data filled (<= 482:
+ * KVMI_E_TOO_MANY beyond).  A reply of the wrong size: KVMI_E_MSG_SIZE.
  */
 KVMI_EXPORT int kvmi_dom_get_registers(struct kvmi_dom *dom, uint16_t vcpu,
 				       struct kvm_regs *regs,
 				       struct kvm_sregs *sregs,
 				       struct kvm_msr_entry *msrs,
 				       size_t nmsrs, uint32_t *mode);
+KVMI_EXPORT int kvmi_dom_get_registers_async(
+	struct kvmi_dom *dom, uint16_t vcpu, struct kvm_regs *regs,
+	struct kvm_sregs *sregs, struct kvm_msr_entry *msrs, size_t nmsrs,
+	uint32_t *mode, kvmi_dom_cmd_cb cb, void *ctx);
 /* only effective while @vcpu waits for an event reply (host rule) */
 KVMI_EXPORT int kvmi_dom_set_registers(struct kvmi_dom *dom, uint16_t vcpu,
 				       const struct kvm_regs *regs);
+KVMI_EXPORT int kvmi_dom_set_registers_async(struct kvmi_dom *dom,
+					     uint16_t vcpu,
+					     const struct kvm_regs *regs,
+					     kvmi_dom_cmd_cb cb, void *ctx);
 KVMI_EXPORT int kvmi_dom_get_cpuid(struct kvmi_dom *dom, uint16_t vcpu,
 				   uint32_t function, uint32_t index,
 				   struct kvmi_get_cpuid_reply *out);
-/* returns the XSAVE size (bytes copied: min(size, @len)) */
+KVMI_EXPORT int kvmi_dom_get_cpuid_async(struct kvmi_dom *dom, uint16_t vcpu,
+					 uint32_t function, uint32_t index,
+					 struct kvmi_get_cpuid_reply *out,
+					 kvmi_dom_cmd_cb cb, void *ctx);
+/* the result is the count of bytes copied to @buf: min(XSAVE size,
+ * @len) (a positive value, not 0) */
 KVMI_EXPORT int kvmi_dom_get_xsave(struct kvmi_dom *dom, uint16_t vcpu,
 				   void *buf, size_t len);
-/* any length and alignment: split per 4 KiB page, pipelined */
+KVMI_EXPORT int kvmi_dom_get_xsave_async(struct kvmi_dom *dom, uint16_t vcpu,
+					 void *buf, size_t len,
+					 kvmi_dom_cmd_cb cb, void *ctx);
+/* any length and alignment: split per 4 KiB page, pipelined; the first
+ * page error is the result (a read fills nothing then: see batches for
+ * per-page results) */
 KVMI_EXPORT int kvmi_dom_read_physical(struct kvmi_dom *dom, uint64_t gpa,
 				       void *buf, size_t len);
+KVMI_EXPORT int kvmi_dom_read_physical_async(struct kvmi_dom *dom,
+					     uint64_t gpa, void *buf,
+					     size_t len, kvmi_dom_cmd_cb cb,
+					     void *ctx);
 KVMI_EXPORT int kvmi_dom_write_physical(struct kvmi_dom *dom, uint64_t gpa,
 					const void *buf, size_t len);
+KVMI_EXPORT int kvmi_dom_write_physical_async(struct kvmi_dom *dom,
+					      uint64_t gpa, const void *buf,
+					      size_t len, kvmi_dom_cmd_cb cb,
+					      void *ctx);
 KVMI_EXPORT int kvmi_dom_inject_exception(struct kvmi_dom *dom, uint16_t vcpu,
 					  uint8_t nr, int has_error,
 					  uint32_t error_code,
 					  uint64_t address);
+KVMI_EXPORT int kvmi_dom_inject_exception_async(
+	struct kvmi_dom *dom, uint16_t vcpu, uint8_t nr, int has_error,
+	uint32_t error_code, uint64_t address, kvmi_dom_cmd_cb cb, void *ctx);
 /* any count: split per message (1022 gpas / 511 entries), pipelined.  A
  * failed SET may have been applied in part (host rule): verify with GET. */
 KVMI_EXPORT int kvmi_dom_get_page_access(struct kvmi_dom *dom,
 					 const uint64_t *gpas, uint8_t *access,
 					 size_t count);
+KVMI_EXPORT int kvmi_dom_get_page_access_async(struct kvmi_dom *dom,
+					       const uint64_t *gpas,
+					       uint8_t *access, size_t count,
+					       kvmi_dom_cmd_cb cb, void *ctx);
 KVMI_EXPORT int
 kvmi_dom_set_page_access(struct kvmi_dom *dom,
 			 const struct kvmi_page_access_entry *entries,
 			 size_t count);
+KVMI_EXPORT int kvmi_dom_set_page_access_async(
+	struct kvmi_dom *dom, const struct kvmi_page_access_entry *entries,
+	size_t count, kvmi_dom_cmd_cb cb, void *ctx);
 KVMI_EXPORT int kvmi_dom_get_mtrr_type(struct kvmi_dom *dom, uint16_t vcpu,
 				       uint64_t gpa, uint8_t *type);
+KVMI_EXPORT int kvmi_dom_get_mtrr_type_async(struct kvmi_dom *dom,
+					     uint16_t vcpu, uint64_t gpa,
+					     uint8_t *type, kvmi_dom_cmd_cb cb,
+					     void *ctx);
 /* -EOPNOTSUPP from hosts without KVMI_GET_MAX_GFN */
 KVMI_EXPORT int kvmi_dom_get_max_gfn(struct kvmi_dom *dom, uint64_t *gfn);
+KVMI_EXPORT int kvmi_dom_get_max_gfn_async(struct kvmi_dom *dom,
+					   uint64_t *gfn, kvmi_dom_cmd_cb cb,
+					   void *ctx);
 
 /* ------------------------------------------------------------------ */
 /* Pipelined batches                                                   */
@@ -285,8 +371,10 @@ KVMI_EXPORT void kvmi_batch_free(struct kvmi_batch *b);
 /*
  * Queueing.  Each call adds one or more items (one per message: physical
  * writes are split per page, page access per 511 entries) and returns the
- * index of the first, or a negative error (nothing queued).  Buffers for
- * results (@out) are borrowed until kvmi_batch_commit returns.
+ * index of the first, or a negative error (nothing queued by this call;
+ * earlier pages of a split access stay queued).  Buffers for results
+ * (@out) are borrowed until kvmi_batch_commit returns or kvmi_batch_send's
+ * callback runs.
  */
 KVMI_EXPORT int kvmi_batch_write_physical(struct kvmi_batch *b, uint64_t gpa,
 					  const void *buf, size_t len);
@@ -325,8 +413,23 @@ KVMI_EXPORT int kvmi_batch_event_reply_msr(struct kvmi_batch *b,
 					   uint8_t action, uint64_t new_val);
 
 /*
+ * kvmi_batch_send - send everything (as few writes as the socket allows)
+ * and call @cb(dom, result, ctx) from the loop when every reply (or the
+ * confirmation) is in: result 0 when every item succeeded, else the first
+ * item error (kvmi_batch_result gives each, inside @cb).  The batch is
+ * the library's from this call on: it is freed after @cb returns, and
+ * also when this call fails (then @cb is never called).  Buffers given
+ * when queueing are borrowed until @cb.
+ */
+KVMI_EXPORT int kvmi_batch_send(struct kvmi_batch *b, kvmi_dom_cmd_cb cb,
+				void *ctx);
+/* kvmi_batch_dom - the domain the batch is for. */
+KVMI_EXPORT struct kvmi_dom *kvmi_batch_dom(const struct kvmi_batch *b);
+
+/*
  * kvmi_batch_commit - send everything (as few writes as the socket
- * allows) and wait for every reply (or the confirmation).  Returns 0 when
+ * allows) and wait for every reply (or the confirmation), as a
+ * synchronous command does (see above).  Returns 0 when
  * every item succeeded, else the first item error; a transport error or
  * timeout (-ENOTCONN, -ETIMEDOUT) fails every unfinished item.  A batch is
  * committed once; further queueing gives -EBUSY.

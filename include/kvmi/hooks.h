@@ -118,11 +118,26 @@ struct kvmi_unhook_report {
 };
 
 /*
- * kvmi_dom_unhook - take every hook back and close the channel (see the
- * top of this file), giving up at @deadline_ms after the start (0: the
- * domain's command timeout).  Fills @report (may be NULL; set its size).
- * Returns the report's result.  The domain is closed in every case.
+ * kvmi_dom_unhook_async - take every hook back and close the channel (see
+ * the top of this file), giving up at @deadline_ms after the start (0:
+ * the domain's command timeout).  Each step is one pipelined batch sent
+ * asynchronously: the loop, and every other guest, go on meanwhile, so
+ * any number of guests unhook at once.  @cb (may be NULL) gets the report
+ * (borrowed for the call) once the channel is closed; it runs from the
+ * loop - or from inside this call when there is nothing to send (closed
+ * connection, no memory).  The domain is closed in every case.  Returns
+ * 0, -EINVAL, -ENOMEM, or -EALREADY when an unhook of @dom runs already
+ * (that one's report is the answer).
+ * kvmi_dom_unhook - the same, waited for (a synchronous call: see
+ * domain.h); fills @report (may be NULL; set its size) and returns the
+ * report's result.
  */
+typedef void (*kvmi_unhook_done_cb)(struct kvmi_dom *dom,
+				    const struct kvmi_unhook_report *r,
+				    void *ctx);
+KVMI_EXPORT int kvmi_dom_unhook_async(struct kvmi_dom *dom,
+				      unsigned int deadline_ms,
+				      kvmi_unhook_done_cb cb, void *ctx);
 KVMI_EXPORT int kvmi_dom_unhook(struct kvmi_dom *dom, unsigned int deadline_ms,
 				struct kvmi_unhook_report *report);
 

@@ -23,6 +23,7 @@
 
 #include <kvmi/common.h>
 #include <kvmi/error.h>
+#include <kvmi/session.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,13 +41,6 @@ struct kvmi_guest_identity {
 	uint32_t struct_size; /* QEMU's struct_size */
 };
 
-/* Log levels of the log callback. */
-enum kvmi_log_level {
-	KVMI_LOG_DEBUG = 0,
-	KVMI_LOG_INFO = 1,
-	KVMI_LOG_WARNING = 2,
-	KVMI_LOG_ERROR = 3,
-};
 
 /*
  * handshake: optional; sees the guest before anything is answered.
@@ -108,7 +102,11 @@ struct kvmi_server_config {
 
 	unsigned int handshake_timeout_ms; /* 0 means 10000 */
 	unsigned int command_timeout_ms;   /* per-domain default; 0: 10000 */
-	size_t event_queue_max; /* undispatched events per domain; 0: 1024 */
+	/* unused (kept for the ABI): a domain's undispatched events are
+	 * bounded by its vCPUs - at most one open event each (a second one
+	 * is a protocol error) - plus one KVMI_EVENT_UNHOOK, which always
+	 * has its place */
+	size_t event_queue_max;
 	unsigned int max_vcpus; /* vCPU indices accepted; 0 means 1024 */
 
 	kvmi_handshake_cb handshake;

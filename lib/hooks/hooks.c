@@ -100,19 +100,43 @@ static void table_del(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
 	}
 }
 
+static void hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			  void *state);
+static uint64_t hooks_deadline(struct kvmi_dom *dom, void *state);
+static void hooks_expire(struct kvmi_dom *dom, uint64_t now, void *state);
+static void hooks_free(struct kvmi_dom *dom, void *state);
+
+/* the hooks' attachment to a domain (see struct kvmi__ext_ops) */
+static const struct kvmi__ext_ops hooks_ops = {
+	.name = "hooks",
+	.observe = hooks_observe,
+	.closing = kvmi__hooks_closing,
+	.free = hooks_free,
+	.deadline = hooks_deadline,
+	.expire = hooks_expire,
+};
+
 struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create)
 {
-	if (!dom->hooks && create)
-		dom->hooks = kvmi__calloc(1, sizeof(*dom->hooks));
-	return dom->hooks;
+	struct kvmi__hooks *hk = kvmi__dom_ext(dom, &hooks_ops);
+
+	if (hk || !create)
+		return hk;
+	hk = kvmi__calloc(1, sizeof(*hk));
+	if (hk && kvmi__dom_attach(dom, &hooks_ops, hk) < 0) {
+		free(hk);
+		hk = NULL;
+	}
+	return hk;
 }
 
-void kvmi__hooks_free(struct kvmi_dom *dom)
+/* the domain's memory goes: forget everything (the guest's memory is
+ * whatever the unhook, or the closing restores, made it) */
+static void hooks_free(struct kvmi_dom *dom, void *state)
 {
-	struct kvmi__hooks *hk = dom->hooks;
+	struct kvmi__hooks *hk = state;
 
-	if (!hk)
-		return;
+	(void)dom;
 	for (size_t i = 0; i < hk->cap; i++) {
 		struct kvmi__bp_site *s = hk->table[i];
 
@@ -131,34 +155,47 @@ void kvmi__hooks_free(struct kvmi_dom *dom)
 	free(hk->pages);
 	free(hk->msrs);
 	free(hk);
-	dom->hooks = NULL;
 }
 
 /* ---- events the hooks need on every vCPU ---- */
 
-static void on_create_vcpu(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
-			   void *ctx)
+static void on_new_vcpu_enabled(struct kvmi_dom *dom, int result, void *ctx)
 {
-	struct kvmi__hooks *hk = dom->hooks;
-	uint16_t v = (uint16_t)kvmi_event_vcpu(ev);
-
 	(void)ctx;
-	/* a new vCPU gets every event and intercept the others have */
-	if (hk) {
-		for (unsigned e = 0; e < KVMI_NUM_EVENTS; e++)
-			if (hk->events & (1u << e))
-				kvmi_dom_control_events(dom, v, (uint16_t)e, 1);
-		for (unsigned cr = 0; cr < 5; cr++)
-			if (hk->crs & (1u << cr))
-				kvmi_dom_control_cr(dom, v, cr, 1);
-		for (size_t i = 0; i < hk->nmsrs; i++)
-			kvmi_dom_control_msr(dom, v, hk->msrs[i], 1);
-	}
-	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+	if (!result || result == -ENOTCONN || !kvmi__dom_usable(dom))
+		return;
+	/* a vCPU without the events our hooks rely on would hand the
+	 * guest a #BP at our INT3s: take everything back and close */
+	kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
+		  "enabling the hooks' events on a new vCPU failed: %s; "
+		  "unhooking",
+		  kvmi_strerror(result));
+	kvmi_dom_unhook_async(dom, 0, NULL, NULL);
 }
 
-static void on_breakpoint(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
-			  void *ctx);
+/* a new vCPU gets every event and intercept the others have, queued
+ * before its CREATE_VCPU reply so it runs with them from the start */
+static void new_vcpu(struct kvmi_dom *dom, struct kvmi__hooks *hk,
+		     uint16_t v)
+{
+	struct kvmi_batch *b;
+	int err = kvmi_batch_new(dom, 0, &b);
+
+	for (unsigned e = 0; !err && e < KVMI_NUM_EVENTS; e++)
+		if (hk->events & (1u << e))
+			err = kvmi_batch_control_events(b, v, (uint16_t)e, 1);
+	for (unsigned cr = 0; err >= 0 && cr < 5; cr++)
+		if (hk->crs & (1u << cr))
+			err = kvmi_batch_control_cr(b, v, cr, 1);
+	for (size_t i = 0; err >= 0 && i < hk->nmsrs; i++)
+		err = kvmi_batch_control_msr(b, v, hk->msrs[i], 1);
+	if (err >= 0 && b && kvmi_batch_count(b))
+		err = kvmi_batch_send(b, on_new_vcpu_enabled, NULL);
+	else if (b)
+		kvmi_batch_free(b);
+	if (err < 0)
+		on_new_vcpu_enabled(dom, err, NULL);
+}
 
 static int add_event(struct kvmi_batch *b, uint16_t v, uint32_t id, int on)
 {
@@ -203,11 +240,8 @@ static int track_event(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 		/* a host that refuses CREATE_VCPU still works for the vCPUs
 		 * it has */
 		if (kvmi_dom_control_vm_events(dom, KVMI_EVENT_CREATE_VCPU, 1) ==
-		    0) {
+		    0)
 			hk->create_on = true;
-			kvmi_dom_on_event(dom, KVMI_EVENT_CREATE_VCPU,
-					  on_create_vcpu, NULL, NULL);
-		}
 	}
 	err = every_vcpu(dom, add_event, event_id, enable);
 	if (err)
@@ -298,13 +332,20 @@ static int write_byte(struct kvmi_dom *dom, uint64_t gpa, uint8_t b)
  * for a round trip per hit.  The site's armed flag is set at once; a
  * write that fails puts it back (the unhook verifies every byte anyway).
  */
-static void on_byte_written(struct kvmi_dom *dom, struct kvmi__waiter *w)
+/* consecutive failed restores of one site before the domain is unhooked:
+ * each hit retries (the vCPU re-executes the INT3 and reports again) */
+#define KVMI__RESTORE_TRIES 3
+
+static void on_byte_written(struct kvmi_session *sess, struct kvmi__waiter *w)
 {
 	struct kvmi__byte_write *bw = (struct kvmi__byte_write *)w;
+	struct kvmi_dom *dom = kvmi_session_user(sess);
 	struct kvmi__bp_site *s = bw->s;
 
 	if (s) {
 		s->inflight = NULL;
+		if (!w->result && bw->val != INT3)
+			s->restore_failures = 0;
 		if (w->result) {
 			s->armed = bw->val != INT3;
 			if (w->result != -ENOTCONN)
@@ -313,6 +354,15 @@ static void on_byte_written(struct kvmi_dom *dom, struct kvmi__waiter *w)
 					  "0x%llx failed: %s",
 					  bw->val, (unsigned long long)s->gpa,
 					  kvmi_strerror(w->result));
+			if (bw->val != INT3 && w->result != -ENOTCONN &&
+			    ++s->restore_failures >= KVMI__RESTORE_TRIES) {
+				kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
+					  "the host refused %d restores of "
+					  "breakpoint gpa 0x%llx: unhooking",
+					  s->restore_failures,
+					  (unsigned long long)s->gpa);
+				kvmi_dom_unhook_async(dom, 0, NULL, NULL);
+			}
 		}
 	}
 	free(bw);
@@ -370,59 +420,37 @@ static void rearm_unlink(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
  * domain is failing then) */
 static void rearm(struct kvmi_dom *dom, struct kvmi__bp_site *s)
 {
-	rearm_unlink(dom->hooks, s);
+	rearm_unlink(kvmi__hooks_get(dom, false), s);
 	if (!s->armed && s->nusers)
 		site_write(dom, s, INT3);
 }
 
-static void on_rearm_timer(uv_timer_t *t);
-
-static void rearm_timer_update(struct kvmi_dom *dom)
+static uint64_t hooks_deadline(struct kvmi_dom *dom, void *state)
 {
-	struct kvmi__hooks *hk = dom->hooks;
-	uint64_t now;
+	struct kvmi__hooks *hk = state;
 
-	if (!kvmi__dom_usable(dom))
-		return;
-	if (!hk || !hk->rearm_head) {
-		uv_timer_stop(&dom->timer);
-		return;
-	}
-	now = kvmi__now_ms();
-	uv_timer_start(&dom->timer, on_rearm_timer,
-		       hk->rearm_head->rearm_at_ms > now
-			       ? hk->rearm_head->rearm_at_ms - now
-			       : 0,
-		       0);
+	(void)dom;
+	return hk->rearm_head ? hk->rearm_head->rearm_at_ms : UINT64_MAX;
 }
 
 /* a vCPU that hit a breakpoint and then reported nothing for
  * KVMI__REARM_MS: write the INT3 back anyway.  If the vCPU has not yet
  * executed the restored instruction, it traps on the INT3 again and the
  * users' callbacks see that execution twice; the guest never sees a #BP. */
-static void on_rearm_timer(uv_timer_t *t)
+static void hooks_expire(struct kvmi_dom *dom, uint64_t now, void *state)
 {
-	struct kvmi_dom *dom = t->data;
-	struct kvmi__hooks *hk = dom->hooks;
-	uint64_t now = kvmi__now_ms();
+	struct kvmi__hooks *hk = state;
 
-	if (!kvmi__dom_usable(dom) || !hk ||
-	    dom->state != KVMI__DOM_READY)
-		return;
-	kvmi_dom_ref(dom);
 	while (hk->rearm_head && hk->rearm_head->rearm_at_ms <= now &&
 	       kvmi__dom_usable(dom))
 		rearm(dom, hk->rearm_head);
-	if (kvmi__dom_usable(dom) && dom->out_len && dom->depth == 0)
-		kvmi__dom_flush(dom, false);
-	rearm_timer_update(dom);
-	kvmi_dom_unref(dom);
+	kvmi__dom_output(dom);
 }
 
 static void rearm_add(struct kvmi_dom *dom, struct kvmi__bp_site *s,
 		      int vcpu, uint64_t rip)
 {
-	struct kvmi__hooks *hk = dom->hooks;
+	struct kvmi__hooks *hk = kvmi__hooks_get(dom, false);
 
 	rearm_unlink(hk, s);
 	s->rearm_vcpu = vcpu;
@@ -435,17 +463,16 @@ static void rearm_add(struct kvmi_dom *dom, struct kvmi__bp_site *s,
 		hk->rearm_head = s;
 	hk->rearm_tail = s;
 	if (hk->rearm_head == s)
-		rearm_timer_update(dom);
+		kvmi__dom_timer_update(dom);
 }
 
 void kvmi__hooks_stop_rearm(struct kvmi_dom *dom)
 {
-	struct kvmi__hooks *hk = dom->hooks;
+	struct kvmi__hooks *hk = kvmi__hooks_get(dom, false);
 
 	while (hk && hk->rearm_head)
 		rearm_unlink(hk, hk->rearm_head);
-	if (kvmi__dom_usable(dom) && dom->state == KVMI__DOM_READY)
-		uv_timer_stop(&dom->timer);
+	kvmi__dom_timer_update(dom);
 }
 
 KVMI_EXPORT int kvmi_bp_set(struct kvmi_dom *dom, uint64_t gpa, kvmi_bp_cb cb,
@@ -472,14 +499,8 @@ KVMI_EXPORT int kvmi_bp_set(struct kvmi_dom *dom, uint64_t gpa, kvmi_bp_cb cb,
 		err = kvmi_dom_read_physical(dom, gpa, &orig, 1);
 		if (!err && orig == INT3)
 			err = -EBUSY; /* the guest's own INT3 */
-		if (!err && !(hk->events & (1u << KVMI_EVENT_BREAKPOINT))) {
+		if (!err && !(hk->events & (1u << KVMI_EVENT_BREAKPOINT)))
 			err = track_event(dom, hk, KVMI_EVENT_BREAKPOINT, 1);
-			if (!err && !hk->bp_handler)
-				err = kvmi_dom_on_event(dom,
-							KVMI_EVENT_BREAKPOINT,
-							on_breakpoint, NULL,
-							&hk->bp_handler);
-		}
 		s = err ? NULL : kvmi__calloc(1, sizeof(*s));
 		if (!err && !s)
 			err = -ENOMEM;
@@ -535,9 +556,9 @@ static int drop_user(struct kvmi_dom *dom, struct kvmi_bp *u)
 		return 0;
 	if (s->armed)
 		err = write_byte(dom, s->gpa, s->orig);
-	rearm_unlink(dom->hooks, s);
+	rearm_unlink(kvmi__hooks_get(dom, false), s);
 	site_forget_writes(s);
-	table_del(dom->hooks, s);
+	table_del(kvmi__hooks_get(dom, false), s);
 	free(s);
 	return err;
 }
@@ -558,28 +579,28 @@ KVMI_EXPORT int kvmi_bp_remove(struct kvmi_bp *bp)
 
 KVMI_EXPORT size_t kvmi_bp_count(const struct kvmi_dom *dom)
 {
-	return dom && dom->hooks ? dom->hooks->nsites : 0;
+	struct kvmi__hooks *hk =
+		dom ? kvmi__dom_ext(dom, &hooks_ops) : NULL;
+
+	return hk ? hk->nsites : 0;
 }
 
 KVMI_EXPORT uint64_t kvmi_bp_hits(const struct kvmi_dom *dom)
 {
-	return dom && dom->hooks ? dom->hooks->hits : 0;
+	struct kvmi__hooks *hk =
+		dom ? kvmi__dom_ext(dom, &hooks_ops) : NULL;
+
+	return hk ? hk->hits : 0;
 }
 
-static void on_breakpoint(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
-			  void *ctx)
+/* a BREAKPOINT at one of our sites (others are not ours: they go on to
+ * the tool's handlers, and by default the guest gets its own #BP) */
+static void on_breakpoint(struct kvmi_dom *dom, struct kvmi__hooks *hk,
+			  struct kvmi_event_ctx *ev, struct kvmi__bp_site *s)
 {
-	struct kvmi__hooks *hk = dom->hooks;
-	uint64_t gpa = kvmi_event_data(ev)->breakpoint.gpa;
-	struct kvmi__bp_site *s = kvmi__site_find(hk, gpa);
+	uint64_t gpa = s->gpa;
 	struct kvmi_bp *u, *next;
 
-	(void)ctx;
-	if (!s) {
-		/* the guest's own INT3: it gets its #BP */
-		kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
-		return;
-	}
 	hk->hits++;
 	s->hits++;
 	s->busy = true; /* users may not free the site under us */
@@ -609,14 +630,24 @@ static void on_breakpoint(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 	kvmi_event_reply(ev, KVMI_EVENT_ACTION_RETRY);
 }
 
-void kvmi__hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
+static void hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			  void *state)
 {
-	struct kvmi__hooks *hk = dom->hooks;
+	struct kvmi__hooks *hk = state;
 	int vcpu = (int)kvmi_event_vcpu(ev);
 	uint64_t rip = kvmi_event_common(ev)->arch.regs.rip;
-
 	struct kvmi__bp_site *s, *next;
 	bool changed = false;
+
+	if (hk->unhooking) {
+		/* our bytes are being restored (the restore went out before
+		 * this reply will): the vCPU re-executes the guest's own
+		 * instruction; nothing is re-armed any more */
+		if (kvmi_event_id(ev) == KVMI_EVENT_BREAKPOINT &&
+		    kvmi__site_find(hk, kvmi_event_data(ev)->breakpoint.gpa))
+			kvmi_event_reply(ev, KVMI_EVENT_ACTION_RETRY);
+		return;
+	}
 
 	/* the pending list is short: about one site per vCPU */
 	for (s = hk->rearm_head; s; s = next) {
@@ -627,7 +658,17 @@ void kvmi__hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
 		rearm(dom, s); /* unlinks s only; next stays valid */
 	}
 	if (changed)
-		rearm_timer_update(dom);
+		kvmi__dom_timer_update(dom);
+	switch (kvmi_event_id(ev)) {
+	case KVMI_EVENT_BREAKPOINT:
+		s = kvmi__site_find(hk, kvmi_event_data(ev)->breakpoint.gpa);
+		if (s)
+			on_breakpoint(dom, hk, ev, s);
+		break;
+	case KVMI_EVENT_CREATE_VCPU:
+		new_vcpu(dom, hk, (uint16_t)vcpu);
+		break;
+	}
 }
 
 /* ---- page restrictions ---- */
@@ -688,7 +729,7 @@ KVMI_EXPORT int kvmi_page_restrict(struct kvmi_dom *dom, uint64_t gpa,
 KVMI_EXPORT int kvmi_page_unrestrict(struct kvmi_dom *dom, uint64_t gpa)
 {
 	uint64_t gfn = gpa >> KVMI_PAGE_SHIFT;
-	struct kvmi__hooks *hk = dom ? dom->hooks : NULL;
+	struct kvmi__hooks *hk = dom ? kvmi__hooks_get(dom, false) : NULL;
 	struct kvmi__page *p = hk ? page_find(hk, gfn) : NULL;
 	struct kvmi_page_access_entry e;
 	int err;

@@ -38,6 +38,7 @@ struct kvmi__bp_site {
 	struct kvmi__bp_site *rearm_next, *rearm_prev; /* pending, oldest
 							 first */
 	struct kvmi__byte_write *inflight; /* last write not yet answered */
+	int restore_failures; /* consecutive refused restores */
 	uint64_t hits;
 };
 
@@ -58,7 +59,8 @@ struct kvmi__hooks {
 	uint32_t *msrs;
 	size_t nmsrs;
 	bool create_on;	 /* KVMI_EVENT_CREATE_VCPU enabled by us */
-	struct kvmi_handler *bp_handler;
+	bool unhooking;	 /* an unhook runs: no hit handling, no re-arm */
+	void *unhook;	 /* the unhook run (unhook.c), NULL when none */
 	struct kvmi__bp_site *rearm_head, *rearm_tail; /* disarmed by a hit */
 	uint64_t hits;
 };
@@ -67,7 +69,11 @@ struct kvmi__hooks {
  * after the hit, when its vCPU reported nothing else meanwhile */
 #define KVMI__REARM_MS 10
 
+/* the domain's hook registry (attached on first use when @create) */
 struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create);
+/* the library closes @dom on its own: queue the restore of every hook,
+ * fire and forget (unhook.c) */
+void kvmi__hooks_closing(struct kvmi_dom *dom, void *state);
 /* forget every pending re-arm and stop its timer (the unhook begins) */
 void kvmi__hooks_stop_rearm(struct kvmi_dom *dom);
 struct kvmi__bp_site *kvmi__site_find(struct kvmi__hooks *hk, uint64_t gpa);

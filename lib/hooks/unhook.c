@@ -1,7 +1,11 @@
 /*
  * libkvmi - unhook.c: take every hook back and close the channel, within
- * a deadline, with pipelined batches (see include/kvmi/hooks.h for the
- * order and why).
+ * a deadline, with pipelined batches sent asynchronously (see
+ * include/kvmi/hooks.h for the order and why): restore -> events off ->
+ * answer open events -> verify -> re-apply once -> verify -> close.  Each
+ * step is one batch; its completion starts the next, so an unhook never
+ * holds the loop and many guests unhook at once.  Also the best-effort
+ * restores sent when the library closes a domain on its own.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,16 +24,37 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
 }
 
+enum step {
+	STEP_RESTORE,
+	STEP_DISABLE,
+	STEP_VERIFY,
+	STEP_REAPPLY,
+	STEP_VERIFY_AGAIN,
+};
+
 struct run {
 	struct kvmi_dom *dom;
 	struct kvmi__hooks *hk;
-	struct kvmi_unhook_report *r;
+	struct kvmi_unhook_report r;
 	uint64_t t0, deadline;
+	size_t writes0; /* the domain's write(2) count at the start */
+	enum step step;
+	bool sync; /* a synchronous kvmi_dom_unhook waits on it */
 	struct kvmi__bp_site **sites; /* every site, for indexed results */
-	size_t nsites;
+	size_t nsites, npages;
+	uint8_t *byte_ok, *page_ok;
+	uint8_t *bytes, *access; /* what verify read */
+	uint64_t *gfns;
+	size_t disabled; /* items of the disable batch */
+	kvmi_unhook_done_cb cb;
+	void *ctx;
 };
 
-/* give the next step what is left of the deadline; 0 when it passed */
+static void step_done(struct kvmi_dom *dom, int result, void *ctx);
+
+/* the next step's commands get what is left of the deadline as their
+ * timeout (a host that stops answering fails the domain at the
+ * deadline); 0 when it passed */
 static int time_left(struct run *u)
 {
 	uint64_t now = now_us();
@@ -42,20 +67,16 @@ static int time_left(struct run *u)
 	return 1;
 }
 
-static int commit(struct run *u, struct kvmi_batch *b)
+static int send_step(struct run *u, struct kvmi_batch *b)
 {
-	int err = kvmi_batch_commit(b);
-
-	u->r->writes += (unsigned int)kvmi_batch_writes(b);
-	return err;
+	return kvmi__batch_send_flagged(b, step_done, u, u->sync);
 }
 
 /* restore bytes and page access (what is not verified yet); replies off */
-static int restore(struct run *u, const uint8_t *byte_ok,
-		   const uint8_t *page_ok)
+static int restore(struct run *u, bool only_wrong)
 {
 	struct kvmi_batch *b;
-	int err, any = 0;
+	int err;
 
 	err = kvmi_batch_new(u->dom, KVMI_BATCH_NO_REPLIES, &b);
 	if (err)
@@ -63,25 +84,24 @@ static int restore(struct run *u, const uint8_t *byte_ok,
 	for (size_t i = 0; i < u->nsites && err >= 0; i++) {
 		struct kvmi__bp_site *s = u->sites[i];
 
-		if (byte_ok ? byte_ok[i] : !s->armed)
+		if (only_wrong ? u->byte_ok[i] : !s->armed)
 			continue;
 		err = kvmi_batch_write_physical(b, s->gpa, &s->orig, 1);
-		any = 1;
 	}
-	for (size_t i = 0; i < u->hk->npages && err >= 0; i++) {
+	for (size_t i = 0; i < u->npages && err >= 0; i++) {
 		struct kvmi_page_access_entry e = {
 			.gpa = u->hk->pages[i].gfn << KVMI_PAGE_SHIFT,
 			.access = u->hk->pages[i].prev};
 
-		if (page_ok && page_ok[i])
+		if (only_wrong && u->page_ok[i])
 			continue;
 		err = kvmi_batch_set_page_access(b, &e, 1);
-		any = 1;
 	}
-	if (err >= 0)
-		err = any ? commit(u, b) : 0;
-	kvmi_batch_free(b);
-	return err;
+	if (err < 0) {
+		kvmi_batch_free(b);
+		return err;
+	}
+	return send_step(u, b);
 }
 
 /* turn off every event and intercept we turned on; answered by the vCPUs
@@ -111,15 +131,12 @@ static int disable(struct run *u)
 	}
 	if (hk->create_on && err >= 0)
 		err = kvmi_batch_control_vm_events(b, KVMI_EVENT_CREATE_VCPU, 0);
-	if (err >= 0) {
-		size_t n = kvmi_batch_count(b);
-
-		err = n ? commit(u, b) : 0;
-		if (!err)
-			u->r->intercepts_disabled += (unsigned int)n;
+	if (err < 0) {
+		kvmi_batch_free(b);
+		return err;
 	}
-	kvmi_batch_free(b);
-	return err;
+	u->disabled = kvmi_batch_count(b);
+	return send_step(u, b);
 }
 
 /* answer every event still open: ours (BREAKPOINT at a restored address)
@@ -141,7 +158,7 @@ static void answer_events(struct run *u)
 					    kvmi_event_data(ev)->breakpoint.gpa))
 				action = KVMI_EVENT_ACTION_RETRY;
 			if (kvmi_event_reply(ev, action) == 0) {
-				u->r->events_replied++;
+				u->r.events_replied++;
 				done++;
 			}
 		}
@@ -150,156 +167,312 @@ static void answer_events(struct run *u)
 	}
 }
 
-/* read everything back; marks what is right; returns how many are wrong */
-static int verify(struct run *u, uint8_t *byte_ok, uint8_t *page_ok,
-		  int *err)
+/* read everything back */
+static int verify(struct run *u)
 {
 	struct kvmi_batch *b;
-	uint8_t *bytes = NULL, *access = NULL;
-	uint64_t *gfns = NULL;
-	int wrong = 0;
+	int err;
 
-	*err = kvmi_batch_new(u->dom, 0, &b);
-	if (*err)
-		return -1;
-	bytes = kvmi__calloc(u->nsites + 1, 1);
-	access = kvmi__calloc(u->hk->npages + 1, 1);
-	gfns = kvmi__calloc(u->hk->npages + 1, sizeof(*gfns));
-	if (!bytes || !access || !gfns)
-		*err = -ENOMEM;
-	for (size_t i = 0; i < u->nsites && *err >= 0; i++)
-		*err = kvmi_batch_read_physical(b, u->sites[i]->gpa, &bytes[i],
-						1);
-	for (size_t i = 0; i < u->hk->npages; i++)
-		if (gfns)
-			gfns[i] = u->hk->pages[i].gfn << KVMI_PAGE_SHIFT;
-	if (*err >= 0 && u->hk->npages)
-		*err = kvmi_batch_get_page_access(b, gfns, access,
-						  u->hk->npages);
-	if (*err >= 0)
-		*err = kvmi_batch_count(b) ? commit(u, b) : 0;
-	if (!*err) {
-		for (size_t i = 0; i < u->nsites; i++) {
-			byte_ok[i] = bytes[i] == u->sites[i]->orig;
-			wrong += !byte_ok[i];
-		}
-		for (size_t i = 0; i < u->hk->npages; i++) {
-			page_ok[i] = access[i] == u->hk->pages[i].prev;
-			wrong += !page_ok[i];
-		}
+	err = kvmi_batch_new(u->dom, 0, &b);
+	if (err)
+		return err;
+	for (size_t i = 0; i < u->nsites && err >= 0; i++)
+		err = kvmi_batch_read_physical(b, u->sites[i]->gpa,
+					       &u->bytes[i], 1);
+	for (size_t i = 0; i < u->npages; i++)
+		u->gfns[i] = u->hk->pages[i].gfn << KVMI_PAGE_SHIFT;
+	if (err >= 0 && u->npages)
+		err = kvmi_batch_get_page_access(b, u->gfns, u->access,
+						 u->npages);
+	if (err < 0) {
+		kvmi_batch_free(b);
+		return err;
 	}
-	kvmi_batch_free(b);
-	free(bytes);
-	free(access);
-	free(gfns);
-	return *err ? -1 : wrong;
+	return send_step(u, b);
+}
+
+/* what the last verify found wrong */
+static size_t judge(struct run *u)
+{
+	size_t wrong = 0;
+
+	for (size_t i = 0; i < u->nsites; i++) {
+		u->byte_ok[i] = u->bytes[i] == u->sites[i]->orig;
+		wrong += !u->byte_ok[i];
+	}
+	for (size_t i = 0; i < u->npages; i++) {
+		u->page_ok[i] = u->access[i] == u->hk->pages[i].prev;
+		wrong += !u->page_ok[i];
+	}
+	return wrong;
+}
+
+static void run_free(struct run *u)
+{
+	free(u->sites);
+	free(u->byte_ok);
+	free(u->page_ok);
+	free(u->bytes);
+	free(u->access);
+	free(u->gfns);
+	free(u);
+}
+
+static void finish(struct run *u, int err)
+{
+	struct kvmi_dom *dom = u->dom;
+
+	if (!err && now_us() >= u->deadline)
+		err = KVMI_E_DEADLINE;
+	if (err == -ETIMEDOUT)
+		err = KVMI_E_DEADLINE;
+	for (size_t i = 0; i < u->nsites; i++)
+		u->r.bps_restored += u->byte_ok[i];
+	for (size_t i = 0; i < u->npages; i++)
+		u->r.pages_restored += u->page_ok[i];
+	if (kvmi__dom_usable(dom))
+		answer_events(u);
+	kvmi_dom_close(dom);
+	u->r.result = err;
+	u->r.writes = (unsigned int)(dom->writes - u->writes0);
+	u->r.elapsed_us = now_us() - u->t0;
+	kvmi__log(dom->srv, dom, err ? KVMI_LOG_ERROR : KVMI_LOG_INFO,
+		  "unhook: result=%s bps=%u/%u pages=%u/%u intercepts_off=%u "
+		  "events_replied=%u reapplied=%u writes=%u elapsed_us=%llu",
+		  err ? kvmi_err_name(err) : "ok", u->r.bps_restored, u->r.bps,
+		  u->r.pages_restored, u->r.pages, u->r.intercepts_disabled,
+		  u->r.events_replied, u->r.reapplied, u->r.writes,
+		  (unsigned long long)u->r.elapsed_us);
+	if (u->hk)
+		u->hk->unhook = NULL;
+	if (u->cb)
+		u->cb(dom, &u->r, u->ctx);
+	kvmi_dom_unref(dom);
+	run_free(u);
+}
+
+/* start the step after @u->step; 0, or the error that ends the run */
+static int next(struct run *u)
+{
+	size_t wrong;
+
+	switch (u->step) {
+	case STEP_RESTORE:
+		/* 2. events and intercepts off, confirmed by every vCPU */
+		for (size_t i = 0; i < u->nsites; i++)
+			u->sites[i]->armed = false;
+		u->step = STEP_DISABLE;
+		return time_left(u) ? disable(u) : KVMI_E_DEADLINE;
+	case STEP_DISABLE:
+		u->r.intercepts_disabled += (unsigned int)u->disabled;
+		/* 3. every event still open gets its answer; 4. read back */
+		answer_events(u);
+		u->step = STEP_VERIFY;
+		return time_left(u) ? verify(u) : KVMI_E_DEADLINE;
+	case STEP_VERIFY:
+		wrong = judge(u);
+		if (!wrong)
+			return 1;
+		/* re-apply once what did not stick */
+		u->r.reapplied = (unsigned int)wrong;
+		u->step = STEP_REAPPLY;
+		return time_left(u) ? restore(u, true) : KVMI_E_VERIFY;
+	case STEP_REAPPLY:
+		u->step = STEP_VERIFY_AGAIN;
+		return time_left(u) ? verify(u) : KVMI_E_VERIFY;
+	case STEP_VERIFY_AGAIN:
+		return judge(u) ? KVMI_E_VERIFY : 1;
+	}
+	return -EINVAL;
+}
+
+static void step_done(struct kvmi_dom *dom, int result, void *ctx)
+{
+	struct run *u = ctx;
+	int err = result;
+
+	(void)dom;
+	if (!err)
+		err = next(u);
+	if (err)
+		finish(u, err == 1 ? 0 : err);
+}
+
+static int run_start(struct kvmi_dom *dom, unsigned int deadline_ms,
+		     bool sync, kvmi_unhook_done_cb cb, void *ctx)
+{
+	struct run *u;
+	int err = 0;
+
+	if (!dom)
+		return -EINVAL;
+	u = kvmi__calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->dom = dom;
+	u->sync = sync;
+	u->cb = cb;
+	u->ctx = ctx;
+	u->r.size = sizeof(u->r);
+	u->t0 = now_us();
+	u->writes0 = dom->writes;
+	if (!deadline_ms)
+		deadline_ms = dom->sess->cfg.command_timeout_ms;
+	u->deadline = u->t0 + (uint64_t)deadline_ms * 1000;
+	kvmi_dom_ref(dom);
+	u->hk = kvmi__hooks_get(dom, true);
+	if (u->hk && u->hk->unhook) {
+		kvmi_dom_unref(dom);
+		free(u);
+		return -EALREADY;
+	}
+	if (u->hk) {
+		u->hk->unhook = u;
+		u->hk->unhooking = true;
+		kvmi__hooks_stop_rearm(dom); /* nothing goes back in now */
+		u->npages = u->hk->npages;
+		u->sites = kvmi__calloc(u->hk->nsites + 1, sizeof(*u->sites));
+		u->byte_ok = kvmi__calloc(u->hk->nsites + 1, 1);
+		u->bytes = kvmi__calloc(u->hk->nsites + 1, 1);
+		u->page_ok = kvmi__calloc(u->npages + 1, 1);
+		u->access = kvmi__calloc(u->npages + 1, 1);
+		u->gfns = kvmi__calloc(u->npages + 1, sizeof(*u->gfns));
+	}
+	if (!u->hk || !kvmi__dom_usable(dom))
+		err = u->hk ? -ENOTCONN : -ENOMEM;
+	else if (!u->sites || !u->byte_ok || !u->bytes || !u->page_ok ||
+		 !u->access || !u->gfns)
+		err = -ENOMEM;
+	if (!err) {
+		for (size_t i = 0; i < u->hk->cap; i++)
+			if (u->hk->table[i])
+				u->sites[u->nsites++] = u->hk->table[i];
+		u->r.bps = (unsigned int)u->nsites;
+		u->r.pages = (unsigned int)u->npages;
+		/* 1. bytes first (BREAKPOINT events still on), then pages */
+		u->step = STEP_RESTORE;
+		err = time_left(u) ? restore(u, false) : KVMI_E_DEADLINE;
+	}
+	if (err) {
+		/* nothing is in flight: the run ends here, the tool still
+		 * hears of it through @cb (from here: we are in its call) */
+		finish(u, err);
+	}
+	return 0;
+}
+
+KVMI_EXPORT int kvmi_dom_unhook_async(struct kvmi_dom *dom,
+				      unsigned int deadline_ms,
+				      kvmi_unhook_done_cb cb, void *ctx)
+{
+	return run_start(dom, deadline_ms, false, cb, ctx);
+}
+
+struct sync_unhook {
+	struct kvmi__sync sc;
+	struct kvmi_unhook_report *report;
+};
+
+static void sync_done(struct kvmi_dom *dom, const struct kvmi_unhook_report *r,
+		      void *ctx)
+{
+	struct sync_unhook *su = ctx;
+
+	(void)dom;
+	if (su->report) {
+		size_t n = su->report->size && su->report->size < sizeof(*r)
+				   ? su->report->size
+				   : sizeof(*r);
+
+		memcpy(su->report, r, n);
+		su->report->size = n;
+	}
+	su->sc.result = r->result;
+	su->sc.done = true;
 }
 
 KVMI_EXPORT int kvmi_dom_unhook(struct kvmi_dom *dom, unsigned int deadline_ms,
 				struct kvmi_unhook_report *report)
 {
-	struct kvmi_unhook_report local;
-	struct run u = {.dom = dom};
-	uint8_t *byte_ok = NULL, *page_ok = NULL;
-	int err = 0, wrong;
+	struct sync_unhook su = {.report = report};
+	int err;
 
-	if (!dom)
-		return -EINVAL;
-	memset(&local, 0, sizeof(local));
-	local.size = sizeof(local);
-	u.r = &local;
-	u.t0 = now_us();
-	u.deadline = u.t0 + (uint64_t)(deadline_ms ? deadline_ms
-						   : dom->timeout_ms) * 1000;
 	kvmi_dom_ref(dom);
-	u.hk = kvmi__hooks_get(dom, true);
-	if (u.hk)
-		kvmi__hooks_stop_rearm(dom); /* nothing goes back in now */
-	if (!u.hk || !kvmi__dom_usable(dom)) {
-		err = u.hk ? -ENOTCONN : -ENOMEM;
-		goto close;
-	}
-	u.sites = kvmi__calloc(u.hk->nsites + 1, sizeof(*u.sites));
-	byte_ok = kvmi__calloc(u.hk->nsites + 1, 1);
-	page_ok = kvmi__calloc(u.hk->npages + 1, 1);
-	if (!u.sites || !byte_ok || !page_ok) {
-		err = -ENOMEM;
-		goto close;
-	}
-	for (size_t i = 0; i < u.hk->cap; i++)
-		if (u.hk->table[i])
-			u.sites[u.nsites++] = u.hk->table[i];
-	local.bps = (unsigned int)u.nsites;
-	local.pages = (unsigned int)u.hk->npages;
-
-	/* 1. bytes first (BREAKPOINT events still on), then page access */
-	if (!time_left(&u) || (err = restore(&u, NULL, NULL)) != 0)
-		goto close;
-	for (size_t i = 0; i < u.nsites; i++)
-		u.sites[i]->armed = false;
-	/* 2. events and intercepts off, confirmed by every vCPU */
-	if (!time_left(&u) || (err = disable(&u)) != 0)
-		goto close;
-	/* 3. every event still open gets its answer */
-	answer_events(&u);
-	/* 4. read back; re-apply once what did not stick */
-	if (!time_left(&u))
-		goto close;
-	wrong = verify(&u, byte_ok, page_ok, &err);
-	if (wrong > 0 && time_left(&u)) {
-		local.reapplied = (unsigned int)wrong;
-		err = restore(&u, byte_ok, page_ok);
-		if (!err && time_left(&u))
-			wrong = verify(&u, byte_ok, page_ok, &err);
-	}
-	if (!err && wrong > 0)
-		err = KVMI_E_VERIFY;
-close:
-	if (!err && now_us() >= u.deadline)
-		err = KVMI_E_DEADLINE;
-	if (err == -ETIMEDOUT)
-		err = KVMI_E_DEADLINE;
-	for (size_t i = 0; i < u.nsites; i++)
-		local.bps_restored += byte_ok && byte_ok[i];
-	for (size_t i = 0; page_ok && i < local.pages; i++)
-		local.pages_restored += page_ok[i];
-	if (kvmi__dom_usable(dom))
-		answer_events(&u);
-	kvmi_dom_close(dom);
-	local.result = err;
-	local.elapsed_us = now_us() - u.t0;
-	kvmi__log(dom->srv, dom, err ? KVMI_LOG_ERROR : KVMI_LOG_INFO,
-		  "unhook: result=%s bps=%u/%u pages=%u/%u intercepts_off=%u "
-		  "events_replied=%u reapplied=%u writes=%u elapsed_us=%llu",
-		  err ? kvmi_err_name(err) : "ok", local.bps_restored, local.bps,
-		  local.pages_restored, local.pages, local.intercepts_disabled,
-		  local.events_replied, local.reapplied, local.writes,
-		  (unsigned long long)local.elapsed_us);
-	if (report) {
-		size_t n = report->size && report->size < sizeof(local)
-				   ? report->size
-				   : sizeof(local);
-
-		memcpy(report, &local, n);
-		report->size = n;
-	}
-	free(u.sites);
-	free(byte_ok);
-	free(page_ok);
+	err = run_start(dom, deadline_ms, true, sync_done, &su);
+	if (!err && !su.sc.done)
+		kvmi__dom_sync_wait(dom, &su.sc);
 	kvmi_dom_unref(dom);
-	return err;
+	return err ? err : su.sc.result;
 }
+
+/* ---- best effort, when the library closes a domain on its own ---- */
+
+/*
+ * Queue, without waiting for anything (the session has failed: no reply
+ * will be read), the restore of every armed breakpoint byte and every
+ * restricted page (the host turns every event off when the channel
+ * closes); the domain flushes them, bounded, before it closes.
+ */
+void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
+{
+	struct kvmi__hooks *hk = state;
+	struct kvmi_session *s = dom->sess;
+	unsigned int bps = 0, pages = 0;
+	uint8_t *where;
+
+	for (size_t i = 0; i < hk->cap; i++) {
+		struct kvmi__bp_site *site = hk->table[i];
+		int n;
+
+		if (!site || !site->armed ||
+		    kvmi__out_reserve(s, KVMI_ENCODE_MAX, &where))
+			continue;
+		n = kvmi_encode_write_physical(where, KVMI_ENCODE_MAX,
+					       kvmi_seq_next(&s->seq),
+					       site->gpa, &site->orig, 1);
+		if (n > 0) {
+			kvmi__out_commit(s, (size_t)n);
+			bps++;
+		}
+	}
+	for (size_t i = 0; i < hk->npages; i++) {
+		struct kvmi_page_access_entry e = {
+			.gpa = hk->pages[i].gfn << KVMI_PAGE_SHIFT,
+			.access = hk->pages[i].prev};
+		int n;
+
+		if (kvmi__out_reserve(s, KVMI_ENCODE_MAX, &where))
+			continue;
+		n = kvmi_encode_set_page_access(where, KVMI_ENCODE_MAX,
+						kvmi_seq_next(&s->seq), 0, &e,
+						1);
+		if (n > 0) {
+			kvmi__out_commit(s, (size_t)n);
+			pages++;
+		}
+	}
+	kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
+		  "closing on the library's own initiative: sent the restore "
+		  "of %u breakpoints and %u pages (unconfirmed)",
+		  bps, pages);
+}
+
+/* ---- unhook as every domain's KVMI_EVENT_UNHOOK handler ---- */
+
+struct on_event_cfg {
+	unsigned int deadline_ms;
+	kvmi_unhook_before_cb before;
+	kvmi_unhook_after_cb after;
+	void *ctx;
+};
 
 static void unhook_handler(struct kvmi_dom *dom, void *ctx)
 {
-	struct kvmi_server *srv = ctx;
-	struct kvmi_unhook_report r = {.size = sizeof(r)};
+	struct on_event_cfg *c = ctx;
 
-	if (srv->unhook_before)
-		srv->unhook_before(dom, srv->unhook_ctx);
-	kvmi_dom_unhook(dom, srv->unhook_deadline_ms, &r);
-	if (srv->unhook_after)
-		srv->unhook_after(dom, &r, srv->unhook_ctx);
+	if (c->before)
+		c->before(dom, c->ctx);
+	kvmi_dom_unhook_async(dom, c->deadline_ms, c->after, c->ctx);
 }
 
 KVMI_EXPORT int kvmi_server_unhook_on_event(struct kvmi_server *srv,
@@ -308,11 +481,17 @@ KVMI_EXPORT int kvmi_server_unhook_on_event(struct kvmi_server *srv,
 					    kvmi_unhook_after_cb after,
 					    void *ctx)
 {
+	struct on_event_cfg *c;
+	int err;
+
 	if (!srv)
 		return -EINVAL;
-	srv->unhook_deadline_ms = deadline_ms;
-	srv->unhook_before = before;
-	srv->unhook_after = after;
-	srv->unhook_ctx = ctx;
-	return kvmi_server_on_unhook(srv, unhook_handler, srv, NULL);
+	c = kvmi__calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	*c = (struct on_event_cfg){deadline_ms, before, after, ctx};
+	err = kvmi__server_on_unhook_owned(srv, unhook_handler, c, free);
+	if (err)
+		free(c);
+	return err;
 }

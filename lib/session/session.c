@@ -1,376 +1,440 @@
 /*
- * libkvmi - session.c: a connection's protocol state without I/O.
- *
- * Bytes read from the host go in (kvmi__session_input): replies are
- * matched to outstanding commands by (id, seq), events are copied into
- * their vCPU's slot and queued for dispatch, protocol violations fail the
- * domain.  Bytes to send collect in the output buffer (kvmi__out_*).
- * Nothing here reads or writes a socket or calls a handler, so tests and
- * fuzzers can drive it with any byte stream.
+ * libkvmi - session.c: a connection's protocol state without I/O: bytes
+ * in (replies matched to outstanding commands, events copied into their
+ * vCPU's slot), bytes out (the output buffer), the delivery queue that
+ * dispatch empties in arrival order, the start-up commands, deadlines.
+ * Nothing here reads or writes a socket, and no callback runs from
+ * kvmi_session_recv.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
-#include "internal.h"
+#include "session_int.h"
 
-/* ---- outstanding commands ---- */
-
-static size_t slot_of(const struct kvmi__pending_table *t, uint32_t seq)
+uint64_t kvmi__now_ms(void)
 {
-	return (size_t)(seq * 2654435761u) & (t->cap - 1);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int table_grow(struct kvmi__pending_table *t)
+void kvmi__sess_log(struct kvmi_session *s, enum kvmi_log_level level,
+		    const char *fmt, ...)
 {
-	size_t ncap = t->cap ? t->cap * 2 : 16;
-	struct kvmi__pending *old = t->slots, *ns;
-	size_t ocap = t->cap;
+	char line[512];
+	va_list ap;
 
-	ns = kvmi__calloc(ncap, sizeof(*ns));
-	if (!ns)
+	if (!s->cbs.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->cbs.log(s, level, line, s->user);
+}
+
+void kvmi__sess_wake(struct kvmi_session *s)
+{
+	if (!s->depth && s->cbs.wake)
+		s->cbs.wake(s, s->user);
+}
+
+/* ---- life ---- */
+
+KVMI_EXPORT int kvmi_session_new(const struct kvmi_session_config *cfg,
+				 const struct kvmi_session_callbacks *cbs,
+				 void *user, struct kvmi_session **out)
+{
+	struct kvmi_session *s;
+
+	if (!out || (cfg && cfg->size < sizeof(*cfg)))
+		return -EINVAL;
+	s = kvmi__calloc(1, sizeof(*s));
+	if (!s)
 		return -ENOMEM;
-	t->slots = ns;
-	t->cap = ncap;
-	for (size_t i = 0; i < ocap; i++) {
-		size_t j;
-
-		if (!old[i].w)
-			continue;
-		j = slot_of(t, old[i].seq);
-		while (ns[j].w)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = old[i];
+	s->dec = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
+	if (!s->dec) {
+		free(s);
+		return -ENOMEM;
 	}
-	free(old);
+	if (cfg)
+		s->cfg = *cfg;
+	s->cfg.size = sizeof(s->cfg);
+	if (!s->cfg.max_vcpus)
+		s->cfg.max_vcpus = KVMI__DEFAULT_MAX_VCPUS;
+	if (!s->cfg.command_timeout_ms)
+		s->cfg.command_timeout_ms = KVMI__DEFAULT_TIMEOUT_MS;
+	if (cbs)
+		s->cbs = *cbs;
+	s->user = user;
+	s->unhook_ev.sess = s;
+	kvmi_seq_init(&s->seq, 1);
+	*out = s;
 	return 0;
 }
 
-int kvmi__pending_add(struct kvmi_dom *dom, uint16_t id, uint32_t seq,
-		      bool optional, struct kvmi__waiter *w)
+KVMI_EXPORT void kvmi_session_free(struct kvmi_session *s)
 {
-	struct kvmi__pending_table *t = &dom->pending;
-	size_t j;
+	if (!s)
+		return;
+	kvmi_session_fail(s, -ENOTCONN);
+	/* the outstanding commands' callbacks run before the memory goes */
+	while (kvmi_session_dispatch(s) > 0)
+		;
+	kvmi__waiters_free(s);
+	kvmi__events_free(s);
+	kvmi_decoder_free(s->dec);
+	free(s->out);
+	free(s);
+}
 
-	if ((t->count + 1) * 2 > t->cap) {
-		int err = table_grow(t);
+KVMI_EXPORT void kvmi_session_fail(struct kvmi_session *s, int err)
+{
+	if (!s || s->error)
+		return;
+	s->error = err < 0 ? err : -EPROTO;
+	/* the commands' own result says the connection went (or that the
+	 * host did not answer in time); the session keeps the reason */
+	kvmi__waiters_fail_all(s, s->error == -ETIMEDOUT ? -ETIMEDOUT
+							 : -ENOTCONN);
+	/* undispatched events die with the connection (host: CONTINUE) */
+	for (unsigned int v = 0; v < s->nslots; v++)
+		if (s->slots[v] && s->slots[v]->state == KVMI__EV_QUEUED)
+			kvmi__event_release(s->slots[v]);
+	if (s->unhook_ev.state != KVMI__EV_FREE)
+		kvmi__event_release(&s->unhook_ev);
+}
 
-		if (err)
-			return err;
-	}
-	j = slot_of(t, seq);
-	while (t->slots[j].w) {
-		if (t->slots[j].seq == seq)
-			return -EEXIST; /* 2^32 commands outstanding */
-		j = (j + 1) & (t->cap - 1);
-	}
-	w->done = false;
-	w->result = 0;
-	w->out_len = 0;
-	t->slots[j] = (struct kvmi__pending){
-		.w = w, .seq = seq, .id = id, .optional = optional};
-	t->count++;
+KVMI_EXPORT int kvmi_session_error(const struct kvmi_session *s)
+{
+	return s ? s->error : -EINVAL;
+}
+
+KVMI_EXPORT void *kvmi_session_user(const struct kvmi_session *s)
+{
+	return s ? s->user : NULL;
+}
+
+KVMI_EXPORT uint32_t kvmi_session_version(const struct kvmi_session *s)
+{
+	return s ? s->version : 0;
+}
+
+KVMI_EXPORT unsigned int kvmi_session_vcpu_count(const struct kvmi_session *s)
+{
+	return s ? s->vcpu_count : 0;
+}
+
+KVMI_EXPORT int kvmi_session_is_ready(const struct kvmi_session *s)
+{
+	return s && s->ready;
+}
+
+KVMI_EXPORT int kvmi_session_set_timeout(struct kvmi_session *s,
+					 unsigned int ms)
+{
+	if (!s || !ms)
+		return -EINVAL;
+	if (ms < s->cfg.command_timeout_ms)
+		s->timeout_lowered = true;
+	s->cfg.command_timeout_ms = ms;
 	return 0;
 }
 
-/* remove slot j, shifting back the entries of its probe run */
-static void table_remove_at(struct kvmi__pending_table *t, size_t j)
+/* ---- output ---- */
+
+int kvmi__out_reserve(struct kvmi_session *s, size_t n, uint8_t **where)
 {
-	size_t mask = t->cap - 1, i = j;
-
-	t->slots[j].w = NULL;
-	t->count--;
-	for (;;) {
-		size_t home;
-
-		i = (i + 1) & mask;
-		if (!t->slots[i].w)
-			return;
-		home = slot_of(t, t->slots[i].seq);
-		/* can the entry at i move back to the hole at j? */
-		if (((i - home) & mask) >= ((i - j) & mask)) {
-			t->slots[j] = t->slots[i];
-			t->slots[i].w = NULL;
-			j = i;
-		}
-	}
-}
-
-static struct kvmi__pending *table_find(struct kvmi__pending_table *t,
-					uint32_t seq, size_t *at)
-{
-	size_t j;
-
-	if (!t->cap)
-		return NULL;
-	j = slot_of(t, seq);
-	while (t->slots[j].w) {
-		if (t->slots[j].seq == seq) {
-			*at = j;
-			return &t->slots[j];
-		}
-		j = (j + 1) & (t->cap - 1);
-	}
-	return NULL;
-}
-
-static void waiter_finish(struct kvmi_dom *dom, struct kvmi__waiter *w,
-			  int result)
-{
-	w->result = result;
-	w->done = true;
-	if (w->cb)
-		w->cb(dom, w);
-}
-
-void kvmi__pending_drop_waiter(struct kvmi_dom *dom, struct kvmi__waiter *w)
-{
-	struct kvmi__pending_table *t = &dom->pending;
-
-	for (size_t j = 0; j < t->cap;) {
-		if (t->slots[j].w == w)
-			table_remove_at(t, j); /* re-check slot j */
-		else
-			j++;
-	}
-}
-
-/*
- * Take every entry out of the table; entries for which @keep returns true
- * are put back, the others' waiters finish with @result.  O(n).
- */
-static void table_sweep(struct kvmi_dom *dom,
-			bool (*keep)(const struct kvmi__pending *, uint32_t),
-			uint32_t arg, int result)
-{
-	struct kvmi__pending_table *t = &dom->pending;
-	struct kvmi__pending *old = t->slots;
-	size_t ocap = t->cap;
-	struct kvmi__waiter **done;
-	size_t ndone = 0;
-
-	if (!t->count)
-		return;
-	done = kvmi__malloc(t->count * sizeof(*done));
-	if (!done) {
-		/* out of memory: finish in place, one at a time */
-		for (size_t j = 0; j < t->cap;) {
-			struct kvmi__waiter *w = t->slots[j].w;
-
-			if (w && !keep(&t->slots[j], arg)) {
-				table_remove_at(t, j);
-				if (!w->done)
-					waiter_finish(dom, w, result);
-			} else {
-				j++;
-			}
-		}
-		return;
-	}
-	t->slots = NULL;
-	t->cap = 0;
-	t->count = 0;
-	for (size_t i = 0; i < ocap; i++) {
-		if (!old[i].w)
-			continue;
-		if (keep(&old[i], arg) &&
-		    kvmi__pending_add(dom, old[i].id, old[i].seq,
-				      old[i].optional, old[i].w) == 0)
-			continue;
-		done[ndone++] = old[i].w;
-	}
-	free(old);
-	for (size_t i = 0; i < ndone; i++)
-		if (!done[i]->done)
-			waiter_finish(dom, done[i], result);
-	free(done);
-}
-
-static bool keep_none(const struct kvmi__pending *p, uint32_t arg)
-{
-	(void)p;
-	(void)arg;
-	return false;
-}
-
-void kvmi__pending_fail_all(struct kvmi_dom *dom, int err)
-{
-	table_sweep(dom, keep_none, 0, err);
-}
-
-static bool keep_unless_optional_before(const struct kvmi__pending *p,
-					uint32_t upto_seq)
-{
-	return !p->optional || (int32_t)(p->seq - upto_seq) > 0;
-}
-
-/*
- * The confirmation of a batch sent with replies disabled arrived: every
- * optional command before it that got no error reply succeeded.
- */
-void kvmi__pending_finish_optional(struct kvmi_dom *dom, uint32_t upto_seq)
-{
-	table_sweep(dom, keep_unless_optional_before, upto_seq, 0);
-}
-
-void kvmi__pending_free(struct kvmi_dom *dom)
-{
-	free(dom->pending.slots);
-	memset(&dom->pending, 0, sizeof(dom->pending));
-}
-
-/* ---- output buffer ---- */
-
-int kvmi__out_reserve(struct kvmi_dom *dom, size_t n, uint8_t **where)
-{
-	if (dom->out_len + n > dom->out_cap) {
-		size_t ncap = dom->out_cap ? dom->out_cap : 4096;
+	if (s->out_len + n > s->out_cap) {
+		size_t ncap = s->out_cap ? s->out_cap : 4096;
 		uint8_t *nb;
 
-		while (ncap < dom->out_len + n)
+		while (ncap < s->out_len + n)
 			ncap *= 2;
-		nb = kvmi__realloc(dom->out, ncap);
+		nb = kvmi__realloc(s->out, ncap);
 		if (!nb)
 			return -ENOMEM;
-		dom->out = nb;
-		dom->out_cap = ncap;
+		s->out = nb;
+		s->out_cap = ncap;
 	}
-	*where = dom->out + dom->out_len;
+	*where = s->out + s->out_len;
 	return 0;
 }
 
-void kvmi__out_commit(struct kvmi_dom *dom, size_t n)
+void kvmi__out_commit(struct kvmi_session *s, size_t n)
 {
-	dom->out_len += n;
+	s->out_len += n;
 }
 
-/* ---- events ---- */
-
-struct kvmi_event_ctx *kvmi__event_slot(struct kvmi_dom *dom, unsigned int vcpu,
-				       bool create)
+int kvmi__out_append(struct kvmi_session *s, const void *p, size_t n)
 {
-	if (vcpu >= dom->nslots) {
-		unsigned int n = dom->nslots ? dom->nslots : 4;
-		struct kvmi_event_ctx **ns;
+	uint8_t *where;
+	int err = kvmi__out_reserve(s, n, &where);
 
-		if (!create)
-			return NULL;
-		while (n <= vcpu)
-			n *= 2;
-		ns = kvmi__realloc(dom->slots, n * sizeof(*ns));
-		if (!ns)
-			return NULL;
-		memset(ns + dom->nslots, 0, (n - dom->nslots) * sizeof(*ns));
-		dom->slots = ns;
-		dom->nslots = n;
-	}
-	if (!dom->slots[vcpu] && create) {
-		dom->slots[vcpu] = kvmi__calloc(1, sizeof(struct kvmi_event_ctx));
-		if (dom->slots[vcpu])
-			dom->slots[vcpu]->dom = dom;
-	}
-	return dom->slots[vcpu];
+	if (err)
+		return err;
+	memcpy(where, p, n);
+	kvmi__out_commit(s, n);
+	return 0;
 }
 
-static void enqueue(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
+KVMI_EXPORT const uint8_t *kvmi_session_output(const struct kvmi_session *s,
+					       size_t *len)
 {
-	ev->qnext = NULL;
-	ev->state = KVMI__EV_QUEUED;
-	ev->held = false;
-	ev->arrival = ++dom->arrivals;
-	if (dom->qtail)
-		dom->qtail->qnext = ev;
+	if (!s || !s->out_len) {
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	if (len)
+		*len = s->out_len;
+	return s->out;
+}
+
+KVMI_EXPORT void kvmi_session_output_done(struct kvmi_session *s, size_t n)
+{
+	if (!s || !n)
+		return;
+	if (n > s->out_len)
+		n = s->out_len;
+	memmove(s->out, s->out + n, s->out_len - n);
+	s->out_len -= n;
+	if (s->out_len == 0 && s->out_cap > 65536) {
+		free(s->out); /* give back what a burst needed */
+		s->out = NULL;
+		s->out_cap = 0;
+	}
+}
+
+/* ---- commands ---- */
+
+KVMI_EXPORT uint32_t kvmi_session_next_seq(struct kvmi_session *s)
+{
+	return s ? kvmi_seq_next(&s->seq) : 0;
+}
+
+/*
+ * Replies-disabled mode (KVMI_CONTROL_CMD_RESPONSE): will the host answer
+ * this command?  A command it does not answer is finished (0) by the
+ * reply to the next CONTROL_CMD_RESPONSE that is answered, or fails with
+ * the error reply the host sends even then.
+ */
+static bool replies_follow(struct kvmi_session *s, const uint8_t *msg,
+			   size_t len)
+{
+	struct kvmi_msg_hdr hdr;
+	bool answered = !s->replies_off;
+
+	memcpy(&hdr, msg, sizeof(hdr));
+	if (hdr.id == KVMI_CONTROL_CMD_RESPONSE &&
+	    len >= sizeof(hdr) + sizeof(struct kvmi_control_cmd_response)) {
+		const struct kvmi_control_cmd_response *c =
+			(const void *)(msg + sizeof(hdr));
+
+		if (c->now == 1)
+			answered = c->enable != 0;
+		s->replies_off = c->enable == 0;
+	}
+	return answered;
+}
+
+/* a public command: the waiter and the user's callback in one block */
+struct pub_cmd {
+	struct kvmi__waiter w;
+	kvmi_session_cmd_cb cb;
+};
+
+static void pub_cmd_done(struct kvmi_session *s, struct kvmi__waiter *w)
+{
+	struct pub_cmd *c = (struct pub_cmd *)w;
+
+	c->cb(s, w->result, w->out_len, w->ctx);
+	free(c);
+}
+
+KVMI_EXPORT int kvmi_session_command(struct kvmi_session *s, const void *msg,
+				     size_t len, void *out, size_t out_cap,
+				     kvmi_session_cmd_cb cb, void *ctx)
+{
+	struct kvmi_msg_hdr hdr;
+	struct pub_cmd *c;
+	int err;
+
+	if (!s || !msg || len < sizeof(hdr) || len > KVMI_ENCODE_MAX || !cb)
+		return -EINVAL;
+	memcpy(&hdr, msg, sizeof(hdr));
+	if (hdr.size != len - sizeof(hdr) || hdr.id == KVMI_EVENT_REPLY ||
+	    hdr.id == KVMI_EVENT)
+		return -EINVAL;
+	if (s->error)
+		return -ENOTCONN;
+	c = kvmi__calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->w.out = out;
+	c->w.out_cap = out_cap;
+	c->w.cb = pub_cmd_done;
+	c->w.ctx = ctx;
+	c->cb = cb;
+	err = kvmi__waiter_add(s, hdr.id, hdr.seq, !replies_follow(s, msg, len),
+			       &c->w);
+	if (!err) {
+		err = kvmi__out_append(s, msg, len);
+		if (err)
+			kvmi__waiter_drop(s, &c->w);
+	}
+	if (err)
+		free(c);
 	else
-		dom->qhead = ev;
-	dom->qtail = ev;
-	dom->queued++;
+		kvmi__sess_wake(s);
+	return err;
 }
 
-/* take a queued event out of the dispatch queue (it is being replied to
- * before its handler ran) */
-void kvmi__queue_unlink(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
-{
-	struct kvmi_event_ctx **pp, *prev = NULL;
+/* ---- start-up ---- */
 
-	for (pp = &dom->qhead; *pp; prev = *pp, pp = &(*pp)->qnext) {
-		if (*pp != ev)
-			continue;
-		*pp = ev->qnext;
-		if (dom->qtail == ev)
-			dom->qtail = prev;
-		ev->qnext = NULL;
-		dom->queued--;
+static void startup_reply(struct kvmi_session *s, struct kvmi__waiter *w)
+{
+	struct kvmi__startup *st = &s->st;
+	int err;
+
+	(void)w;
+	/* both replies may be in: the first delivery decides */
+	if (!st->ver.done || !st->info.done || s->error || s->ready)
+		return;
+	err = st->ver.result ? st->ver.result : st->info.result;
+	if (!err && st->ver_reply.version < 1) {
+		kvmi__sess_log(s, KVMI_LOG_ERROR,
+			       "host speaks KVMI version %u; version 1 or "
+			       "later is required",
+			       st->ver_reply.version);
+		err = KVMI_E_VERSION;
+	}
+	if (err) {
+		kvmi__sess_log(s, KVMI_LOG_ERROR,
+			       "start-up commands failed: %s",
+			       kvmi_strerror(err));
+		kvmi_session_fail(s, err);
 		return;
 	}
+	s->version = st->ver_reply.version;
+	if (st->info_reply.vcpu_count > s->vcpu_count)
+		s->vcpu_count = st->info_reply.vcpu_count;
+	if (s->vcpu_count > s->cfg.max_vcpus)
+		s->vcpu_count = s->cfg.max_vcpus;
+	s->ready = true;
+	if (s->cbs.ready) {
+		s->depth++;
+		s->cbs.ready(s, s->user);
+		s->depth--;
+	}
 }
 
-static int on_event(struct kvmi_dom *dom, const struct kvmi_msg *m)
+static int queue_simple(struct kvmi_session *s, struct kvmi__waiter *w,
+			int (*enc)(void *, size_t, uint32_t), void *out,
+			size_t cap)
+{
+	uint8_t *where;
+	int err = kvmi__out_reserve(s, 16, &where);
+
+	if (err)
+		return err;
+	*w = (struct kvmi__waiter){.out = out, .out_cap = cap,
+				   .cb = startup_reply};
+	return kvmi__sess_queue_command(
+		s, enc(where, 16, kvmi_seq_next(&s->seq)), w);
+}
+
+KVMI_EXPORT int kvmi_session_start(struct kvmi_session *s)
+{
+	struct kvmi__startup *st;
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	st = &s->st;
+	if (st->started)
+		return -EALREADY;
+	if (s->error)
+		return -ENOTCONN;
+	err = queue_simple(s, &st->ver, kvmi_encode_get_version,
+			   &st->ver_reply, sizeof(st->ver_reply));
+	if (!err) {
+		err = queue_simple(s, &st->info, kvmi_encode_get_guest_info,
+				   &st->info_reply, sizeof(st->info_reply));
+		if (err)
+			kvmi__waiter_drop(s, &st->ver);
+	}
+	if (!err)
+		st->started = true;
+	return err;
+}
+
+/* ---- input ---- */
+
+static int on_event(struct kvmi_session *s, const struct kvmi_msg *m)
 {
 	const struct kvmi_event *c = m->u.event.common;
 	struct kvmi_event_ctx *ev;
-	unsigned int max = dom->srv->cfg.max_vcpus;
 
 	if (c->event == KVMI_EVENT_UNHOOK) {
-		ev = &dom->unhook_ev;
+		ev = &s->unhook_ev;
 		if (ev->state != KVMI__EV_FREE)
 			return 0; /* already queued: once is enough */
 	} else {
-		if (c->vcpu >= max ||
-		    (c->vcpu >= dom->vcpu_count &&
+		if (c->vcpu >= s->cfg.max_vcpus ||
+		    (c->vcpu >= s->vcpu_count &&
 		     c->event != KVMI_EVENT_CREATE_VCPU)) {
-			kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-				  "host sent %s seq=%u for vCPU %u, which does "
-				  "not exist (%u known)",
-				  kvmi_event_name(c->event), m->hdr.seq,
-				  c->vcpu, dom->vcpu_count);
+			kvmi__sess_log(s, KVMI_LOG_ERROR,
+				       "host sent %s seq=%u for vCPU %u, which "
+				       "does not exist (%u known)",
+				       kvmi_event_name(c->event), m->hdr.seq,
+				       c->vcpu, s->vcpu_count);
 			return -EPROTO;
 		}
-		ev = kvmi__event_slot(dom, c->vcpu, true);
+		ev = kvmi__event_slot(s, c->vcpu, true);
 		if (!ev)
 			return -ENOMEM;
 		if (ev->state != KVMI__EV_FREE) {
-			kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-				  "host sent %s seq=%u for vCPU %u while its "
-				  "event seq=%u is not replied",
-				  kvmi_event_name(c->event), m->hdr.seq,
-				  c->vcpu, ev->seq);
+			kvmi__sess_log(s, KVMI_LOG_ERROR,
+				       "host sent %s seq=%u for vCPU %u while "
+				       "its event seq=%u is not replied",
+				       kvmi_event_name(c->event), m->hdr.seq,
+				       c->vcpu, ev->seq);
 			return -EPROTO;
 		}
 		if (c->event == KVMI_EVENT_CREATE_VCPU &&
-		    c->vcpu >= dom->vcpu_count)
-			dom->vcpu_count = c->vcpu + 1u;
+		    c->vcpu >= s->vcpu_count)
+			s->vcpu_count = c->vcpu + 1u;
 	}
-	ev->dom = dom;
 	ev->seq = m->hdr.seq;
 	ev->common = *c;
 	ev->data = *m->u.event.data;
-	enqueue(dom, ev);
-	if (dom->queued > dom->srv->cfg.event_queue_max) {
-		kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-			  "%zu events waiting for dispatch exceed the queue "
-			  "bound %zu",
-			  dom->queued, dom->srv->cfg.event_queue_max);
-		return KVMI_E_QUEUE_FULL;
-	}
+	ev->state = KVMI__EV_QUEUED;
+	ev->held = false;
+	/* one open event per vCPU plus the UNHOOK: the queue is bounded by
+	 * the vCPU count, and the UNHOOK always has its place */
+	kvmi__deliver(s, &ev->item,
+		      ev == &s->unhook_ev ? KVMI__ITEM_UNHOOK
+					  : KVMI__ITEM_EVENT);
 	return 0;
 }
 
-static int on_reply(struct kvmi_dom *dom, const struct kvmi_msg *m)
+static int on_reply(struct kvmi_session *s, const struct kvmi_msg *m)
 {
-	struct kvmi__pending *p;
-	struct kvmi__waiter *w;
-	size_t at;
+	struct kvmi__waiter *w = kvmi__waiter_find(s, m->hdr.seq);
 
-	p = table_find(&dom->pending, m->hdr.seq, &at);
-	if (!p || p->id != m->hdr.id) {
-		kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-			  "reply %s seq=%u matches no outstanding command",
-			  kvmi_msg_name(m->hdr.id), m->hdr.seq);
+	if (!w || w->id != m->hdr.id) {
+		kvmi__sess_log(s, KVMI_LOG_ERROR,
+			       "reply %s seq=%u matches no outstanding "
+			       "command",
+			       kvmi_msg_name(m->hdr.id), m->hdr.seq);
 		return KVMI_E_UNEXPECTED_REPLY;
 	}
-	w = p->w;
-	table_remove_at(&dom->pending, at);
 	if (m->u.reply.err == 0 && w->out && m->u.reply.data_len) {
 		size_t n = m->u.reply.data_len < w->out_cap ? m->u.reply.data_len
 							    : w->out_cap;
@@ -379,52 +443,193 @@ static int on_reply(struct kvmi_dom *dom, const struct kvmi_msg *m)
 	}
 	w->out_len = m->u.reply.data_len;
 	if (m->hdr.id == KVMI_CONTROL_CMD_RESPONSE && m->u.reply.err == 0)
-		kvmi__pending_finish_optional(dom, m->hdr.seq);
-	waiter_finish(dom, w, m->u.reply.err);
+		kvmi__waiters_finish_optional(s, m->hdr.seq);
+	kvmi__waiter_finish(s, w, m->u.reply.err);
 	return 0;
 }
 
-int kvmi__session_input(struct kvmi_dom *dom, const uint8_t *buf, size_t len)
+KVMI_EXPORT ssize_t kvmi_session_recv(struct kvmi_session *s, const void *buf,
+				      size_t len)
 {
-	while (len && dom->state < KVMI__DOM_CLOSING) {
+	const uint8_t *p = buf;
+	size_t left = len;
+
+	if (!s || (!buf && len))
+		return -EINVAL;
+	if (s->error)
+		return s->error;
+	while (left) {
 		const struct kvmi_msg *m;
-		ssize_t n = kvmi_decoder_feed(dom->dec, buf, len, &m);
+		ssize_t n = kvmi_decoder_feed(s->dec, p, left, &m);
 		int err = 0;
 
 		if (n < 0) {
 			uint64_t off = 0;
-			const char *why = kvmi_decoder_error(dom->dec, &off);
+			const char *why = kvmi_decoder_error(s->dec, &off);
 
-			kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-				  "malformed message from the host: %s: %s",
-				  kvmi_err_name((int)n),
-				  why ? why : kvmi_strerror((int)n));
-			return (int)n;
+			kvmi__sess_log(s, KVMI_LOG_ERROR,
+				       "malformed message from the host: %s: "
+				       "%s",
+				       kvmi_err_name((int)n),
+				       why ? why : kvmi_strerror((int)n));
+			kvmi_session_fail(s, (int)n);
+			return n;
 		}
-		buf += n;
-		len -= (size_t)n;
+		p += n;
+		left -= (size_t)n;
 		if (!m)
 			break;
 		switch (m->kind) {
 		case KVMI_MSG_EVENT:
-			err = on_event(dom, m);
+			err = on_event(s, m);
 			break;
 		case KVMI_MSG_REPLY:
-			err = on_reply(dom, m);
+			err = on_reply(s, m);
 			break;
 		case KVMI_MSG_EVENT_REPLY_ERROR:
-			kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-				  "host rejected the reply to event seq=%u: %s",
-				  m->hdr.seq,
-				  kvmi_host_error_name(m->u.reply.host_err));
+			kvmi__sess_log(s, KVMI_LOG_ERROR,
+				       "host rejected the reply to event "
+				       "seq=%u: %s",
+				       m->hdr.seq,
+				       kvmi_host_error_name(m->u.reply.host_err));
 			err = KVMI_E_EVENT_REPLY_REJECTED;
 			break;
 		default:
 			err = -EPROTO;
 			break;
 		}
-		if (err)
+		if (err) {
+			kvmi_session_fail(s, err);
 			return err;
+		}
 	}
-	return 0;
+	return (ssize_t)len;
+}
+
+KVMI_EXPORT int kvmi_session_expire(struct kvmi_session *s, uint64_t now_ms)
+{
+	uint64_t d = kvmi_session_next_deadline(s);
+
+	if (!s || d == UINT64_MAX || now_ms < d)
+		return 0;
+	kvmi__sess_log(s, KVMI_LOG_ERROR, "command timed out after %u ms",
+		       s->cfg.command_timeout_ms);
+	kvmi_session_fail(s, -ETIMEDOUT);
+	return -ETIMEDOUT;
+}
+
+/* ---- deliveries ---- */
+
+void kvmi__deliver(struct kvmi_session *s, struct kvmi__item *it,
+		   enum kvmi__item_kind kind)
+{
+	it->kind = kind;
+	it->next = NULL;
+	it->prev = s->qtail;
+	it->arrival = ++s->arrivals;
+	it->queued = true;
+	if (s->qtail)
+		s->qtail->next = it;
+	else
+		s->qhead = it;
+	s->qtail = it;
+	if (kind == KVMI__ITEM_EVENT)
+		s->queued_events++;
+}
+
+void kvmi__undeliver(struct kvmi_session *s, struct kvmi__item *it)
+{
+	if (!it->queued)
+		return;
+	if (it->prev)
+		it->prev->next = it->next;
+	else
+		s->qhead = it->next;
+	if (it->next)
+		it->next->prev = it->prev;
+	else
+		s->qtail = it->prev;
+	it->next = it->prev = NULL;
+	it->queued = false;
+	if (it->kind == KVMI__ITEM_EVENT)
+		s->queued_events--;
+}
+
+static void deliver_one(struct kvmi_session *s, struct kvmi__item *it)
+{
+	switch (it->kind) {
+	case KVMI__ITEM_EVENT:
+		kvmi__event_dispatch(s, (struct kvmi_event_ctx *)it);
+		break;
+	case KVMI__ITEM_UNHOOK:
+		kvmi__event_release(&s->unhook_ev);
+		kvmi__sess_log(s, KVMI_LOG_INFO,
+			       "KVMI_EVENT_UNHOOK: the host asks the tool to "
+			       "unhook");
+		if (s->cbs.unhook) {
+			s->depth++;
+			s->cbs.unhook(s, s->user);
+			s->depth--;
+		}
+		break;
+	case KVMI__ITEM_DONE: {
+		struct kvmi__waiter *w = (struct kvmi__waiter *)it;
+
+		s->depth++;
+		w->cb(s, w);
+		s->depth--;
+		break;
+	}
+	}
+}
+
+/* the first item dispatch may deliver: before start-up finished only
+ * command completions (events wait for the ready callback) */
+static struct kvmi__item *next_item(struct kvmi_session *s, uint64_t last)
+{
+	struct kvmi__item *it = s->qhead;
+
+	if (!s->ready)
+		while (it && it->kind != KVMI__ITEM_DONE)
+			it = it->next;
+	return it && it->arrival <= last ? it : NULL;
+}
+
+KVMI_EXPORT int kvmi_session_dispatch(struct kvmi_session *s)
+{
+	struct kvmi__item *it;
+	uint64_t last;
+	int n = 0;
+
+	if (!s)
+		return -EINVAL;
+	if (s->depth)
+		return -EBUSY;
+	last = s->arrivals;
+	while ((it = next_item(s, last)) != NULL) {
+		kvmi__undeliver(s, it);
+		deliver_one(s, it);
+		n++;
+	}
+	return n;
+}
+
+void kvmi__sess_deliver_sync(struct kvmi_session *s)
+{
+	struct kvmi__item *it = s->qhead, *next;
+
+	for (; it; it = next) {
+		next = it->next;
+		if (it->kind != KVMI__ITEM_DONE ||
+		    !((struct kvmi__waiter *)it)->sync)
+			continue;
+		kvmi__undeliver(s, it);
+		deliver_one(s, it);
+		/* a sync completion only records a result: @next is intact */
+	}
+}
+
+KVMI_EXPORT int kvmi_session_has_work(const struct kvmi_session *s)
+{
+	return s && next_item((struct kvmi_session *)s, s->arrivals) != NULL;
 }

@@ -2,7 +2,8 @@
  * libkvmi - batch.c: pipelined batches of commands and event replies,
  * written in as few writes as the socket takes, with every reply collected
  * or with replies disabled (KVMI_CONTROL_CMD_RESPONSE) and one
- * confirmation at the end.
+ * confirmation at the end; sent asynchronously (kvmi_batch_send: a
+ * callback when the last reply is in) or waited for (kvmi_batch_commit).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@ enum item_kind {
 };
 
 struct item {
-	struct kvmi__waiter w;
+	struct kvmi__waiter w; /* first: the waiter is the item */
+	struct kvmi_batch *b;
 	enum item_kind kind;
 	bool wants_data; /* a command that returns data */
 	uint16_t id;
@@ -30,11 +32,19 @@ struct kvmi_batch {
 	struct kvmi_dom *dom;
 	unsigned int flags;
 	bool committed;
+	bool free_after; /* sent with kvmi_batch_send: ours to free */
+	bool in_sync;	 /* delivered during synchronous waits */
 	struct item *items;
 	size_t n, cap;
 	uint8_t *buf; /* the encoded messages, in order */
 	size_t len, bcap;
-	size_t writes;
+	size_t writes, writes0;
+	size_t left; /* waiters not finished */
+	int result;
+	struct kvmi__waiter confirm; /* replies disabled: the confirmation */
+	struct kvmi__waiter fin;     /* an empty batch's completion */
+	kvmi_dom_cmd_cb cb;
+	void *ctx;
 };
 
 KVMI_EXPORT int kvmi_batch_new(struct kvmi_dom *dom, unsigned int flags,
@@ -63,13 +73,20 @@ KVMI_EXPORT void kvmi_batch_free(struct kvmi_batch *b)
 		if (b->items[i].kind == ITEM_EVENT_REPLY && !b->committed &&
 		    b->items[i].ev->state == KVMI__EV_BATCHED)
 			b->items[i].ev->state = KVMI__EV_DISPATCHED;
-	if (b->dom && !b->committed)
+	if (b->committed)
 		for (size_t i = 0; i < b->n; i++)
-			kvmi__pending_drop_waiter(b->dom, &b->items[i].w);
+			kvmi__waiter_drop(b->dom->sess, &b->items[i].w);
+	kvmi__waiter_drop(b->dom->sess, &b->confirm);
+	kvmi__waiter_drop(b->dom->sess, &b->fin);
 	kvmi_dom_unref(b->dom);
 	free(b->items);
 	free(b->buf);
 	free(b);
+}
+
+KVMI_EXPORT struct kvmi_dom *kvmi_batch_dom(const struct kvmi_batch *b)
+{
+	return b ? b->dom : NULL;
 }
 
 KVMI_EXPORT size_t kvmi_batch_count(const struct kvmi_batch *b)
@@ -146,7 +163,7 @@ static int add(struct kvmi_batch *b, int len, void *out, size_t out_cap,
 	return (int)b->n++;
 }
 
-#define SEQ (kvmi_seq_next(&b->dom->seq))
+#define SEQ (kvmi_seq_next(&b->dom->sess->seq))
 #define MAXM KVMI_ENCODE_MAX
 
 /* physical access split per 4 KiB page: one item per page; a write when
@@ -319,7 +336,8 @@ static int add_reply(struct kvmi_batch *b, struct kvmi_event_ctx *ev,
 	struct item *it;
 	int r;
 
-	if (!b || !ev || ev->dom != b->dom || ev == &b->dom->unhook_ev)
+	if (!b || !ev || ev->sess != b->dom->sess ||
+	    ev == &b->dom->sess->unhook_ev)
 		return -EINVAL;
 	if (!kvmi__event_open(ev))
 		return KVMI_E_ALREADY_REPLIED;
@@ -364,113 +382,177 @@ KVMI_EXPORT int kvmi_batch_event_reply_msr(struct kvmi_batch *b,
 	return add_reply(b, ev, action, &new_val, sizeof(new_val));
 }
 
-static int append_out(struct kvmi_dom *dom, const uint8_t *p, size_t n)
+/* ---- sending ---- */
+
+static void batch_complete(struct kvmi_batch *b)
 {
-	uint8_t *where;
-	int err = kvmi__out_reserve(dom, n, &where);
+	struct kvmi_dom *dom = b->dom;
+	int result = b->confirm.result;
 
-	if (err)
-		return err;
-	memcpy(where, p, n);
-	kvmi__out_commit(dom, n);
-	return 0;
-}
-
-KVMI_EXPORT int kvmi_batch_commit(struct kvmi_batch *b)
-{
-	struct kvmi_dom *dom;
-	struct kvmi__waiter confirm = {0};
-	struct kvmi__waiter **ws = NULL;
-	bool no_replies;
-	size_t nw = 0, writes0;
-	uint8_t msg[32];
-	int err = 0, len;
-
-	if (!b)
-		return -EINVAL;
-	if (b->committed)
-		return -EBUSY;
-	dom = b->dom;
-	no_replies = b->flags & KVMI_BATCH_NO_REPLIES;
-	b->committed = true;
-	if (!kvmi__dom_usable(dom)) {
-		err = -ENOTCONN;
-		goto fail_all;
-	}
-	ws = kvmi__malloc((b->n + 1) * sizeof(*ws));
-	if (!ws) {
-		err = -ENOMEM;
-		goto fail_all;
-	}
-	writes0 = dom->writes;
-	if (no_replies) {
-		len = kvmi_encode_control_cmd_response(msg, sizeof(msg),
-						       kvmi_seq_next(&dom->seq),
-						       0, 1);
-		err = append_out(dom, msg, (size_t)len);
-	}
-	for (size_t i = 0; !err && i < b->n; i++) {
-		struct item *it = &b->items[i];
-
-		if (it->kind == ITEM_EVENT_REPLY) {
-			it->w.done = true;
-			continue;
-		}
-		err = kvmi__pending_add(dom, it->id, it->seq, no_replies,
-					&it->w);
-		if (!err)
-			ws[nw++] = &it->w;
-	}
-	if (!err)
-		err = append_out(dom, b->buf, b->len);
-	if (!err && no_replies) {
-		uint32_t seq = kvmi_seq_next(&dom->seq);
-
-		len = kvmi_encode_control_cmd_response(msg, sizeof(msg), seq, 1,
-						       1);
-		err = kvmi__pending_add(dom, KVMI_CONTROL_CMD_RESPONSE, seq,
-					false, &confirm);
-		if (!err) {
-			ws[nw++] = &confirm;
-			err = append_out(dom, msg, (size_t)len);
-		}
-	}
-	if (err) {
-		for (size_t i = 0; i < nw; i++)
-			kvmi__pending_drop_waiter(dom, ws[i]);
-		goto fail_all;
-	}
-	/* the event replies are on their way */
-	for (size_t i = 0; i < b->n; i++)
-		if (b->items[i].kind == ITEM_EVENT_REPLY)
-			kvmi__event_release(b->items[i].ev);
-	err = kvmi__dom_wait(dom, ws, nw);
-	b->writes = dom->writes - writes0;
-	free(ws);
-	if (err)
-		return err;
-	if (confirm.result)
-		return confirm.result;
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; !result && i < b->n; i++) {
 		struct item *it = &b->items[i];
 
 		if (it->w.result)
-			return it->w.result;
-		if (it->wants_data && it->w.out_len != it->expect_len)
-			return it->w.result = KVMI_E_MSG_SIZE;
+			result = it->w.result;
+		else if (it->wants_data && it->w.out_len != it->expect_len)
+			result = it->w.result = KVMI_E_MSG_SIZE;
 	}
-	return 0;
+	b->result = result;
+	b->writes = dom->writes - b->writes0;
+	b->cb(dom, result, b->ctx);
+	if (b->free_after)
+		kvmi_batch_free(b);
+}
 
-fail_all:
-	free(ws);
+static void waiter_done(struct kvmi_session *s, struct kvmi__waiter *w)
+{
+	struct kvmi_batch *b = w->ctx;
+
+	(void)s;
+	if (--b->left == 0)
+		batch_complete(b);
+}
+
+static void arm(struct kvmi_batch *b, struct kvmi__waiter *w)
+{
+	w->cb = waiter_done;
+	w->ctx = b;
+	w->sync = b->in_sync;
+}
+
+/* every item fails with @err before anything was sent */
+static void fail_all(struct kvmi_batch *b, int err)
+{
 	for (size_t i = 0; i < b->n; i++) {
 		struct item *it = &b->items[i];
 
 		if (it->kind == ITEM_EVENT_REPLY &&
 		    it->ev->state == KVMI__EV_BATCHED)
 			it->ev->state = KVMI__EV_DISPATCHED;
+		kvmi__waiter_drop(b->dom->sess, &it->w);
 		it->w.done = true;
 		it->w.result = err;
 	}
+	kvmi__waiter_drop(b->dom->sess, &b->confirm);
+	b->result = err;
+}
+
+static int submit(struct kvmi_batch *b, kvmi_dom_cmd_cb cb, void *ctx,
+		  bool in_sync)
+{
+	struct kvmi_dom *dom = b->dom;
+	struct kvmi_session *s;
+	bool no_replies, appended = false;
+	uint8_t msg[32];
+	int err = 0, len;
+
+	if (b->committed)
+		return -EBUSY;
+	b->committed = true;
+	b->cb = cb;
+	b->ctx = ctx;
+	b->in_sync = in_sync;
+	if (!kvmi__dom_usable(dom)) {
+		fail_all(b, -ENOTCONN);
+		return -ENOTCONN;
+	}
+	s = dom->sess;
+	no_replies = b->flags & KVMI_BATCH_NO_REPLIES;
+	b->writes0 = dom->writes;
+	b->left = 0;
+	if (no_replies) {
+		len = kvmi_encode_control_cmd_response(msg, sizeof(msg),
+						       kvmi_seq_next(&s->seq),
+						       0, 1);
+		err = kvmi__out_append(s, msg, (size_t)len);
+		appended = !err;
+	}
+	for (size_t i = 0; !err && i < b->n; i++) {
+		struct item *it = &b->items[i];
+
+		it->b = b;
+		if (it->kind == ITEM_EVENT_REPLY) {
+			it->w.done = true;
+			continue;
+		}
+		arm(b, &it->w);
+		err = kvmi__waiter_add(s, it->id, it->seq, no_replies, &it->w);
+		if (!err)
+			b->left++;
+	}
+	if (!err) {
+		err = kvmi__out_append(s, b->buf, b->len);
+		appended = appended || !err;
+	}
+	if (!err && no_replies) {
+		uint32_t seq = kvmi_seq_next(&s->seq);
+
+		len = kvmi_encode_control_cmd_response(msg, sizeof(msg), seq, 1,
+						       1);
+		arm(b, &b->confirm);
+		err = kvmi__waiter_add(s, KVMI_CONTROL_CMD_RESPONSE, seq, false,
+				       &b->confirm);
+		if (!err) {
+			b->left++;
+			err = kvmi__out_append(s, msg, (size_t)len);
+		}
+	}
+	if (err) {
+		fail_all(b, err);
+		/* half a batch in the output (replies left disabled, or
+		 * commands nobody waits for): the stream cannot go on */
+		if (appended)
+			kvmi__dom_fail(dom, err);
+		return err;
+	}
+	/* the event replies are on their way */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].kind == ITEM_EVENT_REPLY)
+			kvmi__event_release(b->items[i].ev);
+	if (!b->left) {
+		arm(b, &b->fin);
+		b->left = 1;
+		kvmi__waiter_finish(s, &b->fin, 0);
+	}
+	kvmi__dom_output(dom);
+	return 0;
+}
+
+int kvmi__batch_send_flagged(struct kvmi_batch *b, kvmi_dom_cmd_cb cb,
+			     void *ctx, bool in_sync)
+{
+	int err;
+
+	if (!b || !cb)
+		return -EINVAL;
+	if (b->committed)
+		return -EBUSY;
+	err = submit(b, cb, ctx, in_sync);
+	if (err)
+		kvmi_batch_free(b);
+	else
+		b->free_after = true;
+	return err;
+}
+
+KVMI_EXPORT int kvmi_batch_send(struct kvmi_batch *b, kvmi_dom_cmd_cb cb,
+				void *ctx)
+{
+	return kvmi__batch_send_flagged(b, cb, ctx, cb == kvmi__sync_cb);
+}
+
+KVMI_EXPORT int kvmi_batch_commit(struct kvmi_batch *b)
+{
+	struct kvmi__sync sc = {0};
+	int err;
+
+	if (!b)
+		return -EINVAL;
+	err = submit(b, kvmi__sync_cb, &sc, true);
+	if (err)
+		return err;
+	err = kvmi__dom_sync_wait(b->dom, &sc);
+	if (!sc.done)
+		fail_all(b, err); /* the domain failed first */
 	return err;
 }

@@ -1,10 +1,13 @@
 /*
- * libkvmi - commands.c: one synchronous function per core command, on
- * top of kvmi__command (send, wait for the (id, seq) reply).  Physical
- * accesses are split per page and page-access lists per message, sent
- * pipelined and waited for together.
+ * libkvmi - commands.c: every core command in two forms: asynchronous
+ * (kvmi_dom_*_async: queued, the callback runs from the loop with the
+ * result) and synchronous (the same, then a wait that keeps every other
+ * message queued).  A single-message command is one struct kvmi__cmd;
+ * physical accesses and page-access lists are split per page / per
+ * message into a pipelined batch.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,206 +16,338 @@
 
 #define MSG_MAX KVMI_ENCODE_MAX
 
-/* reserve room for one message in the output buffer */
-static int reserve(struct kvmi_dom *dom, uint8_t **where)
+struct kvmi__cmd {
+	struct kvmi__waiter w;
+	struct kvmi_dom *dom;
+	kvmi__cmd_finish finish; /* reply -> the caller's outputs */
+	void *out[4];		 /* the caller's outputs */
+	size_t aux;		 /* what finish needs (counts, lengths) */
+	size_t off, size;	 /* finish_copy: the field to copy */
+	kvmi_dom_cmd_cb cb;
+	void *ctx;
+	uint8_t reply[];
+};
+
+int kvmi__cmd_reserve(struct kvmi_dom *dom, uint8_t **where)
 {
 	if (!kvmi__dom_usable(dom))
 		return -ENOTCONN;
-	return kvmi__out_reserve(dom, MSG_MAX, where);
+	return kvmi__out_reserve(dom->sess, MSG_MAX, where);
 }
 
-/* queue an encoded message (at the end of the output buffer) as a command
- * whose reply goes to @w */
-static int queue(struct kvmi_dom *dom, int len, struct kvmi__waiter *w)
+static void cmd_done(struct kvmi_session *s, struct kvmi__waiter *w)
 {
-	struct kvmi_msg_hdr hdr;
+	struct kvmi__cmd *c = (struct kvmi__cmd *)w;
+
+	(void)s;
+	if (w->result == 0 && c->finish)
+		c->finish(c); /* may turn the result into an error or count */
+	c->cb(c->dom, w->result, c->ctx);
+	free(c);
+}
+
+static struct kvmi__cmd *cmd_queue(struct kvmi_dom *dom, int len,
+				   size_t reply_cap, kvmi__cmd_finish finish,
+				   kvmi_dom_cmd_cb cb, void *ctx, int *err)
+{
+	struct kvmi__cmd *c;
+
+	*err = len < 0 ? len : 0;
+	if (*err)
+		return NULL;
+	c = kvmi__calloc(1, sizeof(*c) + reply_cap);
+	if (!c) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	c->w.out = reply_cap ? c->reply : NULL;
+	c->w.out_cap = reply_cap;
+	c->w.cb = cmd_done;
+	c->w.sync = cb == kvmi__sync_cb;
+	c->dom = dom;
+	c->finish = finish;
+	c->cb = cb;
+	c->ctx = ctx;
+	*err = kvmi__sess_queue_command(dom->sess, len, &c->w);
+	if (*err) {
+		free(c);
+		return NULL;
+	}
+	kvmi__dom_output(dom);
+	return c;
+}
+
+int kvmi__cmd_queue(struct kvmi_dom *dom, int len, size_t reply_cap,
+		    kvmi__cmd_finish finish, void *out1, void *out2,
+		    kvmi_dom_cmd_cb cb, void *ctx)
+{
 	int err;
+	struct kvmi__cmd *c =
+		cmd_queue(dom, len, reply_cap, finish, cb, ctx, &err);
 
-	if (len < 0)
-		return len;
-	memcpy(&hdr, dom->out + dom->out_len, sizeof(hdr));
-	err = kvmi__pending_add(dom, hdr.id, hdr.seq, false, w);
-	if (err)
-		return err;
-	kvmi__out_commit(dom, (size_t)len);
-	return 0;
+	if (c) {
+		c->out[0] = out1;
+		c->out[1] = out2;
+	}
+	return err;
 }
 
-int kvmi__command(struct kvmi_dom *dom, const uint8_t *msg, int len,
-		  void *out, size_t out_cap, size_t *out_len)
+/* copy one field of the reply into the caller's output */
+static void finish_copy(struct kvmi__cmd *c)
 {
-	struct kvmi__waiter w = {.out = out, .out_cap = out_cap};
-	struct kvmi__waiter *ws[1] = {&w};
-	int err;
-
-	(void)msg; /* the message was encoded in place by the caller */
-	err = queue(dom, len, &w);
-	if (err)
-		return err;
-	err = kvmi__dom_wait(dom, ws, 1);
-	if (err)
-		return err;
-	if (out_len)
-		*out_len = w.out_len;
-	return w.result;
+	if (c->w.out_len < c->off + c->size) {
+		c->w.result = KVMI_E_MSG_SIZE;
+		return;
+	}
+	memcpy(c->out[0], c->reply + c->off, c->size);
 }
 
-int kvmi__write_physical_async(struct kvmi_dom *dom, uint64_t gpa,
-			       const void *buf, size_t len,
-			       struct kvmi__waiter *w)
-{
-	uint8_t *where;
-	int err = reserve(dom, &where);
-
-	if (err)
-		return err;
-	return queue(dom,
-		     kvmi_encode_write_physical(where, MSG_MAX,
-						kvmi_seq_next(&dom->seq), gpa,
-						buf, len),
-		     w);
-}
-
-/* encode with EXPR into `where` (declared by the caller) and run it */
-#define RUN(dom, out, cap, outlen, EXPR)                                       \
+/* encode with EXPR into `where` and queue it; the reply is @cap bytes */
+#define QUEUE(dom, cap, finish, EXPR)                                          \
 	({                                                                     \
 		uint8_t *where;                                                \
-		int _e = reserve(dom, &where);                                 \
-		if (!_e)                                                       \
-			_e = kvmi__command(dom, where,                         \
-					   (EXPR), out, cap, outlen);          \
-		_e;                                                            \
+		int e_ = kvmi__cmd_reserve(dom, &where);                       \
+		struct kvmi__cmd *c_ = NULL;                                   \
+		if (!e_)                                                       \
+			c_ = cmd_queue(dom, (EXPR), cap, finish, cb, ctx,      \
+				       &e_);                                   \
+		(void)c_;                                                      \
+		c_;                                                            \
 	})
-#define SEQ (kvmi_seq_next(&dom->seq))
+#define SEQ (kvmi_seq_next(&dom->sess->seq))
+
+/* a command without reply data */
+#define PLAIN(dom, EXPR)                                                       \
+	do {                                                                   \
+		uint8_t *where;                                                \
+		int e_;                                                        \
+		if (!dom || !cb)                                               \
+			return -EINVAL;                                        \
+		e_ = kvmi__cmd_reserve(dom, &where);                           \
+		if (!e_)                                                       \
+			cmd_queue(dom, (EXPR), 0, NULL, cb, ctx, &e_);         \
+		return e_;                                                     \
+	} while (0)
+
+/* a command whose reply struct @T has one field @F for output @outp */
+#define FIELD(dom, T, F, outp, EXPR)                                           \
+	do {                                                                   \
+		uint8_t *where;                                                \
+		struct kvmi__cmd *c_;                                          \
+		int e_;                                                        \
+		if (!dom || !cb || !(outp))                                    \
+			return -EINVAL;                                        \
+		e_ = kvmi__cmd_reserve(dom, &where);                           \
+		if (e_)                                                        \
+			return e_;                                             \
+		c_ = cmd_queue(dom, (EXPR), sizeof(T), finish_copy, cb, ctx,   \
+			       &e_);                                           \
+		if (c_) {                                                      \
+			c_->out[0] = (outp);                                   \
+			c_->off = offsetof(T, F);                              \
+			c_->size = sizeof(((T *)0)->F);                        \
+		}                                                              \
+		return e_;                                                     \
+	} while (0)
+
+/* the synchronous form of an asynchronous call written with `sc` */
+#define SYNC(dom, CALL)                                                        \
+	do {                                                                   \
+		struct kvmi__sync sc = {0};                                    \
+		int e_ = (CALL);                                               \
+		return e_ ? e_ : kvmi__dom_sync_wait(dom, &sc);                \
+	} while (0)
+#define SCB kvmi__sync_cb, &sc
+
+
+/* ---- one message each ---- */
+
+KVMI_EXPORT int kvmi_dom_get_version_async(struct kvmi_dom *dom,
+					   uint32_t *version,
+					   kvmi_dom_cmd_cb cb, void *ctx)
+{
+	FIELD(dom, struct kvmi_get_version_reply, version, version,
+	      kvmi_encode_get_version(where, MSG_MAX, SEQ));
+}
 
 KVMI_EXPORT int kvmi_dom_get_version(struct kvmi_dom *dom, uint32_t *version)
 {
-	struct kvmi_get_version_reply r = {0};
-	int err;
+	SYNC(dom, kvmi_dom_get_version_async(dom, version, SCB));
+}
 
-	if (!dom || !version)
-		return -EINVAL;
-	err = RUN(dom, &r, sizeof(r), NULL,
-		  kvmi_encode_get_version(where, MSG_MAX, SEQ));
-	if (!err)
-		*version = r.version;
-	return err;
+KVMI_EXPORT int kvmi_dom_check_command_async(struct kvmi_dom *dom,
+					     uint16_t id, kvmi_dom_cmd_cb cb,
+					     void *ctx)
+{
+	PLAIN(dom, kvmi_encode_check_command(where, MSG_MAX, SEQ, id));
 }
 
 KVMI_EXPORT int kvmi_dom_check_command(struct kvmi_dom *dom, uint16_t id)
 {
-	if (!dom)
-		return -EINVAL;
-	return RUN(dom, NULL, 0, NULL,
-		   kvmi_encode_check_command(where, MSG_MAX, SEQ, id));
+	SYNC(dom, kvmi_dom_check_command_async(dom, id, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_check_event_async(struct kvmi_dom *dom,
+					   uint16_t event_id,
+					   kvmi_dom_cmd_cb cb, void *ctx)
+{
+	PLAIN(dom, kvmi_encode_check_event(where, MSG_MAX, SEQ, event_id));
 }
 
 KVMI_EXPORT int kvmi_dom_check_event(struct kvmi_dom *dom, uint16_t event_id)
 {
-	if (!dom)
-		return -EINVAL;
-	return RUN(dom, NULL, 0, NULL,
-		   kvmi_encode_check_event(where, MSG_MAX, SEQ, event_id));
+	SYNC(dom, kvmi_dom_check_event_async(dom, event_id, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_get_guest_info_async(struct kvmi_dom *dom,
+					      uint32_t *vcpu_count,
+					      kvmi_dom_cmd_cb cb, void *ctx)
+{
+	FIELD(dom, struct kvmi_get_guest_info_reply, vcpu_count, vcpu_count,
+	      kvmi_encode_get_guest_info(where, MSG_MAX, SEQ));
 }
 
 KVMI_EXPORT int kvmi_dom_get_guest_info(struct kvmi_dom *dom,
 					uint32_t *vcpu_count)
 {
-	struct kvmi_get_guest_info_reply r = {0};
-	int err;
+	SYNC(dom, kvmi_dom_get_guest_info_async(dom, vcpu_count, SCB));
+}
 
-	if (!dom || !vcpu_count)
-		return -EINVAL;
-	err = RUN(dom, &r, sizeof(r), NULL,
-		  kvmi_encode_get_guest_info(where, MSG_MAX, SEQ));
-	if (!err)
-		*vcpu_count = r.vcpu_count;
-	return err;
+KVMI_EXPORT int kvmi_dom_get_vcpu_info_async(struct kvmi_dom *dom,
+					     uint16_t vcpu,
+					     uint64_t *tsc_speed,
+					     kvmi_dom_cmd_cb cb, void *ctx)
+{
+	FIELD(dom, struct kvmi_get_vcpu_info_reply, tsc_speed, tsc_speed,
+	      kvmi_encode_get_vcpu_info(where, MSG_MAX, SEQ, vcpu));
 }
 
 KVMI_EXPORT int kvmi_dom_get_vcpu_info(struct kvmi_dom *dom, uint16_t vcpu,
 				       uint64_t *tsc_speed)
 {
-	struct kvmi_get_vcpu_info_reply r = {0};
-	int err;
+	SYNC(dom, kvmi_dom_get_vcpu_info_async(dom, vcpu, tsc_speed, SCB));
+}
 
-	if (!dom || !tsc_speed)
-		return -EINVAL;
-	err = RUN(dom, &r, sizeof(r), NULL,
-		  kvmi_encode_get_vcpu_info(where, MSG_MAX, SEQ, vcpu));
-	if (!err)
-		*tsc_speed = r.tsc_speed;
-	return err;
+KVMI_EXPORT int kvmi_dom_pause_vcpu_async(struct kvmi_dom *dom, uint16_t vcpu,
+					  int wait, kvmi_dom_cmd_cb cb,
+					  void *ctx)
+{
+	PLAIN(dom, kvmi_encode_pause_vcpu(where, MSG_MAX, SEQ, vcpu, wait));
 }
 
 KVMI_EXPORT int kvmi_dom_pause_vcpu(struct kvmi_dom *dom, uint16_t vcpu,
 				    int wait)
 {
-	if (!dom)
-		return -EINVAL;
-	return RUN(dom, NULL, 0, NULL,
-		   kvmi_encode_pause_vcpu(where, MSG_MAX, SEQ, vcpu, wait));
+	SYNC(dom, kvmi_dom_pause_vcpu_async(dom, vcpu, wait, SCB));
 }
 
-KVMI_EXPORT int kvmi_dom_pause_all(struct kvmi_dom *dom)
+KVMI_EXPORT int kvmi_dom_control_vm_events_async(struct kvmi_dom *dom,
+						 uint16_t event_id, int enable,
+						 kvmi_dom_cmd_cb cb, void *ctx)
 {
-	struct kvmi_batch *b;
-	int err;
-
-	if (!dom)
-		return -EINVAL;
-	err = kvmi_batch_new(dom, 0, &b);
-	if (err)
-		return err;
-	for (unsigned int v = 0; v < dom->vcpu_count && !err; v++) {
-		int r = kvmi_batch_pause_vcpu(b, (uint16_t)v, 1);
-
-		if (r < 0)
-			err = r;
-	}
-	if (!err)
-		err = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
-	return err;
+	PLAIN(dom, kvmi_encode_control_vm_events(where, MSG_MAX, SEQ, event_id,
+						 enable));
 }
 
 KVMI_EXPORT int kvmi_dom_control_vm_events(struct kvmi_dom *dom,
 					   uint16_t event_id, int enable)
 {
-	if (!dom)
-		return -EINVAL;
-	return RUN(dom, NULL, 0, NULL,
-		   kvmi_encode_control_vm_events(where, MSG_MAX, SEQ, event_id,
-						 enable));
+	SYNC(dom, kvmi_dom_control_vm_events_async(dom, event_id, enable, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_control_events_async(struct kvmi_dom *dom,
+					      uint16_t vcpu, uint16_t event_id,
+					      int enable, kvmi_dom_cmd_cb cb,
+					      void *ctx)
+{
+	PLAIN(dom, kvmi_encode_control_events(where, MSG_MAX, SEQ, vcpu,
+					      event_id, enable));
 }
 
 KVMI_EXPORT int kvmi_dom_control_events(struct kvmi_dom *dom, uint16_t vcpu,
 					uint16_t event_id, int enable)
 {
-	if (!dom)
-		return -EINVAL;
-	return RUN(dom, NULL, 0, NULL,
-		   kvmi_encode_control_events(where, MSG_MAX, SEQ, vcpu,
-					      event_id, enable));
+	SYNC(dom,
+	     kvmi_dom_control_events_async(dom, vcpu, event_id, enable, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_control_cr_async(struct kvmi_dom *dom, uint16_t vcpu,
+					  uint32_t cr, int enable,
+					  kvmi_dom_cmd_cb cb, void *ctx)
+{
+	PLAIN(dom,
+	      kvmi_encode_control_cr(where, MSG_MAX, SEQ, vcpu, cr, enable));
 }
 
 KVMI_EXPORT int kvmi_dom_control_cr(struct kvmi_dom *dom, uint16_t vcpu,
 				    uint32_t cr, int enable)
 {
-	if (!dom)
-		return -EINVAL;
-	return RUN(dom, NULL, 0, NULL,
-		   kvmi_encode_control_cr(where, MSG_MAX, SEQ, vcpu, cr, enable));
+	SYNC(dom, kvmi_dom_control_cr_async(dom, vcpu, cr, enable, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_control_msr_async(struct kvmi_dom *dom,
+					   uint16_t vcpu, uint32_t msr,
+					   int enable, kvmi_dom_cmd_cb cb,
+					   void *ctx)
+{
+	PLAIN(dom, kvmi_encode_control_msr(where, MSG_MAX, SEQ, vcpu, msr,
+					   enable));
 }
 
 KVMI_EXPORT int kvmi_dom_control_msr(struct kvmi_dom *dom, uint16_t vcpu,
 				     uint32_t msr, int enable)
 {
-	if (!dom)
+	SYNC(dom, kvmi_dom_control_msr_async(dom, vcpu, msr, enable, SCB));
+}
+
+/* GET_REGISTERS: out = regs, sregs, msrs, mode; aux = nmsrs */
+static void finish_registers(struct kvmi__cmd *c)
+{
+	const struct kvmi_get_registers_reply *r = (const void *)c->reply;
+	const struct kvm_msr_entry *e = (const void *)(r + 1);
+	struct kvm_msr_entry *msrs = c->out[2];
+
+	if (c->w.out_len != c->w.out_cap || r->msrs.nmsrs != c->aux) {
+		c->w.result = KVMI_E_MSG_SIZE;
+		return;
+	}
+	if (c->out[0])
+		memcpy(c->out[0], &r->regs, sizeof(r->regs));
+	if (c->out[1])
+		memcpy(c->out[1], &r->sregs, sizeof(r->sregs));
+	if (c->out[3])
+		memcpy(c->out[3], &r->mode, sizeof(r->mode));
+	for (size_t i = 0; i < c->aux; i++)
+		msrs[i].data = e[i].data;
+}
+
+KVMI_EXPORT int kvmi_dom_get_registers_async(
+	struct kvmi_dom *dom, uint16_t vcpu, struct kvm_regs *regs,
+	struct kvm_sregs *sregs, struct kvm_msr_entry *msrs, size_t nmsrs,
+	uint32_t *mode, kvmi_dom_cmd_cb cb, void *ctx)
+{
+	size_t cap = sizeof(struct kvmi_get_registers_reply) +
+		     nmsrs * sizeof(struct kvm_msr_entry);
+	uint32_t idx[KVMI_GET_REGISTERS_MAX_MSRS];
+	struct kvmi__cmd *c;
+
+	if (!dom || !cb || (nmsrs && !msrs))
 		return -EINVAL;
-	return RUN(dom, NULL, 0, NULL,
-		   kvmi_encode_control_msr(where, MSG_MAX, SEQ, vcpu, msr,
-					   enable));
+	if (nmsrs > KVMI_GET_REGISTERS_MAX_MSRS)
+		return KVMI_E_TOO_MANY;
+	for (size_t i = 0; i < nmsrs; i++)
+		idx[i] = msrs[i].index;
+	c = QUEUE(dom, cap, finish_registers,
+		  kvmi_encode_get_registers(where, MSG_MAX, SEQ, vcpu, idx,
+					    nmsrs));
+	if (!c)
+		return kvmi__dom_usable(dom) ? -ENOMEM : -ENOTCONN;
+	c->out[0] = regs;
+	c->out[1] = sregs;
+	c->out[2] = msrs;
+	c->out[3] = mode;
+	c->aux = nmsrs;
+	return 0;
 }
 
 KVMI_EXPORT int kvmi_dom_get_registers(struct kvmi_dom *dom, uint16_t vcpu,
@@ -221,128 +356,93 @@ KVMI_EXPORT int kvmi_dom_get_registers(struct kvmi_dom *dom, uint16_t vcpu,
 				       struct kvm_msr_entry *msrs,
 				       size_t nmsrs, uint32_t *mode)
 {
-	size_t cap = sizeof(struct kvmi_get_registers_reply) +
-		     nmsrs * sizeof(struct kvm_msr_entry);
-	uint32_t idx[KVMI_GET_REGISTERS_MAX_MSRS];
-	struct kvmi_get_registers_reply *r;
-	size_t got = 0;
-	int err;
+	SYNC(dom, kvmi_dom_get_registers_async(dom, vcpu, regs, sregs, msrs,
+					       nmsrs, mode, SCB));
+}
 
-	if (!dom || (nmsrs && !msrs))
+KVMI_EXPORT int kvmi_dom_set_registers_async(struct kvmi_dom *dom,
+					     uint16_t vcpu,
+					     const struct kvm_regs *regs,
+					     kvmi_dom_cmd_cb cb, void *ctx)
+{
+	if (!regs)
 		return -EINVAL;
-	if (nmsrs > KVMI_GET_REGISTERS_MAX_MSRS)
-		return KVMI_E_TOO_MANY;
-	for (size_t i = 0; i < nmsrs; i++)
-		idx[i] = msrs[i].index;
-	r = kvmi__calloc(1, cap);
-	if (!r)
-		return -ENOMEM;
-	err = RUN(dom, r, cap, &got,
-		  kvmi_encode_get_registers(where, MSG_MAX, SEQ, vcpu, idx,
-					    nmsrs));
-	if (!err && (got != cap || r->msrs.nmsrs != nmsrs))
-		err = KVMI_E_MSG_SIZE;
-	if (!err) {
-		struct kvm_msr_entry *e = (struct kvm_msr_entry *)(r + 1);
-
-		if (regs)
-			*regs = r->regs;
-		if (sregs)
-			*sregs = r->sregs;
-		if (mode)
-			*mode = r->mode;
-		for (size_t i = 0; i < nmsrs; i++)
-			msrs[i].data = e[i].data;
-	}
-	free(r);
-	return err;
+	PLAIN(dom, kvmi_encode_set_registers(where, MSG_MAX, SEQ, vcpu, regs));
 }
 
 KVMI_EXPORT int kvmi_dom_set_registers(struct kvmi_dom *dom, uint16_t vcpu,
 				       const struct kvm_regs *regs)
 {
-	if (!dom || !regs)
+	SYNC(dom, kvmi_dom_set_registers_async(dom, vcpu, regs, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_get_cpuid_async(struct kvmi_dom *dom, uint16_t vcpu,
+					 uint32_t function, uint32_t index,
+					 struct kvmi_get_cpuid_reply *out,
+					 kvmi_dom_cmd_cb cb, void *ctx)
+{
+	struct kvmi__cmd *c;
+
+	if (!dom || !cb || !out)
 		return -EINVAL;
-	return RUN(dom, NULL, 0, NULL,
-		   kvmi_encode_set_registers(where, MSG_MAX, SEQ, vcpu, regs));
+	c = QUEUE(dom, sizeof(*out), finish_copy,
+		  kvmi_encode_get_cpuid(where, MSG_MAX, SEQ, vcpu, function,
+					index));
+	if (!c)
+		return kvmi__dom_usable(dom) ? -ENOMEM : -ENOTCONN;
+	c->out[0] = out;
+	c->size = sizeof(*out);
+	return 0;
 }
 
 KVMI_EXPORT int kvmi_dom_get_cpuid(struct kvmi_dom *dom, uint16_t vcpu,
 				   uint32_t function, uint32_t index,
 				   struct kvmi_get_cpuid_reply *out)
 {
-	struct kvmi_get_cpuid_reply r = {0};
-	int err;
+	SYNC(dom,
+	     kvmi_dom_get_cpuid_async(dom, vcpu, function, index, out, SCB));
+}
 
-	if (!dom || !out)
+/* GET_XSAVE: min(size, aux) bytes to out[0]; the result is that count */
+static void finish_xsave(struct kvmi__cmd *c)
+{
+	size_t n = c->w.out_len < c->aux ? c->w.out_len : c->aux;
+
+	if (n)
+		memcpy(c->out[0], c->reply, n);
+	c->w.result = (int)n;
+}
+
+KVMI_EXPORT int kvmi_dom_get_xsave_async(struct kvmi_dom *dom, uint16_t vcpu,
+					 void *buf, size_t len,
+					 kvmi_dom_cmd_cb cb, void *ctx)
+{
+	struct kvmi__cmd *c;
+
+	if (!dom || !cb || (!buf && len))
 		return -EINVAL;
-	err = RUN(dom, &r, sizeof(r), NULL,
-		  kvmi_encode_get_cpuid(where, MSG_MAX, SEQ, vcpu, function,
-					index));
-	if (!err)
-		*out = r;
-	return err;
+	c = QUEUE(dom, KVMI_HOST_MSG_SIZE_VALUE, finish_xsave,
+		  kvmi_encode_get_xsave(where, MSG_MAX, SEQ, vcpu));
+	if (!c)
+		return kvmi__dom_usable(dom) ? -ENOMEM : -ENOTCONN;
+	c->out[0] = buf;
+	c->aux = len;
+	return 0;
 }
 
 KVMI_EXPORT int kvmi_dom_get_xsave(struct kvmi_dom *dom, uint16_t vcpu,
 				   void *buf, size_t len)
 {
-	uint8_t *tmp;
-	size_t got = 0;
-	int err;
-
-	if (!dom || (!buf && len))
-		return -EINVAL;
-	tmp = kvmi__malloc(KVMI_HOST_MSG_SIZE_VALUE);
-	if (!tmp)
-		return -ENOMEM;
-	err = RUN(dom, tmp, KVMI_HOST_MSG_SIZE_VALUE, &got,
-		  kvmi_encode_get_xsave(where, MSG_MAX, SEQ, vcpu));
-	if (!err) {
-		memcpy(buf, tmp, got < len ? got : len);
-		err = (int)(got < len ? got : len);
-	}
-	free(tmp);
-	return err;
+	SYNC(dom, kvmi_dom_get_xsave_async(dom, vcpu, buf, len, SCB));
 }
 
-/* ---- pipelined page-split physical access ---- */
-
-static int physical(struct kvmi_dom *dom, uint64_t gpa, void *rbuf,
-		    const void *wbuf, size_t len)
+KVMI_EXPORT int kvmi_dom_inject_exception_async(
+	struct kvmi_dom *dom, uint16_t vcpu, uint8_t nr, int has_error,
+	uint32_t error_code, uint64_t address, kvmi_dom_cmd_cb cb, void *ctx)
 {
-	struct kvmi_batch *b;
-	int err;
-
-	if (!dom || (!rbuf && !wbuf) || !len)
-		return -EINVAL;
-	if (gpa + len < gpa)
-		return -EINVAL;
-	err = kvmi_batch_new(dom, 0, &b);
-	if (err)
-		return err;
-	err = wbuf ? kvmi_batch_write_physical(b, gpa, wbuf, len)
-		   : kvmi_batch_read_physical(b, gpa, rbuf, len);
-	if (err >= 0)
-		err = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
-	return err;
-}
-
-KVMI_EXPORT int kvmi_dom_read_physical(struct kvmi_dom *dom, uint64_t gpa,
-				       void *buf, size_t len)
-{
-	if (!buf)
-		return -EINVAL;
-	return physical(dom, gpa, buf, NULL, len);
-}
-
-KVMI_EXPORT int kvmi_dom_write_physical(struct kvmi_dom *dom, uint64_t gpa,
-					const void *buf, size_t len)
-{
-	if (!buf)
-		return -EINVAL;
-	return physical(dom, gpa, NULL, buf, len);
+	PLAIN(dom, kvmi_encode_inject_exception(where, MSG_MAX, SEQ, vcpu, nr,
+						has_error, error_code,
+						address));
 }
 
 KVMI_EXPORT int kvmi_dom_inject_exception(struct kvmi_dom *dom, uint16_t vcpu,
@@ -350,30 +450,175 @@ KVMI_EXPORT int kvmi_dom_inject_exception(struct kvmi_dom *dom, uint16_t vcpu,
 					  uint32_t error_code,
 					  uint64_t address)
 {
-	if (!dom)
+	SYNC(dom, kvmi_dom_inject_exception_async(dom, vcpu, nr, has_error,
+						  error_code, address, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_get_mtrr_type_async(struct kvmi_dom *dom,
+					     uint16_t vcpu, uint64_t gpa,
+					     uint8_t *type, kvmi_dom_cmd_cb cb,
+					     void *ctx)
+{
+	FIELD(dom, struct kvmi_get_mtrr_type_reply, type, type,
+	      kvmi_encode_get_mtrr_type(where, MSG_MAX, SEQ, vcpu, gpa));
+}
+
+KVMI_EXPORT int kvmi_dom_get_mtrr_type(struct kvmi_dom *dom, uint16_t vcpu,
+				       uint64_t gpa, uint8_t *type)
+{
+	SYNC(dom, kvmi_dom_get_mtrr_type_async(dom, vcpu, gpa, type, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_get_max_gfn_async(struct kvmi_dom *dom,
+					   uint64_t *gfn, kvmi_dom_cmd_cb cb,
+					   void *ctx)
+{
+	FIELD(dom, struct kvmi_get_max_gfn_reply, gfn, gfn,
+	      kvmi_encode_get_max_gfn(where, MSG_MAX, SEQ));
+}
+
+KVMI_EXPORT int kvmi_dom_get_max_gfn(struct kvmi_dom *dom, uint64_t *gfn)
+{
+	SYNC(dom, kvmi_dom_get_max_gfn_async(dom, gfn, SCB));
+}
+
+int kvmi__write_physical_async(struct kvmi_dom *dom, uint64_t gpa,
+			       const void *buf, size_t len,
+			       struct kvmi__waiter *w)
+{
+	uint8_t *where;
+	int err = kvmi__cmd_reserve(dom, &where);
+
+	if (err)
+		return err;
+	return kvmi__sess_queue_command(
+		dom->sess,
+		kvmi_encode_write_physical(where, MSG_MAX, SEQ, gpa, buf, len),
+		w);
+}
+
+/* ---- several messages: a batch sent whole ---- */
+
+/* queue the items with @add into a new batch and send it with @cb */
+static int batched(struct kvmi_dom *dom, int (*add)(struct kvmi_batch *,
+						     const void *),
+		   const void *args, kvmi_dom_cmd_cb cb, void *ctx)
+{
+	struct kvmi_batch *b;
+	int err;
+
+	if (!dom || !cb)
 		return -EINVAL;
-	return RUN(dom, NULL, 0, NULL,
-		   kvmi_encode_inject_exception(where, MSG_MAX, SEQ, vcpu, nr,
-						has_error, error_code, address));
+	err = kvmi_batch_new(dom, 0, &b);
+	if (err)
+		return err;
+	err = add(b, args);
+	if (err < 0) {
+		kvmi_batch_free(b);
+		return err;
+	}
+	return kvmi_batch_send(b, cb, ctx); /* frees @b, also on failure */
+}
+
+struct phys_args {
+	uint64_t gpa;
+	void *rbuf;
+	const void *wbuf;
+	size_t len;
+	const uint64_t *gpas;
+	uint8_t *access;
+	const struct kvmi_page_access_entry *entries;
+};
+
+static int add_read(struct kvmi_batch *b, const void *a)
+{
+	const struct phys_args *p = a;
+
+	return kvmi_batch_read_physical(b, p->gpa, p->rbuf, p->len);
+}
+
+static int add_write(struct kvmi_batch *b, const void *a)
+{
+	const struct phys_args *p = a;
+
+	return kvmi_batch_write_physical(b, p->gpa, p->wbuf, p->len);
+}
+
+static int add_get_access(struct kvmi_batch *b, const void *a)
+{
+	const struct phys_args *p = a;
+
+	return kvmi_batch_get_page_access(b, p->gpas, p->access, p->len);
+}
+
+static int add_set_access(struct kvmi_batch *b, const void *a)
+{
+	const struct phys_args *p = a;
+
+	return kvmi_batch_set_page_access(b, p->entries, p->len);
+}
+
+KVMI_EXPORT int kvmi_dom_read_physical_async(struct kvmi_dom *dom,
+					     uint64_t gpa, void *buf,
+					     size_t len, kvmi_dom_cmd_cb cb,
+					     void *ctx)
+{
+	struct phys_args a = {.gpa = gpa, .rbuf = buf, .len = len};
+
+	if (!buf)
+		return -EINVAL;
+	return batched(dom, add_read, &a, cb, ctx);
+}
+
+KVMI_EXPORT int kvmi_dom_read_physical(struct kvmi_dom *dom, uint64_t gpa,
+				       void *buf, size_t len)
+{
+	SYNC(dom, kvmi_dom_read_physical_async(dom, gpa, buf, len, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_write_physical_async(struct kvmi_dom *dom,
+					      uint64_t gpa, const void *buf,
+					      size_t len, kvmi_dom_cmd_cb cb,
+					      void *ctx)
+{
+	struct phys_args a = {.gpa = gpa, .wbuf = buf, .len = len};
+
+	if (!buf)
+		return -EINVAL;
+	return batched(dom, add_write, &a, cb, ctx);
+}
+
+KVMI_EXPORT int kvmi_dom_write_physical(struct kvmi_dom *dom, uint64_t gpa,
+					const void *buf, size_t len)
+{
+	SYNC(dom, kvmi_dom_write_physical_async(dom, gpa, buf, len, SCB));
+}
+
+KVMI_EXPORT int kvmi_dom_get_page_access_async(struct kvmi_dom *dom,
+					       const uint64_t *gpas,
+					       uint8_t *access, size_t count,
+					       kvmi_dom_cmd_cb cb, void *ctx)
+{
+	struct phys_args a = {.gpas = gpas, .access = access, .len = count};
+
+	return batched(dom, add_get_access, &a, cb, ctx);
 }
 
 KVMI_EXPORT int kvmi_dom_get_page_access(struct kvmi_dom *dom,
 					 const uint64_t *gpas, uint8_t *access,
 					 size_t count)
 {
-	struct kvmi_batch *b;
-	int err;
+	SYNC(dom, kvmi_dom_get_page_access_async(dom, gpas, access, count,
+						 SCB));
+}
 
-	if (!dom || !gpas || !access || !count)
-		return -EINVAL;
-	err = kvmi_batch_new(dom, 0, &b);
-	if (err)
-		return err;
-	err = kvmi_batch_get_page_access(b, gpas, access, count);
-	if (err >= 0)
-		err = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
-	return err;
+KVMI_EXPORT int kvmi_dom_set_page_access_async(
+	struct kvmi_dom *dom, const struct kvmi_page_access_entry *entries,
+	size_t count, kvmi_dom_cmd_cb cb, void *ctx)
+{
+	struct phys_args a = {.entries = entries, .len = count};
+
+	return batched(dom, add_set_access, &a, cb, ctx);
 }
 
 KVMI_EXPORT int
@@ -381,46 +626,30 @@ kvmi_dom_set_page_access(struct kvmi_dom *dom,
 			 const struct kvmi_page_access_entry *entries,
 			 size_t count)
 {
-	struct kvmi_batch *b;
-	int err;
-
-	if (!dom || !entries || !count)
-		return -EINVAL;
-	err = kvmi_batch_new(dom, 0, &b);
-	if (err)
-		return err;
-	err = kvmi_batch_set_page_access(b, entries, count);
-	if (err >= 0)
-		err = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
-	return err;
+	SYNC(dom, kvmi_dom_set_page_access_async(dom, entries, count, SCB));
 }
 
-KVMI_EXPORT int kvmi_dom_get_mtrr_type(struct kvmi_dom *dom, uint16_t vcpu,
-				       uint64_t gpa, uint8_t *type)
+static int add_pause_all(struct kvmi_batch *b, const void *a)
 {
-	struct kvmi_get_mtrr_type_reply r = {0};
-	int err;
+	unsigned int n = kvmi_dom_vcpu_count(kvmi_batch_dom(b));
 
-	if (!dom || !type)
-		return -EINVAL;
-	err = RUN(dom, &r, sizeof(r), NULL,
-		  kvmi_encode_get_mtrr_type(where, MSG_MAX, SEQ, vcpu, gpa));
-	if (!err)
-		*type = r.type;
-	return err;
+	(void)a;
+	for (unsigned int v = 0; v < n; v++) {
+		int r = kvmi_batch_pause_vcpu(b, (uint16_t)v, 1);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
-KVMI_EXPORT int kvmi_dom_get_max_gfn(struct kvmi_dom *dom, uint64_t *gfn)
+KVMI_EXPORT int kvmi_dom_pause_all_async(struct kvmi_dom *dom,
+					 kvmi_dom_cmd_cb cb, void *ctx)
 {
-	struct kvmi_get_max_gfn_reply r = {0};
-	int err;
+	return batched(dom, add_pause_all, NULL, cb, ctx);
+}
 
-	if (!dom || !gfn)
-		return -EINVAL;
-	err = RUN(dom, &r, sizeof(r), NULL,
-		  kvmi_encode_get_max_gfn(where, MSG_MAX, SEQ));
-	if (!err)
-		*gfn = r.gfn;
-	return err;
+KVMI_EXPORT int kvmi_dom_pause_all(struct kvmi_dom *dom)
+{
+	SYNC(dom, kvmi_dom_pause_all_async(dom, SCB));
 }

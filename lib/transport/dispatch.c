@@ -1,6 +1,8 @@
 /*
- * libkvmi - dispatch.c: event handlers (registration, lookup, dispatch)
- * and the event reply API with its exactly-one-reply rule.
+ * libkvmi - dispatch.c: event handler chains (registration, removal,
+ * dispatch order) and what a domain does with an event or an UNHOOK the
+ * session delivers: extensions first, then the domain's handlers, then
+ * the server's, until one consumes it; the default reply otherwise.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,8 +25,9 @@ static int add_handler(struct kvmi_handler **slots, unsigned int slot,
 	h->cb = cb;
 	h->unhook_cb = ucb;
 	h->ctx = ctx;
+	h->has_handle = out != NULL;
 	h->head = &slots[slot];
-	h->next = slots[slot]; /* newest first: the newest wins */
+	h->next = slots[slot]; /* newest first */
 	slots[slot] = h;
 	if (out)
 		*out = h;
@@ -63,6 +66,20 @@ KVMI_EXPORT int kvmi_server_on_unhook(struct kvmi_server *srv,
 	return add_handler(srv->handlers, KVMI__UNHOOK_SLOT, NULL, cb, ctx, out);
 }
 
+int kvmi__server_on_unhook_owned(struct kvmi_server *srv, kvmi_unhook_cb cb,
+				 void *ctx, void (*ctx_free)(void *))
+{
+	struct kvmi_handler *h;
+	int err = add_handler(srv->handlers, KVMI__UNHOOK_SLOT, NULL, cb, ctx,
+			      &h);
+
+	if (err)
+		return err;
+	h->has_handle = false; /* goes with the server */
+	h->ctx_free = ctx_free;
+	return 0;
+}
+
 KVMI_EXPORT int kvmi_dom_on_unhook(struct kvmi_dom *dom, kvmi_unhook_cb cb,
 				   void *ctx, struct kvmi_handler **out)
 {
@@ -71,11 +88,18 @@ KVMI_EXPORT int kvmi_dom_on_unhook(struct kvmi_dom *dom, kvmi_unhook_cb cb,
 	return add_handler(dom->handlers, KVMI__UNHOOK_SLOT, NULL, cb, ctx, out);
 }
 
-KVMI_EXPORT void kvmi_handler_remove(struct kvmi_handler *h)
+static void handler_free(struct kvmi_handler *h)
+{
+	if (h->ctx_free)
+		h->ctx_free(h->ctx);
+	free(h);
+}
+
+static void unlink_handler(struct kvmi_handler *h)
 {
 	struct kvmi_handler **pp;
 
-	if (!h || !h->head)
+	if (!h->head)
 		return;
 	for (pp = h->head; *pp; pp = &(*pp)->next) {
 		if (*pp == h) {
@@ -83,10 +107,18 @@ KVMI_EXPORT void kvmi_handler_remove(struct kvmi_handler *h)
 			break;
 		}
 	}
-	/* a dispatch in progress may still hold it: it only reads cb/ctx,
-	 * which stay valid; freeing is safe because dispatch copies them
-	 * before calling */
-	free(h);
+	h->head = NULL;
+	h->next = NULL;
+}
+
+KVMI_EXPORT void kvmi_handler_remove(struct kvmi_handler *h)
+{
+	if (!h || h->removed)
+		return;
+	unlink_handler(h);
+	h->removed = true;
+	if (!h->busy)
+		handler_free(h); /* else the dispatch running it does */
 }
 
 void kvmi__handlers_free(struct kvmi_handler **slots)
@@ -96,246 +128,130 @@ void kvmi__handlers_free(struct kvmi_handler **slots)
 			struct kvmi_handler *h = slots[i];
 
 			slots[i] = h->next;
-			free(h);
+			h->head = NULL;
+			h->next = NULL;
+			/* a handle the tool holds stays valid: removing it
+			 * later frees it */
+			if (!h->has_handle)
+				handler_free(h);
 		}
 	}
 }
 
-static struct kvmi_handler *lookup(struct kvmi_dom *dom, unsigned int slot)
+/* ---- the chain of one event id ---- */
+
+#define CHAIN_MAX 32
+
+/* the handlers to run for @slot, domain's first then the server's, each
+ * list newest first; pinned (busy) so removal during dispatch is safe */
+static size_t chain_take(struct kvmi_dom *dom, unsigned int slot,
+			 struct kvmi_handler **out)
 {
-	return dom->handlers[slot] ? dom->handlers[slot]
-				   : dom->srv->handlers[slot];
+	struct kvmi_handler *lists[2] = {dom->handlers[slot],
+					 dom->srv->handlers[slot]};
+	size_t n = 0;
+
+	for (int l = 0; l < 2; l++)
+		for (struct kvmi_handler *h = lists[l]; h && n < CHAIN_MAX;
+		     h = h->next) {
+			h->busy++;
+			out[n++] = h;
+		}
+	return n;
 }
 
-/* ---- the event ---- */
-
-KVMI_EXPORT uint32_t kvmi_event_seq(const struct kvmi_event_ctx *ev)
+static void chain_release(struct kvmi_handler **hs, size_t n)
 {
-	return ev ? ev->seq : 0;
+	for (size_t i = 0; i < n; i++)
+		if (--hs[i]->busy == 0 && hs[i]->removed)
+			handler_free(hs[i]);
 }
 
-KVMI_EXPORT unsigned int kvmi_event_id(const struct kvmi_event_ctx *ev)
+static bool consumed(const struct kvmi_event_ctx *ev)
 {
-	return ev ? ev->common.event : 0;
+	return ev->state != KVMI__EV_DISPATCHED || ev->held;
 }
 
-KVMI_EXPORT unsigned int kvmi_event_vcpu(const struct kvmi_event_ctx *ev)
+void kvmi__dom_on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,
+			void *user)
 {
-	return ev ? ev->common.vcpu : 0;
+	struct kvmi_dom *dom = user;
+	unsigned int id = ev->common.event;
+	struct kvmi_handler *hs[CHAIN_MAX];
+	size_t n, i;
+
+	(void)s;
+	kvmi_dom_ref(dom);
+	for (struct kvmi__ext *e = dom->exts; e && !consumed(ev); e = e->next)
+		if (e->ops->observe)
+			e->ops->observe(dom, ev, e->state);
+	if (consumed(ev) || !kvmi__dom_usable(dom))
+		goto out;
+	n = chain_take(dom, id, hs);
+	dom->depth++;
+	for (i = 0; i < n && !consumed(ev) && kvmi__dom_usable(dom); i++)
+		if (!hs[i]->removed)
+			hs[i]->cb(dom, ev, hs[i]->ctx);
+	dom->depth--;
+	chain_release(hs, n);
+	if (consumed(ev) || !kvmi__dom_usable(dom))
+		goto out;
+	if (n) {
+		kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
+			  "handlers of %s seq=%u returned without a reply: "
+			  "replying CONTINUE",
+			  kvmi_event_name(id), ev->seq);
+	} else if (!(dom->sess->warned & (1u << id))) {
+		dom->sess->warned |= 1u << id;
+		kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
+			  "no handler for %s: replying CONTINUE (warned once)",
+			  kvmi_event_name(id));
+	}
+	kvmi__event_reply(ev, KVMI_EVENT_ACTION_CONTINUE, NULL, 0);
+out:
+	kvmi_dom_unref(dom);
 }
+
+void kvmi__dom_on_unhook(struct kvmi_session *s, void *user)
+{
+	struct kvmi_dom *dom = user;
+	struct kvmi_handler *hs[CHAIN_MAX];
+	size_t n;
+
+	(void)s;
+	kvmi_dom_ref(dom);
+	n = chain_take(dom, KVMI__UNHOOK_SLOT, hs);
+	if (!n)
+		kvmi__log(dom->srv, dom, KVMI_LOG_INFO,
+			  "no unhook handler registered");
+	/* the newest handler answers the UNHOOK: it is not an event one
+	 * can pass on (nothing to reply), and two unhooks would race */
+	dom->depth++;
+	for (size_t i = 0; i < n; i++)
+		if (!hs[i]->removed) {
+			hs[i]->unhook_cb(dom, hs[i]->ctx);
+			break;
+		}
+	dom->depth--;
+	chain_release(hs, n);
+	kvmi_dom_unref(dom);
+}
+
+/* ---- the event, from the domain's side ---- */
 
 KVMI_EXPORT struct kvmi_dom *kvmi_event_dom(const struct kvmi_event_ctx *ev)
 {
-	return ev ? ev->dom : NULL;
-}
-
-KVMI_EXPORT const struct kvmi_event *
-kvmi_event_common(const struct kvmi_event_ctx *ev)
-{
-	return ev ? &ev->common : NULL;
-}
-
-KVMI_EXPORT const union kvmi_event_data *
-kvmi_event_data(const struct kvmi_event_ctx *ev)
-{
-	return ev ? &ev->data : NULL;
-}
-
-KVMI_EXPORT int kvmi_event_replied(const struct kvmi_event_ctx *ev)
-{
-	return !ev || ev->state == KVMI__EV_FREE;
-}
-
-KVMI_EXPORT void kvmi_event_hold(struct kvmi_event_ctx *ev)
-{
-	if (ev && ev->state == KVMI__EV_DISPATCHED)
-		ev->held = true;
-}
-
-void kvmi__event_claim(struct kvmi_event_ctx *ev)
-{
-	if (ev->state == KVMI__EV_QUEUED) {
-		kvmi__queue_unlink(ev->dom, ev);
-		ev->state = KVMI__EV_DISPATCHED;
-	}
-}
-
-void kvmi__event_release(struct kvmi_event_ctx *ev)
-{
-	ev->state = KVMI__EV_FREE;
-	ev->held = false;
-}
-
-/* encode the reply for @ev (tail = event-specific reply struct) */
-int kvmi__event_encode_reply(struct kvmi_event_ctx *ev, uint8_t *buf,
-			     size_t cap, uint8_t action, const void *tail,
-			     size_t tlen)
-{
-	uint16_t vcpu = ev->common.vcpu;
-
-	switch (ev->common.event) {
-	case KVMI_EVENT_CR: {
-		uint64_t v = ev->data.cr.new_value;
-
-		if (tail)
-			memcpy(&v, tail, sizeof(v));
-		return kvmi_encode_event_reply_cr(buf, cap, ev->seq, vcpu,
-						  action, v);
-	}
-	case KVMI_EVENT_MSR: {
-		uint64_t v = ev->data.msr.new_value;
-
-		if (tail)
-			memcpy(&v, tail, sizeof(v));
-		return kvmi_encode_event_reply_msr(buf, cap, ev->seq, vcpu,
-						   action, v);
-	}
-	case KVMI_EVENT_PF:
-		return kvmi_encode_event_reply_pf(buf, cap, ev->seq, vcpu,
-						  action, tail);
-	default:
-		(void)tlen;
-		return kvmi_encode_event_reply(buf, cap, ev->seq, vcpu,
-					       ev->common.event, action);
-	}
-}
-
-static int reply_common(struct kvmi_event_ctx *ev, uint8_t action,
-			const void *tail, size_t tlen)
-{
-	struct kvmi_dom *dom;
-	uint8_t *where;
-	int n, err;
-
-	if (!ev)
-		return -EINVAL;
-	dom = ev->dom;
-	if (ev == &dom->unhook_ev)
-		return -EINVAL; /* KVMI_EVENT_UNHOOK is never replied to */
-	if (!kvmi__event_open(ev))
-		return KVMI_E_ALREADY_REPLIED;
-	if (!kvmi__dom_usable(dom))
-		return -ENOTCONN;
-	err = kvmi__out_reserve(dom, 8 + 16 + sizeof(struct kvmi_event_pf_reply),
-				&where);
-	if (err)
-		return err;
-	n = kvmi__event_encode_reply(ev, where,
-				     8 + 16 + sizeof(struct kvmi_event_pf_reply),
-				     action, tail, tlen);
-	if (n < 0)
-		return n;
-	kvmi__out_commit(dom, (size_t)n);
-	kvmi__event_claim(ev);
-	kvmi__event_release(ev);
-	if (!dom->in_input && dom->depth == 0)
-		kvmi__dom_flush(dom, false);
-	return 0;
-}
-
-KVMI_EXPORT int kvmi_event_reply(struct kvmi_event_ctx *ev, uint8_t action)
-{
-	return reply_common(ev, action, NULL, 0);
-}
-
-KVMI_EXPORT int kvmi_event_reply_cr(struct kvmi_event_ctx *ev, uint8_t action,
-				    uint64_t new_val)
-{
-	if (!ev || ev->common.event != KVMI_EVENT_CR)
-		return -EINVAL;
-	return reply_common(ev, action, &new_val, sizeof(new_val));
-}
-
-KVMI_EXPORT int kvmi_event_reply_msr(struct kvmi_event_ctx *ev,
-				     uint8_t action, uint64_t new_val)
-{
-	if (!ev || ev->common.event != KVMI_EVENT_MSR)
-		return -EINVAL;
-	return reply_common(ev, action, &new_val, sizeof(new_val));
-}
-
-KVMI_EXPORT int kvmi_event_reply_pf(struct kvmi_event_ctx *ev, uint8_t action,
-				    const struct kvmi_event_pf_reply *pf)
-{
-	if (!ev || ev->common.event != KVMI_EVENT_PF)
-		return -EINVAL;
-	return reply_common(ev, action, pf, pf ? sizeof(*pf) : 0);
+	return ev ? kvmi_session_user(ev->sess) : NULL;
 }
 
 KVMI_EXPORT size_t kvmi_dom_held_events(struct kvmi_dom *dom,
 					struct kvmi_event_ctx **out,
 					size_t max)
 {
-	size_t n = 0;
-
-	if (!dom)
-		return 0;
-	for (unsigned int v = 0; v < dom->nslots; v++) {
-		struct kvmi_event_ctx *ev = dom->slots[v];
-		size_t i;
-
-		if (!ev || !kvmi__event_open(ev))
-			continue;
-		/* insertion by arrival order into the first @max */
-		if (out) {
-			for (i = n < max ? n : max; i > 0; i--) {
-				if (out[i - 1]->arrival < ev->arrival)
-					break;
-				if (i < max)
-					out[i] = out[i - 1];
-			}
-			if (i < max)
-				out[i] = ev;
-		}
-		n++;
-	}
-	return n;
+	return dom ? kvmi_session_open_events(dom->sess, out, max) : 0;
 }
 
-/* ---- dispatch ---- */
-
-void kvmi__dispatch_event(struct kvmi_dom *dom, struct kvmi_event_ctx *ev)
+KVMI_EXPORT struct kvmi_session *kvmi_dom_session(const struct kvmi_dom *dom)
 {
-	unsigned int id = ev->common.event;
-	struct kvmi_handler *h = lookup(dom, id);
-
-	ev->state = KVMI__EV_DISPATCHED;
-	if (dom->hooks)
-		kvmi__hooks_observe(dom, ev); /* re-arms breakpoints */
-	if (h) {
-		kvmi_event_cb cb = h->cb;
-		void *ctx = h->ctx;
-
-		cb(dom, ev, ctx);
-	} else if (!(dom->warned & (1u << id))) {
-		dom->warned |= 1u << id;
-		kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
-			  "no handler for %s: replying CONTINUE (warned once)",
-			  kvmi_event_name(id));
-	}
-	if (ev->state == KVMI__EV_DISPATCHED && !ev->held &&
-	    kvmi__dom_usable(dom)) {
-		if (h)
-			kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
-				  "handler of %s seq=%u returned without a "
-				  "reply: replying CONTINUE",
-				  kvmi_event_name(id), ev->seq);
-		kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
-	}
-}
-
-void kvmi__dispatch_unhook(struct kvmi_dom *dom)
-{
-	struct kvmi_handler *h = lookup(dom, KVMI__UNHOOK_SLOT);
-
-	kvmi__event_release(&dom->unhook_ev);
-	kvmi__log(dom->srv, dom, KVMI_LOG_INFO,
-		  "KVMI_EVENT_UNHOOK: the host asks the tool to unhook%s",
-		  h ? "" : " (no unhook handler registered)");
-	if (h) {
-		kvmi_unhook_cb cb = h->unhook_cb;
-		void *ctx = h->ctx;
-
-		cb(dom, ctx);
-	}
+	return dom ? dom->sess : NULL;
 }

@@ -1,34 +1,30 @@
 /*
- * libkvmi - domain.c: one guest connection on the loop: QEMU's handshake,
- * the start-up commands, reading and writing the socket, synchronous
- * waits, event dispatch order, and the close/free lifecycle.
+ * libkvmi - domain.c: one guest connection on the libuv loop: QEMU's
+ * handshake, the session's bytes in and out of the socket, the domain's
+ * one timer (handshake timeout, then the session's and the extensions'
+ * deadlines), dispatch from the loop, synchronous waits, and the
+ * close/free lifecycle.
  *
  * The socket is non-blocking and watched with a uv_poll_t; all reads and
- * writes are ours, so a synchronous command can poll() the socket itself
- * until its reply arrives, even from inside an event handler.
+ * writes are ours.  Bytes read go into the session (which calls nothing
+ * back); what the session has to deliver is dispatched afterwards, from
+ * the loop, so no tool code ever runs while input is being parsed.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "internal.h"
 
 static void on_poll(uv_poll_t *h, int status, int events);
+static void on_timer(uv_timer_t *t);
+static void dom_dispatch(struct kvmi_dom *dom);
 
-uint64_t kvmi__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int kvmi__dom_usable(struct kvmi_dom *dom)
+int kvmi__dom_usable(const struct kvmi_dom *dom)
 {
 	return dom && dom->state < KVMI__DOM_CLOSING;
 }
@@ -37,11 +33,13 @@ int kvmi__dom_usable(struct kvmi_dom *dom)
  * handle costs two epoll_ctl calls, so only when that changes */
 static void update_poll(struct kvmi_dom *dom)
 {
+	size_t pending;
 	int ev = UV_READABLE;
 
 	if (!kvmi__dom_usable(dom))
 		return;
-	if (dom->out_len)
+	kvmi_session_output(dom->sess, &pending);
+	if (pending)
 		ev |= UV_WRITABLE;
 	if (ev == dom->poll_events)
 		return;
@@ -50,17 +48,87 @@ static void update_poll(struct kvmi_dom *dom)
 	uv_poll_start(&dom->poll, ev, on_poll);
 }
 
+/* ---- the one timer ---- */
+
+static uint64_t next_due(struct kvmi_dom *dom)
+{
+	uint64_t due = kvmi_session_next_deadline(dom->sess);
+
+	for (struct kvmi__ext *e = dom->exts; e; e = e->next) {
+		uint64_t d;
+
+		if (!e->ops->deadline)
+			continue;
+		d = e->ops->deadline(dom, e->state);
+		if (d < due)
+			due = d;
+	}
+	return due;
+}
+
+void kvmi__dom_timer_update(struct kvmi_dom *dom)
+{
+	uint64_t due, now;
+
+	if (!kvmi__dom_usable(dom) || dom->state != KVMI__DOM_READY)
+		return; /* the handshake timeout runs until ready */
+	due = next_due(dom);
+	if (due == dom->timer_due)
+		return;
+	dom->timer_due = due;
+	if (due == UINT64_MAX) {
+		uv_timer_stop(&dom->timer);
+		return;
+	}
+	now = kvmi__now_ms();
+	uv_timer_start(&dom->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct kvmi_dom *dom = t->data;
+	uint64_t now = kvmi__now_ms();
+
+	if (!kvmi__dom_usable(dom))
+		return;
+	if (dom->state != KVMI__DOM_READY) {
+		kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
+			  "%s did not complete within %u ms",
+			  dom->state == KVMI__DOM_HANDSHAKE ? "QEMU handshake"
+							    : "start-up",
+			  dom->srv->cfg.handshake_timeout_ms);
+		kvmi__dom_fail(dom, -ETIMEDOUT);
+		return;
+	}
+	kvmi_dom_ref(dom);
+	dom->timer_due = UINT64_MAX;
+	if (kvmi_session_expire(dom->sess, now) < 0)
+		kvmi__dom_fail(dom, -ETIMEDOUT);
+	for (struct kvmi__ext *e = dom->exts; e && kvmi__dom_usable(dom);
+	     e = e->next)
+		if (e->ops->expire && e->ops->deadline &&
+		    e->ops->deadline(dom, e->state) <= now)
+			e->ops->expire(dom, now, e->state);
+	if (kvmi__dom_usable(dom)) {
+		dom_dispatch(dom);
+		kvmi__dom_timer_update(dom);
+	}
+	kvmi_dom_unref(dom);
+}
+
 /* ---- lifecycle ---- */
 
 static void dom_free(struct kvmi_dom *dom)
 {
-	kvmi__hooks_free(dom);
-	kvmi_decoder_free(dom->dec);
-	for (unsigned int i = 0; i < dom->nslots; i++)
-		free(dom->slots[i]);
-	free(dom->slots);
-	free(dom->out);
-	kvmi__pending_free(dom);
+	struct kvmi__ext *e;
+
+	kvmi_session_free(dom->sess);
+	while ((e = dom->exts) != NULL) {
+		dom->exts = e->next;
+		if (e->ops->free)
+			e->ops->free(dom, e->state);
+		free(e);
+	}
 	kvmi__handlers_free(dom->handlers);
 	if (dom->capture)
 		kvmi_capture_writer_close(dom->capture);
@@ -82,9 +150,10 @@ KVMI_EXPORT void kvmi_dom_unref(struct kvmi_dom *dom)
 }
 
 /*
- * The last handle of a closed domain is released: close the fd, tell the
- * tool (from the loop, never from inside one of its own frames), and drop
- * the connection's reference.
+ * The last handle of a closed domain is released: close the fd, deliver
+ * the failed commands' callbacks, tell the extensions and then the tool
+ * (from the loop, never from inside one of its own frames), and drop the
+ * connection's reference.
  */
 static void on_handle_closed(uv_handle_t *h)
 {
@@ -97,6 +166,11 @@ static void on_handle_closed(uv_handle_t *h)
 		close(dom->fd);
 	dom->fd = -1;
 	dom->state = KVMI__DOM_CLOSED;
+	while (kvmi_session_dispatch(dom->sess) > 0)
+		;
+	for (struct kvmi__ext *e = dom->exts; e; e = e->next)
+		if (e->ops->gone)
+			e->ops->gone(dom, e->state);
 	if (dom->reported && !dom->disconnected) {
 		dom->disconnected = true;
 		if (srv->cfg.disconnect)
@@ -126,23 +200,14 @@ void kvmi__dom_unlink(struct kvmi_dom *dom)
 		srv->ndoms_ready--;
 }
 
-static void teardown(struct kvmi_dom *dom)
+static void teardown(struct kvmi_dom *dom, int err)
 {
 	struct kvmi_server *srv = dom->srv;
 
 	dom->state = KVMI__DOM_CLOSING;
 	if (dom->fd >= 0)
 		shutdown(dom->fd, SHUT_RDWR);
-	kvmi__pending_fail_all(dom, -ENOTCONN);
-	/* undispatched events die with the connection (host: CONTINUE) */
-	while (dom->qhead) {
-		struct kvmi_event_ctx *ev = dom->qhead;
-
-		dom->qhead = ev->qnext;
-		kvmi__event_release(ev);
-	}
-	dom->qtail = NULL;
-	dom->queued = 0;
+	kvmi_session_fail(dom->sess, err);
 	if (dom->capture) {
 		kvmi_capture_writer_add(dom->capture, KVMI_CAPTURE_EOF,
 					KVMI_DIR_TOOL_TO_HOST, UINT64_MAX, NULL,
@@ -161,36 +226,39 @@ static void teardown(struct kvmi_dom *dom)
 
 KVMI_EXPORT void kvmi_dom_close(struct kvmi_dom *dom)
 {
-	size_t n = 0;
+	size_t n;
 
 	if (!kvmi__dom_usable(dom))
 		return;
 	/* events received but never dispatched get the default reply now:
 	 * what the host would assume, said explicitly, so every event the
 	 * tool read is answered exactly once */
-	while (dom->qhead) {
-		struct kvmi_event_ctx *ev = dom->qhead;
-
-		if (ev == &dom->unhook_ev) {
-			kvmi__queue_unlink(dom, ev);
-			kvmi__event_release(ev);
-			continue;
-		}
-		if (kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE) < 0) {
-			kvmi__queue_unlink(dom, ev);
-			kvmi__event_release(ev);
-		}
-		n++;
-	}
-	if (dom->out_len)
-		kvmi__dom_flush(dom, false); /* best effort: we are closing */
+	n = kvmi__events_answer_queued(dom->sess);
+	kvmi__dom_flush(dom, false); /* best effort: we are closing */
 	kvmi__log(dom->srv, dom, KVMI_LOG_INFO,
 		  "closing the connection (%zu undispatched events answered "
 		  "CONTINUE)",
 		  n);
 	if (kvmi__dom_usable(dom))
-		teardown(dom);
+		teardown(dom, -ENOTCONN);
 }
+
+/* errors after which nothing more can be sent to the host meaningfully:
+ * the socket is gone, or we can no longer tell where its messages start */
+static bool stream_lost(int err)
+{
+	switch (err) {
+	case -ECONNRESET:
+	case -EPIPE:
+	case -ENOTCONN:
+	case -EBADF:
+		return true;
+	default:
+		return err <= KVMI_E_MSG_TOO_BIG && err >= KVMI_E_DECODER_FAILED;
+	}
+}
+
+#define KVMI__CLOSING_FLUSH_MS 200
 
 void kvmi__dom_fail(struct kvmi_dom *dom, int err)
 {
@@ -201,18 +269,56 @@ void kvmi__dom_fail(struct kvmi_dom *dom, int err)
 		  err == -ECONNRESET ? KVMI_LOG_INFO : KVMI_LOG_ERROR,
 		  "connection closed: %s (%s)", kvmi_strerror(err),
 		  kvmi_err_name(err));
-	teardown(dom);
+	if (dom->state == KVMI__DOM_READY && !stream_lost(err) && dom->exts) {
+		/* closing on our own initiative: take the hooks back first,
+		 * best effort, bounded */
+		kvmi_session_fail(dom->sess, err);
+		for (struct kvmi__ext *e = dom->exts; e; e = e->next)
+			if (e->ops->closing)
+				e->ops->closing(dom, e->state);
+		kvmi__dom_flush(dom, true);
+		if (!kvmi__dom_usable(dom))
+			return; /* the flush found the socket gone */
+	}
+	teardown(dom, err);
+}
+
+static void on_sess_log(struct kvmi_session *s, enum kvmi_log_level level,
+			const char *msg, void *user)
+{
+	(void)s;
+	kvmi__log(((struct kvmi_dom *)user)->srv, user, level, "%s", msg);
+}
+
+static void on_ready(struct kvmi_session *s, void *user);
+
+static void on_sess_wake(struct kvmi_session *s, void *user)
+{
+	(void)s;
+	kvmi__dom_output(user);
 }
 
 struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
 {
+	struct kvmi_session_config scfg = {
+		.size = sizeof(scfg),
+		.max_vcpus = srv->cfg.max_vcpus,
+		.command_timeout_ms = srv->cfg.command_timeout_ms,
+	};
+	struct kvmi_session_callbacks cbs = {
+		.ready = on_ready,
+		.event = kvmi__dom_on_event,
+		.unhook = kvmi__dom_on_unhook,
+		.log = on_sess_log,
+		.wake = on_sess_wake,
+	};
 	struct kvmi_dom *dom = kvmi__calloc(1, sizeof(*dom));
 
 	if (!dom)
 		return NULL;
-	dom->dec = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
-	if (!dom->dec || uv_poll_init_socket(srv->loop, &dom->poll, fd) < 0) {
-		kvmi_decoder_free(dom->dec);
+	if (kvmi_session_new(&scfg, &cbs, dom, &dom->sess) < 0 ||
+	    uv_poll_init_socket(srv->loop, &dom->poll, fd) < 0) {
+		kvmi_session_free(dom->sess);
 		free(dom);
 		return NULL;
 	}
@@ -220,8 +326,7 @@ struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
 	dom->fd = fd;
 	dom->refs = 1;
 	dom->state = KVMI__DOM_HANDSHAKE;
-	dom->timeout_ms = srv->cfg.command_timeout_ms;
-	kvmi_seq_init(&dom->seq, 1);
+	dom->timer_due = UINT64_MAX;
 	uv_timer_init(srv->loop, &dom->timer);
 	uv_idle_init(srv->loop, &dom->idle);
 	dom->poll.data = dom->timer.data = dom->idle.data = dom;
@@ -239,38 +344,43 @@ struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
 
 int kvmi__dom_flush(struct kvmi_dom *dom, bool block)
 {
-	uint64_t deadline = block ? kvmi__now_ms() + dom->timeout_ms : 0;
-	size_t off = 0;
+	unsigned int ms = block ? KVMI__CLOSING_FLUSH_MS
+				: 0;
+	uint64_t deadline = kvmi__now_ms() + ms;
 	int err = 0;
 
-	while (off < dom->out_len && kvmi__dom_usable(dom)) {
-		ssize_t n = send(dom->fd, dom->out + off, dom->out_len - off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	for (;;) {
+		size_t len;
+		const uint8_t *p = kvmi_session_output(dom->sess, &len);
+		ssize_t n;
 
+		if (!len || !kvmi__dom_usable(dom))
+			break;
+		n = send(dom->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			dom->writes++;
-			if (dom->capture)
-				kvmi_capture_writer_add(
-					dom->capture, KVMI_CAPTURE_DATA,
-					KVMI_DIR_TOOL_TO_HOST, UINT64_MAX,
-					dom->out + off, (size_t)n);
-			off += (size_t)n;
+			if (dom->capture &&
+			    kvmi_capture_writer_add(dom->capture,
+						    KVMI_CAPTURE_DATA,
+						    KVMI_DIR_TOOL_TO_HOST,
+						    UINT64_MAX, p,
+						    (size_t)n) < 0)
+				kvmi_dom_capture_stop(dom);
+			kvmi_session_output_done(dom->sess, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = {.fd = dom->fd, .events = POLLOUT};
+			struct pollfd pf = {.fd = dom->fd, .events = POLLOUT};
 			uint64_t now;
 
 			if (!block)
 				break;
 			now = kvmi__now_ms();
-			if (now >= deadline) {
-				err = -ETIMEDOUT;
-				break;
-			}
-			if (poll(&p, 1, (int)(deadline - now)) < 0 &&
+			if (now >= deadline)
+				break; /* closing: what is left is dropped */
+			if (poll(&pf, 1, (int)(deadline - now)) < 0 &&
 			    errno != EINTR) {
 				err = -errno;
 				break;
@@ -282,15 +392,6 @@ int kvmi__dom_flush(struct kvmi_dom *dom, bool block)
 			err = -ECONNRESET;
 		break;
 	}
-	if (off) {
-		memmove(dom->out, dom->out + off, dom->out_len - off);
-		dom->out_len -= off;
-	}
-	if (dom->out_len == 0 && dom->out_cap > 65536) {
-		free(dom->out); /* give back what a burst needed */
-		dom->out = NULL;
-		dom->out_cap = 0;
-	}
 	if (err) {
 		kvmi__dom_fail(dom, err);
 		return err;
@@ -299,9 +400,17 @@ int kvmi__dom_flush(struct kvmi_dom *dom, bool block)
 	return 0;
 }
 
+void kvmi__dom_output(struct kvmi_dom *dom)
+{
+	/* inside a tool callback the dispatch that runs it flushes when it
+	 * returns; otherwise send at once */
+	if (kvmi__dom_usable(dom) && dom->depth == 0)
+		kvmi__dom_flush(dom, false);
+}
+
 /* ---- reading ---- */
 
-/* read what is available (at most a few buffers) and feed the session;
+/* read what is available (at most @max_reads buffers) into the session;
  * 0, or the error that failed the domain */
 static int read_input(struct kvmi_dom *dom, int max_reads)
 {
@@ -310,27 +419,27 @@ static int read_input(struct kvmi_dom *dom, int max_reads)
 	for (int i = 0; i < max_reads && kvmi__dom_usable(dom); i++) {
 		ssize_t n = recv(dom->fd, srv->rbuf, sizeof(srv->rbuf),
 				 MSG_DONTWAIT);
-		int err;
+		ssize_t r;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n <= 0) {
-			err = n == 0 ? -ECONNRESET : -errno;
+			int err = n == 0 ? -ECONNRESET : -errno;
+
 			kvmi__dom_fail(dom, err);
 			return err;
 		}
-		if (dom->capture)
-			kvmi_capture_writer_add(dom->capture, KVMI_CAPTURE_DATA,
-						KVMI_DIR_HOST_TO_TOOL, UINT64_MAX,
-						srv->rbuf, (size_t)n);
-		dom->in_input = true;
-		err = kvmi__session_input(dom, srv->rbuf, (size_t)n);
-		dom->in_input = false;
-		if (err) {
-			kvmi__dom_fail(dom, err);
-			return err;
+		if (dom->capture &&
+		    kvmi_capture_writer_add(dom->capture, KVMI_CAPTURE_DATA,
+					    KVMI_DIR_HOST_TO_TOOL, UINT64_MAX,
+					    srv->rbuf, (size_t)n) < 0)
+			kvmi_dom_capture_stop(dom);
+		r = kvmi_session_recv(dom->sess, srv->rbuf, (size_t)n);
+		if (r < 0) {
+			kvmi__dom_fail(dom, (int)r);
+			return (int)r;
 		}
 		if ((size_t)n < sizeof(srv->rbuf))
 			return 0;
@@ -340,45 +449,46 @@ static int read_input(struct kvmi_dom *dom, int max_reads)
 
 /* ---- synchronous waits ---- */
 
-static bool all_done(struct kvmi__waiter *const *ws, size_t n)
+void kvmi__sync_cb(struct kvmi_dom *dom, int result, void *ctx)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!ws[i]->done)
-			return false;
-	return true;
+	struct kvmi__sync *sc = ctx;
+
+	(void)dom;
+	sc->result = result;
+	sc->done = true;
 }
 
-int kvmi__dom_wait(struct kvmi_dom *dom, struct kvmi__waiter *const *ws,
-		   size_t n)
+int kvmi__dom_sync_wait(struct kvmi_dom *dom, struct kvmi__sync *sc)
 {
-	uint64_t deadline = kvmi__now_ms() + dom->timeout_ms;
 	int err = 0;
 
 	kvmi_dom_ref(dom);
 	/* never block on writing alone: a host that stops reading us until
 	 * we read its output would deadlock; write what the socket takes
 	 * and keep reading while the rest waits for POLLOUT */
-	if (dom->out_len)
-		err = kvmi__dom_flush(dom, false);
-	while (!err && !all_done(ws, n)) {
+	kvmi__dom_flush(dom, false);
+	for (;;) {
 		struct pollfd p = {.fd = dom->fd, .events = POLLIN};
-		uint64_t now = kvmi__now_ms();
+		uint64_t now, due;
+		size_t pending;
 		int r;
 
-		if (!kvmi__dom_usable(dom)) {
-			err = -ENOTCONN;
+		kvmi__sess_deliver_sync(dom->sess);
+		if (sc->done || !kvmi__dom_usable(dom))
 			break;
+		now = kvmi__now_ms();
+		if (kvmi_session_expire(dom->sess, now) < 0) {
+			kvmi__dom_fail(dom, -ETIMEDOUT);
+			continue;
 		}
-		if (now >= deadline) {
-			err = -ETIMEDOUT;
-			break;
-		}
-		if (dom->out_len)
+		due = kvmi_session_next_deadline(dom->sess);
+		kvmi_session_output(dom->sess, &pending);
+		if (pending)
 			p.events |= POLLOUT;
-		r = poll(&p, 1, (int)(deadline - now));
+		r = poll(&p, 1, due == UINT64_MAX ? -1 : (int)(due - now) + 1);
 		if (r < 0 && errno != EINTR) {
-			err = -errno;
-			break;
+			kvmi__dom_fail(dom, -errno);
+			continue;
 		}
 		if (r <= 0)
 			continue;
@@ -387,60 +497,52 @@ int kvmi__dom_wait(struct kvmi_dom *dom, struct kvmi__waiter *const *ws,
 		if (p.revents & (POLLIN | POLLHUP | POLLERR))
 			read_input(dom, 1);
 	}
-	if (err) {
-		for (size_t i = 0; i < n; i++) {
-			kvmi__pending_drop_waiter(dom, ws[i]);
-			if (!ws[i]->done) {
-				ws[i]->done = true;
-				ws[i]->result = err;
-			}
-		}
-		if (err == -ETIMEDOUT) {
-			/* a late reply would match nothing: give up the
-			 * connection rather than desynchronize */
-			kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-				  "command timed out after %u ms",
-				  dom->timeout_ms);
-			kvmi__dom_fail(dom, -ETIMEDOUT);
-		}
-	}
-	if (dom->qhead && dom->depth == 0)
+	/* a failed domain finished every command: deliver ours */
+	kvmi__sess_deliver_sync(dom->sess);
+	err = sc->done ? sc->result : -ENOTCONN;
+	if (kvmi_session_has_work(dom->sess) && dom->depth == 0)
 		kvmi__dom_schedule_dispatch(dom);
+	kvmi__dom_timer_update(dom);
 	kvmi_dom_unref(dom);
 	return err;
 }
 
-/* ---- dispatch order ---- */
+/* ---- dispatch from the loop ---- */
+
+static void tell_vcpus(struct kvmi_dom *dom)
+{
+	unsigned int n = kvmi_session_vcpu_count(dom->sess);
+
+	if (n <= dom->vcpus_told || dom->state != KVMI__DOM_READY)
+		return;
+	dom->vcpus_told = n;
+	for (struct kvmi__ext *e = dom->exts; e && kvmi__dom_usable(dom);
+	     e = e->next)
+		if (e->ops->vcpus)
+			e->ops->vcpus(dom, n, e->state);
+}
 
 /*
- * Dispatch the events queued so far, oldest first.  Events that arrive
- * meanwhile (a handler's synchronous command reads the socket) wait for
+ * Deliver what the session received so far, oldest first.  What arrives
+ * meanwhile (a handler's synchronous command reads the socket) waits for
  * the next loop iteration: a guest that keeps its handlers busy must not
  * hold the loop, and every other guest, timer and signal, forever.
  */
-void kvmi__dom_dispatch_queue(struct kvmi_dom *dom)
+static void dom_dispatch(struct kvmi_dom *dom)
 {
-	uint64_t last = dom->arrivals;
-
-	if (dom->state != KVMI__DOM_READY)
+	if (!kvmi__dom_usable(dom) || dom->depth)
 		return;
 	kvmi_dom_ref(dom);
-	while (dom->qhead && dom->qhead->arrival <= last &&
-	       kvmi__dom_usable(dom)) {
-		struct kvmi_event_ctx *ev = dom->qhead;
-
-		kvmi__queue_unlink(dom, ev);
-		dom->depth++;
-		if (ev == &dom->unhook_ev)
-			kvmi__dispatch_unhook(dom);
-		else
-			kvmi__dispatch_event(dom, ev);
-		dom->depth--;
-	}
-	if (dom->qhead && dom->depth == 0)
-		kvmi__dom_schedule_dispatch(dom);
-	if (kvmi__dom_usable(dom) && dom->depth == 0 && dom->out_len)
+	kvmi_session_dispatch(dom->sess);
+	if (kvmi_session_error(dom->sess))
+		kvmi__dom_fail(dom, kvmi_session_error(dom->sess));
+	tell_vcpus(dom);
+	if (kvmi__dom_usable(dom)) {
+		if (kvmi_session_has_work(dom->sess))
+			kvmi__dom_schedule_dispatch(dom);
 		kvmi__dom_flush(dom, false);
+		kvmi__dom_timer_update(dom);
+	}
 	kvmi_dom_unref(dom);
 }
 
@@ -449,7 +551,7 @@ static void on_idle(uv_idle_t *h)
 	struct kvmi_dom *dom = h->data;
 
 	uv_idle_stop(h);
-	kvmi__dom_dispatch_queue(dom);
+	dom_dispatch(dom);
 }
 
 void kvmi__dom_schedule_dispatch(struct kvmi_dom *dom)
@@ -460,50 +562,19 @@ void kvmi__dom_schedule_dispatch(struct kvmi_dom *dom)
 
 /* ---- start-up: handshake, then GET_VERSION and GET_GUEST_INFO ---- */
 
-struct startup {
-	struct kvmi__waiter ver, info;
-	struct kvmi_get_version_reply ver_reply;
-	struct kvmi_get_guest_info_reply info_reply;
-};
-
-static void on_startup_reply(struct kvmi_dom *dom, struct kvmi__waiter *w);
-
-static void startup_done(struct kvmi_dom *dom, struct startup *s)
+static void on_ready(struct kvmi_session *s, void *user)
 {
+	struct kvmi_dom *dom = user;
 	struct kvmi_server *srv = dom->srv;
-	int err = s->ver.result ? s->ver.result : s->info.result;
+	int err;
 
-	if (!err && s->ver_reply.version < 1) {
-		kvmi__log(srv, dom, KVMI_LOG_ERROR,
-			  "host speaks KVMI version %u; version 1 or later "
-			  "is required",
-			  s->ver_reply.version);
-		err = KVMI_E_VERSION;
-	}
-	if (err) {
-		if (kvmi__dom_usable(dom)) {
-			kvmi__log(srv, dom, KVMI_LOG_ERROR,
-				  "start-up commands failed: %s",
-				  kvmi_strerror(err));
-			kvmi__dom_fail(dom, err);
-		}
-		free(s);
-		return;
-	}
-	dom->version = s->ver_reply.version;
-	if (s->info_reply.vcpu_count > dom->vcpu_count)
-		dom->vcpu_count = s->info_reply.vcpu_count;
-	if (dom->vcpu_count > srv->cfg.max_vcpus)
-		dom->vcpu_count = srv->cfg.max_vcpus;
-	free(s);
 	uv_timer_stop(&dom->timer);
 	dom->state = KVMI__DOM_READY;
 	dom->reported = true;
 	srv->ndoms_ready++;
 	kvmi__log(srv, dom, KVMI_LOG_INFO,
-		  "guest connected: KVMI version %u, %u vCPUs", dom->version,
-		  dom->vcpu_count);
-	kvmi_dom_ref(dom);
+		  "guest connected: KVMI version %u, %u vCPUs",
+		  kvmi_session_version(s), kvmi_session_vcpu_count(s));
 	dom->depth++;
 	err = srv->cfg.new_domain(dom, srv->cfg.ctx);
 	dom->depth--;
@@ -512,78 +583,15 @@ static void startup_done(struct kvmi_dom *dom, struct startup *s)
 			  "new_domain callback refused the guest (%d)", err);
 		kvmi_dom_close(dom);
 	}
-	if (kvmi__dom_usable(dom)) {
-		if (dom->qhead)
-			kvmi__dom_schedule_dispatch(dom);
-		if (dom->out_len)
-			kvmi__dom_flush(dom, false);
-	}
-	kvmi_dom_unref(dom);
-}
-
-static void on_startup_reply(struct kvmi_dom *dom, struct kvmi__waiter *w)
-{
-	/* both waiters live in one struct startup; their reply sizes differ */
-	struct startup *s =
-		w->out_cap == sizeof(struct kvmi_get_version_reply)
-			? (struct startup *)((uint8_t *)w -
-					     offsetof(struct startup, ver))
-			: (struct startup *)((uint8_t *)w -
-					     offsetof(struct startup, info));
-
-	if (s->ver.done && s->info.done)
-		startup_done(dom, s);
-}
-
-static int queue_command(struct kvmi_dom *dom, int len, uint16_t id,
-			 uint32_t seq, struct kvmi__waiter *w)
-{
-	int err;
-
-	if (len < 0)
-		return len;
-	err = kvmi__pending_add(dom, id, seq, false, w);
-	if (err)
-		return err;
-	kvmi__out_commit(dom, (size_t)len);
-	return 0;
 }
 
 void kvmi__dom_start_session(struct kvmi_dom *dom)
 {
-	struct startup *s = kvmi__calloc(1, sizeof(*s));
-	uint8_t *where;
-	uint32_t seq;
 	int err;
 
-	if (!s) {
-		kvmi__dom_fail(dom, -ENOMEM);
-		return;
-	}
 	dom->state = KVMI__DOM_INIT;
-	s->ver = (struct kvmi__waiter){.out = &s->ver_reply,
-				       .out_cap = sizeof(s->ver_reply),
-				       .cb = on_startup_reply};
-	s->info = (struct kvmi__waiter){.out = &s->info_reply,
-					.out_cap = sizeof(s->info_reply),
-					.cb = on_startup_reply};
-	err = kvmi__out_reserve(dom, 2 * 16, &where);
-	if (!err) {
-		seq = kvmi_seq_next(&dom->seq);
-		err = queue_command(dom,
-				    kvmi_encode_get_version(where, 16, seq),
-				    KVMI_GET_VERSION, seq, &s->ver);
-	}
-	if (!err) {
-		where = dom->out + dom->out_len;
-		seq = kvmi_seq_next(&dom->seq);
-		err = queue_command(dom,
-				    kvmi_encode_get_guest_info(where, 16, seq),
-				    KVMI_GET_GUEST_INFO, seq, &s->info);
-	}
+	err = kvmi_session_start(dom->sess);
 	if (err) {
-		kvmi__pending_drop_waiter(dom, &s->ver);
-		free(s);
 		kvmi__dom_fail(dom, err);
 		return;
 	}
@@ -625,7 +633,6 @@ static int handshake_finish(struct kvmi_dom *dom)
 	struct kvmi_server *srv = dom->srv;
 	struct kvmi_introspector2qemu reply = {.struct_size = sizeof(reply)};
 	struct kvmi_guest_identity *id = &dom->identity;
-	uint8_t *where;
 	int err;
 
 	kvmi__hs_identity(&dom->hs, id);
@@ -640,11 +647,9 @@ static int handshake_finish(struct kvmi_dom *dom)
 		}
 	}
 	memcpy(reply.cookie_hash, srv->cookie, sizeof(reply.cookie_hash));
-	err = kvmi__out_reserve(dom, sizeof(reply), &where);
+	err = kvmi__out_append(dom->sess, &reply, sizeof(reply));
 	if (err)
 		return err;
-	memcpy(where, &reply, sizeof(reply));
-	kvmi__out_commit(dom, sizeof(reply));
 	kvmi__log(srv, dom, KVMI_LOG_DEBUG,
 		  "handshake: struct_size %u, start_time %lld", dom->hs.size,
 		  (long long)id->start_time);
@@ -676,25 +681,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
 			kvmi__dom_fail(dom, r);
 		goto out;
 	}
-	if (read_input(dom, 4) == 0 && dom->depth == 0) {
-		kvmi__dom_dispatch_queue(dom);
-		if (kvmi__dom_usable(dom) && dom->out_len)
-			kvmi__dom_flush(dom, false);
-	}
+	if (read_input(dom, 4) == 0)
+		dom_dispatch(dom);
 out:
 	kvmi_dom_unref(dom);
-}
-
-static void on_handshake_timeout(uv_timer_t *t)
-{
-	struct kvmi_dom *dom = t->data;
-
-	kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-		  "%s did not complete within %u ms",
-		  dom->state == KVMI__DOM_HANDSHAKE ? "QEMU handshake"
-						    : "start-up",
-		  dom->srv->cfg.handshake_timeout_ms);
-	kvmi__dom_fail(dom, -ETIMEDOUT);
 }
 
 /* called by the server for an accepted connection */
@@ -704,8 +694,7 @@ int kvmi__dom_accepted(struct kvmi_server *srv, int fd)
 
 	if (!dom)
 		return -ENOMEM;
-	uv_timer_start(&dom->timer, on_handshake_timeout,
-		       srv->cfg.handshake_timeout_ms, 0);
+	uv_timer_start(&dom->timer, on_timer, srv->cfg.handshake_timeout_ms, 0);
 	dom->poll_events = UV_READABLE;
 	uv_poll_start(&dom->poll, UV_READABLE, on_poll);
 	return 0;
@@ -726,12 +715,12 @@ KVMI_EXPORT struct kvmi_server *kvmi_dom_server(const struct kvmi_dom *dom)
 
 KVMI_EXPORT unsigned int kvmi_dom_vcpu_count(const struct kvmi_dom *dom)
 {
-	return dom ? dom->vcpu_count : 0;
+	return dom ? kvmi_session_vcpu_count(dom->sess) : 0;
 }
 
 KVMI_EXPORT uint32_t kvmi_dom_version(const struct kvmi_dom *dom)
 {
-	return dom ? dom->version : 0;
+	return dom ? kvmi_session_version(dom->sess) : 0;
 }
 
 KVMI_EXPORT void kvmi_dom_set_user(struct kvmi_dom *dom, void *user)
@@ -758,10 +747,9 @@ KVMI_EXPORT int kvmi_dom_error(const struct kvmi_dom *dom)
 KVMI_EXPORT int kvmi_dom_set_command_timeout(struct kvmi_dom *dom,
 					     unsigned int ms)
 {
-	if (!dom || !ms)
+	if (!dom)
 		return -EINVAL;
-	dom->timeout_ms = ms;
-	return 0;
+	return kvmi_session_set_timeout(dom->sess, ms);
 }
 
 KVMI_EXPORT int kvmi_dom_fd(const struct kvmi_dom *dom)

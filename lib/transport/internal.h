@@ -1,7 +1,9 @@
 /*
- * libkvmi - internal.h: the connection layer's internal structures
- * (server, domain, session state, events, handlers) shared by server.c,
- * domain.c, session.c, dispatch.c, commands.c and batch.c.
+ * libkvmi - internal.h: the transport layer's internal structures
+ * (server, domain, handlers, extensions, synchronous waits) shared by
+ * server.c, domain.c, dispatch.c, extension.c, commands.c and batch.c.
+ * Below it is the session layer (session_int.h); above it the hooks,
+ * which attach through the extension interface declared here.
  */
 #ifndef KVMI_LIB_INTERNAL_H
 #define KVMI_LIB_INTERNAL_H
@@ -12,84 +14,103 @@
 #include <kvmi/capture.h>
 #include <kvmi/codec.h>
 #include <kvmi/domain.h>
-#include <kvmi/hooks.h>
 #include <kvmi/server.h>
 
+#include "session_int.h"
+
 #define KVMI__READ_BUF 65536
-#define KVMI__DEFAULT_TIMEOUT_MS 10000
-#define KVMI__DEFAULT_QUEUE 1024
-#define KVMI__DEFAULT_MAX_VCPUS 1024
 
 /* ---- handlers ---- */
 
+/*
+ * One registration.  Lists are newest first; a handler removed during a
+ * dispatch is only marked (and freed when the dispatch is over).  A
+ * registration whose handle the tool asked for is freed by
+ * kvmi_handler_remove, also after its domain or server is gone (the
+ * handle is then detached: @head NULL); one without a handle goes with
+ * its list.
+ */
 struct kvmi_handler {
 	struct kvmi_handler *next;
-	struct kvmi_handler **head; /* list it lives in (NULL once removed) */
-	unsigned int event_id;	   /* KVMI_NUM_EVENTS for UNHOOK */
+	struct kvmi_handler **head; /* list it lives in (NULL: detached) */
+	unsigned int event_id;	   /* KVMI__UNHOOK_SLOT for UNHOOK */
 	kvmi_event_cb cb;
 	kvmi_unhook_cb unhook_cb;
 	void *ctx;
-	bool removed;
+	void (*ctx_free)(void *ctx); /* the library's own: frees @ctx */
+	bool has_handle; /* the tool holds a pointer to it */
+	bool removed;	 /* kvmi_handler_remove called */
+	unsigned int busy; /* dispatches running it */
 };
 
 #define KVMI__UNHOOK_SLOT KVMI_NUM_EVENTS
 #define KVMI__HANDLER_SLOTS (KVMI_NUM_EVENTS + 1)
 
-/* ---- events ---- */
+/* an unhook handler of the library's own whose @ctx (heap) goes with it */
+int kvmi__server_on_unhook_owned(struct kvmi_server *srv, kvmi_unhook_cb cb,
+				 void *ctx, void (*ctx_free)(void *));
 
-enum kvmi__ev_state {
-	KVMI__EV_FREE = 0,   /* slot unused */
-	KVMI__EV_QUEUED,     /* received, not yet dispatched */
-	KVMI__EV_DISPATCHED, /* handed to a handler, not replied */
-	KVMI__EV_BATCHED,    /* reply queued in an uncommitted batch */
-};
-
-/* One received event; one slot per vCPU (a vCPU has at most one
- * outstanding event, so slots never run out for a well-behaved host). */
-struct kvmi_event_ctx {
-	struct kvmi_dom *dom;
-	struct kvmi_event_ctx *qnext; /* dispatch queue link */
-	enum kvmi__ev_state state;
-	bool held;
-	uint32_t seq;
-	uint64_t arrival; /* arrival counter (oldest first) */
-	struct kvmi_event common;
-	union kvmi_event_data data;
-};
-
-/* ---- outstanding commands ---- */
+/* ---- domain extensions (extension.c): layers above the transport ---- */
 
 /*
- * Where a command's outcome goes.  Lives in the caller's memory (the
- * stack of a synchronous call, a batch item, the domain for its start-up
- * commands); the table entry pointing to it is always removed before that
- * memory goes away.
+ * A layer above the transport (the hooks) attaches its per-domain state
+ * to a domain with kvmi__dom_attach.  Every member is optional:
+ *   observe - an event, before any tool handler; replying to it (or
+ *             holding it) consumes it, the tool's handlers never see it;
+ *   vcpus   - the vCPU count grew (KVMI_EVENT_CREATE_VCPU) to @count;
+ *   closing - the domain is about to close for a reason of the library's
+ *             own (protocol error, overflow, timeout): queue the restores
+ *             you can (pipelined, no waiting) - they are sent first;
+ *   gone    - the connection is gone: pending commands have failed (their
+ *             callbacks ran); the tool's disconnect callback follows;
+ *   free    - the domain's memory goes (its last reference): free @state;
+ *   deadline/expire - your next timer (CLOCK_MONOTONIC ms, UINT64_MAX
+ *             none), and the call when it is due; the domain's one timer
+ *             covers the session's and every extension's deadlines.
+ * Nothing in the transport names a particular extension.
  */
-struct kvmi__waiter;
-typedef void (*kvmi__waiter_cb)(struct kvmi_dom *dom, struct kvmi__waiter *w);
+struct kvmi__ext_ops {
+	const char *name;
+	void (*observe)(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			void *state);
+	void (*vcpus)(struct kvmi_dom *dom, unsigned int count, void *state);
+	void (*closing)(struct kvmi_dom *dom, void *state);
+	void (*gone)(struct kvmi_dom *dom, void *state);
+	void (*free)(struct kvmi_dom *dom, void *state);
+	uint64_t (*deadline)(struct kvmi_dom *dom, void *state);
+	void (*expire)(struct kvmi_dom *dom, uint64_t now_ms, void *state);
+};
 
-struct kvmi__waiter {
+struct kvmi__ext {
+	struct kvmi__ext *next;
+	const struct kvmi__ext_ops *ops;
+	void *state;
+};
+
+/* attach @state under @ops (one per ops); 0, -EEXIST or -ENOMEM */
+int kvmi__dom_attach(struct kvmi_dom *dom, const struct kvmi__ext_ops *ops,
+		     void *state);
+/* batch.c: kvmi_batch_send, delivered also during synchronous waits when
+ * @in_sync (a synchronous call runs the chain of batches it waits on) */
+int kvmi__batch_send_flagged(struct kvmi_batch *b, kvmi_dom_cmd_cb cb,
+			     void *ctx, bool in_sync);
+/* the state attached under @ops, or NULL */
+void *kvmi__dom_ext(const struct kvmi_dom *dom,
+		    const struct kvmi__ext_ops *ops);
+/* the domain's timer must be re-armed (an extension's deadline moved) */
+void kvmi__dom_timer_update(struct kvmi_dom *dom);
+
+/* ---- synchronous calls ---- */
+
+/* what a synchronous call waits for (its async form's callback fills it) */
+struct kvmi__sync {
 	bool done;
-	int result;	/* 0 / -errno / KVMI_E_* */
-	void *out;	/* reply data destination (may be NULL) */
-	size_t out_cap;
-	size_t out_len;	/* reply data bytes received */
-	kvmi__waiter_cb cb; /* called when done (may be NULL) */
+	int result;
 };
-
-struct kvmi__pending {
-	struct kvmi__waiter *w; /* NULL: free slot */
-	uint32_t seq;
-	uint16_t id;
-	bool optional; /* sent with replies disabled: a reply only on error */
-};
-
-/* open-addressing table (linear probing) of outstanding commands */
-struct kvmi__pending_table {
-	struct kvmi__pending *slots;
-	size_t cap; /* power of two or 0 */
-	size_t count;
-};
+void kvmi__sync_cb(struct kvmi_dom *dom, int result, void *ctx);
+/* run the loop-less wait of a synchronous call until @sc is done (or the
+ * domain fails); the call's result */
+int kvmi__dom_sync_wait(struct kvmi_dom *dom, struct kvmi__sync *sc);
 
 /* ---- QEMU's handshake struct, read without I/O (handshake.c) ---- */
 
@@ -130,8 +151,9 @@ struct kvmi_dom {
 	uv_poll_t poll;
 	int poll_events; /* what the poll handle watches now (UV_*) */
 	unsigned long poll_restarts; /* uv_poll_start calls (tests read it) */
-	uv_timer_t timer;   /* handshake timeout */
-	uv_idle_t idle;	    /* dispatch of queued events */
+	uv_timer_t timer;   /* handshake timeout, then every deadline */
+	uint64_t timer_due; /* when it fires (UINT64_MAX: stopped) */
+	uv_idle_t idle;	    /* dispatch of queued deliveries */
 	int open_handles;
 	void *user;
 
@@ -139,28 +161,13 @@ struct kvmi_dom {
 	struct kvmi_guest_identity identity;
 	struct kvmi__hs hs;
 
-	/* session */
-	struct kvmi_decoder *dec;
-	struct kvmi_seq seq;
-	struct kvmi__pending_table pending;
-	uint32_t version;
-	unsigned int vcpu_count;
-	unsigned int timeout_ms;
-	uint8_t *out;	     /* bytes waiting to be written */
-	size_t out_len, out_cap;
-	struct kvmi_event_ctx **slots; /* per vCPU */
-	unsigned int nslots;
-	struct kvmi_event_ctx *qhead, *qtail; /* undispatched events */
-	size_t queued;
-	uint64_t arrivals;
-	int depth;	/* handler nesting */
-	bool in_input;	/* inside the read path (flush deferred) */
-	struct kvmi_event_ctx unhook_ev; /* KVMI_EVENT_UNHOOK, never replied */
-	uint32_t warned; /* event ids warned about (no handler) */
+	struct kvmi_session *sess;
+	int depth; /* tool callbacks running on this domain */
+	unsigned int vcpus_told; /* vCPU count the extensions know */
 	struct kvmi_handler *handlers[KVMI__HANDLER_SLOTS];
+	struct kvmi__ext *exts;
 	struct kvmi_capture_writer *capture;
 	size_t writes; /* successful send() calls */
-	struct kvmi__hooks *hooks; /* hooks.c registry, NULL until used */
 };
 
 /* ---- server ---- */
@@ -180,11 +187,6 @@ struct kvmi_server {
 	bool shut;
 	bool free_requested;
 	bool freeing; /* kvmi_server_free running our own loop */
-	/* kvmi_server_unhook_on_event */
-	unsigned int unhook_deadline_ms;
-	kvmi_unhook_before_cb unhook_before;
-	kvmi_unhook_after_cb unhook_after;
-	void *unhook_ctx;
 	dev_t sock_dev;
 	ino_t sock_ino;
 	struct kvmi_dom *doms, *doms_tail; /* every connection, oldest first */
@@ -201,65 +203,41 @@ void kvmi__log(struct kvmi_server *srv, struct kvmi_dom *dom,
 	       enum kvmi_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* session.c: outstanding commands and the output buffer */
-int kvmi__pending_add(struct kvmi_dom *dom, uint16_t id, uint32_t seq,
-		      bool optional, struct kvmi__waiter *w);
-void kvmi__pending_drop_waiter(struct kvmi_dom *dom, struct kvmi__waiter *w);
-void kvmi__pending_fail_all(struct kvmi_dom *dom, int err);
-void kvmi__pending_finish_optional(struct kvmi_dom *dom, uint32_t upto_seq);
-void kvmi__pending_free(struct kvmi_dom *dom);
-int kvmi__out_reserve(struct kvmi_dom *dom, size_t n, uint8_t **where);
-void kvmi__out_commit(struct kvmi_dom *dom, size_t n);
-int kvmi__session_input(struct kvmi_dom *dom, const uint8_t *buf, size_t len);
-void kvmi__queue_unlink(struct kvmi_dom *dom, struct kvmi_event_ctx *ev);
-struct kvmi_event_ctx *kvmi__event_slot(struct kvmi_dom *dom, unsigned int vcpu,
-				       bool create);
-
 /* domain.c */
 struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd);
 void kvmi__dom_fail(struct kvmi_dom *dom, int err);
 int kvmi__dom_flush(struct kvmi_dom *dom, bool block);
-int kvmi__dom_wait(struct kvmi_dom *dom, struct kvmi__waiter *const *ws,
-		   size_t n);
-void kvmi__dom_dispatch_queue(struct kvmi_dom *dom);
 void kvmi__dom_schedule_dispatch(struct kvmi_dom *dom);
 void kvmi__dom_start_session(struct kvmi_dom *dom);
 int kvmi__dom_accepted(struct kvmi_server *srv, int fd);
 void kvmi__dom_unlink(struct kvmi_dom *dom);
-int kvmi__dom_usable(struct kvmi_dom *dom);
+int kvmi__dom_usable(const struct kvmi_dom *dom);
+/* output was queued: send it now unless a dispatch will */
+void kvmi__dom_output(struct kvmi_dom *dom);
 
 /* dispatch.c */
-void kvmi__dispatch_event(struct kvmi_dom *dom, struct kvmi_event_ctx *ev);
-void kvmi__dispatch_unhook(struct kvmi_dom *dom);
+void kvmi__dom_on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,
+			void *user);
+void kvmi__dom_on_unhook(struct kvmi_session *s, void *user);
 void kvmi__handlers_free(struct kvmi_handler **slots);
-int kvmi__event_encode_reply(struct kvmi_event_ctx *ev, uint8_t *buf,
-			     size_t cap, uint8_t action, const void *tail,
-			     size_t tlen);
-void kvmi__event_release(struct kvmi_event_ctx *ev);
-/* an event that may still be replied to (queued or dispatched) */
-static inline bool kvmi__event_open(const struct kvmi_event_ctx *ev)
-{
-	return ev->state == KVMI__EV_QUEUED || ev->state == KVMI__EV_DISPATCHED;
-}
-/* take @ev out of the dispatch queue if it is there; it will be replied
- * to before (or instead of) being dispatched */
-void kvmi__event_claim(struct kvmi_event_ctx *ev);
 
-/* hooks.c */
-void kvmi__hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev);
-void kvmi__hooks_free(struct kvmi_dom *dom);
+/* commands.c: queue one command encoded at the end of the session's
+ * output (length @len or a negative encoder error) whose reply data goes
+ * to @out and whose outcome goes to @cb (after @finish, on success, turned
+ * the reply into the caller's outputs) */
+struct kvmi__cmd;
+typedef void (*kvmi__cmd_finish)(struct kvmi__cmd *c);
+int kvmi__cmd_queue(struct kvmi_dom *dom, int len, size_t reply_cap,
+		    kvmi__cmd_finish finish, void *out1, void *out2,
+		    kvmi_dom_cmd_cb cb, void *ctx);
+/* room for one message in the output (-ENOTCONN when closed) */
+int kvmi__cmd_reserve(struct kvmi_dom *dom, uint8_t **where);
 
-/* commands.c: send one encoded command (length @len, or a negative
- * encoder error) and wait for its reply */
-/* CLOCK_MONOTONIC in milliseconds (command deadlines, breakpoint re-arm) */
-uint64_t kvmi__now_ms(void);
-int kvmi__command(struct kvmi_dom *dom, const uint8_t *msg, int len,
-		  void *out, size_t out_cap, size_t *out_len);
 /*
  * kvmi__write_physical_async - queue a write of @len bytes (one page at
- * most) at @gpa whose reply finishes @w (its cb runs then, from inside
- * input processing: no synchronous commands there); nothing is waited
- * for and nothing is flushed.  0, or an error with nothing queued.
+ * most) at @gpa whose reply finishes @w (its cb runs from dispatch);
+ * nothing is waited for and nothing is flushed.  0, or an error with
+ * nothing queued.
  */
 int kvmi__write_physical_async(struct kvmi_dom *dom, uint64_t gpa,
 			       const void *buf, size_t len,

@@ -86,8 +86,6 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 		srv->cfg.handshake_timeout_ms = KVMI__DEFAULT_TIMEOUT_MS;
 	if (!srv->cfg.command_timeout_ms)
 		srv->cfg.command_timeout_ms = KVMI__DEFAULT_TIMEOUT_MS;
-	if (!srv->cfg.event_queue_max)
-		srv->cfg.event_queue_max = KVMI__DEFAULT_QUEUE;
 	if (!srv->cfg.max_vcpus)
 		srv->cfg.max_vcpus = KVMI__DEFAULT_MAX_VCPUS;
 	*out = srv;

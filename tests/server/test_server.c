@@ -306,6 +306,7 @@ struct script {
 	int result;	 /* of the command the tool issues */
 	int dispatched[8];
 	int ndispatched;
+	int unhooks;
 	int replies_twice;
 };
 
@@ -323,6 +324,8 @@ static void record_event(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 		kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
 }
 
+static kvmi_unhook_cb script_unhook;
+
 static int tool_issues_command(struct kvmi_dom *dom, void *ctx)
 {
 	struct harness *h = ctx;
@@ -332,6 +335,8 @@ static int tool_issues_command(struct kvmi_dom *dom, void *ctx)
 	kvmi_dom_set_command_timeout(dom, 300);
 	kvmi_dom_on_event(dom, KVMI_EVENT_HYPERCALL, record_event, NULL, NULL);
 	kvmi_dom_on_event(dom, KVMI_EVENT_CR, record_event, NULL, NULL);
+	if (script_unhook)
+		kvmi_dom_on_unhook(dom, script_unhook, NULL, NULL);
 	script.result = kvmi_dom_get_vcpu_info(dom, 0, &tsc);
 	/* events that came while waiting are not dispatched yet */
 	assert_int_equal(script.ndispatched, 0);
@@ -461,10 +466,21 @@ static int peer_misbehaves(const char *path, const char *arg)
 		}
 		break;
 	case FLOOD:
-		for (uint16_t v = 0; v < 6; v++)
+		/* one event per vCPU (8, all of them) and an UNHOOK while the
+		 * command waits: legal, every one is kept and each vCPU event
+		 * answered once, in order */
+		for (uint16_t v = 0; v < 8; v++)
 			peer_event(&p, v, KVMI_EVENT_HYPERCALL, NULL, 0);
+		peer_event(&p, 0, KVMI_EVENT_UNHOOK, NULL, 0);
 		peer_reply(&p, &copy, 0, "\0\0\0\0\0\0\0\0", 8);
-		break;
+		for (uint32_t seq = 0; seq < 8; seq++) {
+			m = peer_read(&p);
+			if (!m || m->kind != KVMI_MSG_EVENT_REPLY ||
+			    m->u.event_reply.vcpu.vcpu != seq)
+				return 13;
+		}
+		close(p.fd);
+		return 0;
 	case SILENT:
 		break;
 	case HANG_UP:
@@ -486,7 +502,6 @@ static void run_misbehaving(enum misbehaviour how, int expect_cmd,
 	memset(&script, 0, sizeof(script));
 	h_init(&h);
 	h.cfg.new_domain = tool_issues_command;
-	h.cfg.event_queue_max = 4;
 	h_start(&h);
 
 	snprintf(arg, sizeof(arg), "%d", (int)how);
@@ -515,11 +530,21 @@ static void test_event_reply_rejected(void **state)
 			"host rejected the reply to event seq=1");
 }
 
-static void test_queue_overflow(void **state)
+static void on_unhook_count(struct kvmi_dom *dom, void *ctx)
+{
+	(void)dom;
+	(void)ctx;
+	script.unhooks++;
+}
+
+static void test_event_per_vcpu_and_unhook_never_overflow(void **state)
 {
 	(void)state;
-	run_misbehaving(FLOOD, -ENOTCONN, KVMI_E_QUEUE_FULL,
-			"exceed the queue bound 4");
+	script_unhook = on_unhook_count;
+	run_misbehaving(FLOOD, 0, -ECONNRESET, NULL);
+	script_unhook = NULL;
+	assert_int_equal(script.ndispatched, 8);
+	assert_int_equal(script.unhooks, 1);
 }
 
 static void test_command_timeout(void **state)
@@ -1211,7 +1236,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reply_to_queued_event),
 		cmocka_unit_test(test_unexpected_seq),
 		cmocka_unit_test(test_event_reply_rejected),
-		cmocka_unit_test(test_queue_overflow),
+		cmocka_unit_test(test_event_per_vcpu_and_unhook_never_overflow),
 		cmocka_unit_test(test_command_timeout),
 		cmocka_unit_test(test_peer_hangs_up_mid_command),
 		cmocka_unit_test(test_event_for_missing_vcpu),

@@ -19,55 +19,64 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include <kvmi/capture.h>
+#include <kvmi/session.h>
+
+#include "session_int.h"
+
+#define MAXCMD 256
 
 struct fixture {
-	uv_loop_t loop;
-	struct kvmi_server *srv;
-	struct kvmi_dom *dom;
-	int sv[2];
-	struct kvmi__waiter w[256];
-	uint8_t out[256][64];
-	int expect[256]; /* expected result per waiter */
+	struct kvmi_session *s;
+	struct cmd {
+		bool done;
+		int result;
+		size_t len;
+	} c[MAXCMD];
+	uint8_t out[MAXCMD][64];
 	int nw;
 	uint8_t h2t[1 << 16];
 	size_t h2t_len;
 	int events;
 };
 
-static int never(struct kvmi_dom *dom, void *ctx)
+/* the tool's part: answer every event (slot released) */
+static void on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,
+		     void *user)
 {
-	(void)dom;
-	(void)ctx;
-	return 0;
+	struct fixture *f = user;
+
+	(void)s;
+	assert_int_equal(kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	f->events++;
 }
 
 static void fx_init(struct fixture *f)
 {
-	struct kvmi_server_config cfg = {.size = sizeof(cfg),
-					 .unix_path = "/nonexistent/x",
-					 .vsock_port = -1,
-					 .new_domain = never};
+	struct kvmi_session_callbacks cbs = {.event = on_event};
 
 	memset(f, 0, sizeof(*f));
-	assert_int_equal(uv_loop_init(&f->loop), 0);
-	assert_int_equal(kvmi_server_new(&f->loop, &cfg, &f->srv), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-				    f->sv),
-			 0);
-	f->dom = kvmi__dom_new(f->srv, f->sv[0]);
-	assert_non_null(f->dom);
-	f->dom->state = KVMI__DOM_READY;
-	f->dom->vcpu_count = 2;
+	assert_int_equal(kvmi_session_new(NULL, &cbs, f, &f->s), 0);
+	/* the recorded streams start after the start-up commands: the tool
+	 * knows the guest's two vCPUs */
+	f->s->vcpu_count = 2;
+	f->s->ready = true;
 }
 
 static void fx_fini(struct fixture *f)
 {
-	kvmi_server_shutdown(f->srv);
-	uv_run(&f->loop, UV_RUN_DEFAULT);
-	kvmi_server_free(f->srv);
-	close(f->sv[1]);
-	assert_int_equal(uv_loop_close(&f->loop), 0);
+	kvmi_session_free(f->s);
+}
+
+static void on_done(struct kvmi_session *s, int result, size_t len, void *ctx)
+{
+	struct cmd *c = ctx;
+
+	(void)s;
+	assert_false(c->done);
+	c->done = true;
+	c->result = result;
+	c->len = len;
 }
 
 /* read a capture: register the tool's commands as outstanding, keep the
@@ -79,7 +88,6 @@ static void load(struct fixture *f, const char *name)
 	struct kvmi_capture_reader *r;
 	struct kvmi_capture_record rec;
 	struct kvmi_decoder *tool = kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
-	bool replies_off = false;
 
 	assert_non_null(dir);
 	snprintf(path, sizeof(path), "%s/%s.kvmicap", dir, name);
@@ -96,34 +104,25 @@ static void load(struct fixture *f, const char *name)
 			f->h2t_len += rec.len;
 			continue;
 		}
+		/* the tool's recorded commands, queued as the tool sent
+		 * them: the session matches the host's replies to them and
+		 * follows replies-disabled mode itself */
 		while (left) {
 			const struct kvmi_msg *m;
+			const uint8_t *start = p;
 			ssize_t n = kvmi_decoder_feed(tool, p, left, &m);
-			bool optional = replies_off;
 
 			assert_true(n > 0);
 			p += n;
 			left -= (size_t)n;
 			if (!m || m->kind != KVMI_MSG_COMMAND)
 				continue;
-			if (m->hdr.id == KVMI_CONTROL_CMD_RESPONSE) {
-				bool enable = m->u.command.body[0],
-				     now = m->u.command.body[1];
-
-				if (!enable && now) {
-					replies_off = true;
-					continue; /* not answered */
-				}
-				replies_off = !enable;
-				optional = false;
-			}
-			assert_true(f->nw < 256);
-			f->w[f->nw] = (struct kvmi__waiter){
-				.out = f->out[f->nw], .out_cap = 64};
-			assert_int_equal(kvmi__pending_add(f->dom, m->hdr.id,
-							   m->hdr.seq, optional,
-							   &f->w[f->nw]),
-					 0);
+			assert_true(f->nw < MAXCMD);
+			assert_int_equal(
+				kvmi_session_command(f->s, start, (size_t)n,
+						     f->out[f->nw], 64, on_done,
+						     &f->c[f->nw]),
+				0);
 			f->nw++;
 		}
 	}
@@ -131,37 +130,24 @@ static void load(struct fixture *f, const char *name)
 	kvmi_decoder_free(tool);
 }
 
-/* the tool's part: take queued events and reply (release the slot) */
-static void drain(struct fixture *f)
-{
-	while (f->dom->qhead) {
-		struct kvmi_event_ctx *ev = f->dom->qhead;
-
-		f->dom->qhead = ev->qnext;
-		if (!f->dom->qhead)
-			f->dom->qtail = NULL;
-		f->dom->queued--;
-		kvmi__event_release(ev);
-		f->events++;
-	}
-}
-
 /* feed [0,split) and [split,len) (chunk 0) or `chunk` bytes at a time,
- * draining after each call; the first error */
+ * dispatching after each call (our output is not read: the host side is
+ * recorded); the first error */
 static int feed(struct fixture *f, size_t split, size_t chunk)
 {
 	size_t pos = 0;
 
 	while (pos < f->h2t_len) {
 		size_t end = chunk ? pos + chunk : (pos < split ? split : f->h2t_len);
-		int err;
+		ssize_t n;
 
 		if (end > f->h2t_len)
 			end = f->h2t_len;
-		err = kvmi__session_input(f->dom, f->h2t + pos, end - pos);
-		if (err)
-			return err;
-		drain(f);
+		n = kvmi_session_recv(f->s, f->h2t + pos, end - pos);
+		if (n < 0)
+			return (int)n;
+		assert_int_equal(n, end - pos);
+		kvmi_session_dispatch(f->s);
 		pos = end;
 	}
 	return 0;
@@ -178,14 +164,16 @@ static void test_full_session_byte_by_byte(void **state)
 	err = feed(&f, 0, 1);
 	/* the host rejects an event reply in this capture: fatal */
 	assert_int_equal(err, KVMI_E_EVENT_REPLY_REJECTED);
+	/* the failure's completions come from dispatch too */
+	kvmi_session_dispatch(f.s);
 	for (int i = 0; i < f.nw; i++)
-		done += f.w[i].done;
+		done += f.c[i].done && f.c[i].result != -ENOTCONN;
 	/* every command before it was answered; the pipelined batch after
-	 * it (three commands sent with replies off and the confirmation)
-	 * is still outstanding */
-	assert_int_equal(done, f.nw - 4);
-	for (int i = f.nw - 4; i < f.nw; i++)
-		assert_false(f.w[i].done);
+	 * it (replies off, three commands, the confirmation) was still
+	 * outstanding and ends with the connection */
+	assert_int_equal(done, f.nw - 5);
+	for (int i = f.nw - 5; i < f.nw; i++)
+		assert_int_equal(f.c[i].result, -ENOTCONN);
 	assert_int_equal(f.events, 12);
 	fx_fini(&f);
 }
@@ -206,10 +194,10 @@ static void test_split_points(void **state)
 		assert_int_equal(feed(&f, split, 0), 0);
 		assert_int_equal(f.events, 2);
 		assert_int_equal(f.nw, 2);
-		assert_true(f.w[0].done && f.w[1].done);
-		assert_int_equal(f.w[0].result, 0); /* READ_PHYSICAL */
-		assert_int_equal(f.w[0].out_len, 4096);
-		assert_int_equal(f.w[1].result, -EAGAIN); /* GET_REGISTERS */
+		assert_true(f.c[0].done && f.c[1].done);
+		assert_int_equal(f.c[0].result, 0); /* READ_PHYSICAL */
+		assert_int_equal(f.c[0].len, 4096);
+		assert_int_equal(f.c[1].result, -EAGAIN); /* GET_REGISTERS */
 		fx_fini(&f);
 	}
 }
@@ -269,8 +257,11 @@ static void test_unexpected_reply_and_double_event(void **state)
 	fx_init(&f);
 	n = kvmi_encode_reply(buf, sizeof(buf), KVMI_GET_VERSION, 77, 0,
 			      "\1\0\0\0\0\0\0\0", 8);
-	assert_int_equal(kvmi__session_input(f.dom, buf, (size_t)n),
+	assert_int_equal(kvmi_session_recv(f.s, buf, (size_t)n),
 			 KVMI_E_UNEXPECTED_REPLY);
+	assert_int_equal(kvmi_session_error(f.s), KVMI_E_UNEXPECTED_REPLY);
+	assert_int_equal(kvmi_session_recv(f.s, buf, (size_t)n),
+			 KVMI_E_UNEXPECTED_REPLY); /* sticky */
 	fx_fini(&f);
 
 	/* a second event for a vCPU whose first is not replied */
@@ -278,10 +269,11 @@ static void test_unexpected_reply_and_double_event(void **state)
 	memset(&ev, 0, sizeof(ev));
 	ev.event = KVMI_EVENT_XSETBV;
 	n = kvmi_encode_event(buf, sizeof(buf), 1, &ev, sizeof(ev), NULL, 0);
-	assert_int_equal(kvmi__session_input(f.dom, buf, (size_t)n), 0);
+	assert_int_equal(kvmi_session_recv(f.s, buf, (size_t)n), n);
 	n = kvmi_encode_event(buf, sizeof(buf), 2, &ev, sizeof(ev), NULL, 0);
-	assert_int_equal(kvmi__session_input(f.dom, buf, (size_t)n), -EPROTO);
-	drain(&f);
+	assert_int_equal(kvmi_session_recv(f.s, buf, (size_t)n), -EPROTO);
+	assert_int_equal(kvmi_session_dispatch(f.s), 0); /* the first died */
+	assert_int_equal(f.events, 0);
 	fx_fini(&f);
 }
 

@@ -278,9 +278,14 @@ static void test_malformed_stream(void **state)
 	static const struct {
 		const char *name, *err;
 	} bad[] = {
-	    {"bad-unknown-msg", "KVMI_E_UNKNOWN_MSG"},
+	    {"bad-trunc-header", "KVMI_E_TRUNC_HEADER"},
 	    {"bad-trunc-body", "KVMI_E_TRUNC_BODY"},
 	    {"bad-oversized", "KVMI_E_MSG_TOO_BIG"},
+	    {"bad-common-short", "KVMI_E_EVENT_COMMON_SHORT"},
+	    {"bad-common-overrun", "KVMI_E_EVENT_COMMON_OVERRUN"},
+	    {"bad-unknown-msg", "KVMI_E_UNKNOWN_MSG"},
+	    {"bad-unknown-event", "KVMI_E_UNKNOWN_EVENT"},
+	    {"bad-payload-short", "KVMI_E_EVENT_PAYLOAD_SHORT"},
 	};
 	char out[4096], cap[4096], name[256], path[4096];
 

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <kvmi/capture.h>
 
@@ -47,10 +48,20 @@ static int sink_message(struct sink *s, enum kvmi_direction dir,
 
 /* open the pcapng output ("-" is stdout) and write its first blocks;
  * 0, or 1 after reporting why not */
-static int sink_open(struct sink *s, uint64_t start_ns)
+static int sink_open(struct sink *s, const char *capture, uint64_t start_ns)
 {
+	struct stat a, b;
 	int err;
 
+	/* opening OUT truncates it: never when it is the capture itself */
+	if (stat(s->pcap_path, &a) == 0 && stat(capture, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		fprintf(stderr,
+			"kvmi-dump: %s: is the capture being read; refusing "
+			"to overwrite it\n",
+			s->pcap_path);
+		return 1;
+	}
 	if (!strcmp(s->pcap_path, "-"))
 		s->pcap = stdout;
 	else
@@ -103,7 +114,8 @@ static void usage(FILE *f, const char *prog)
 		"                    type USER0 (147); open it with\n"
 		"                    wireshark -X lua_script:contrib/wireshark/kvmi.lua\n"
 		"                    (on a malformed capture OUT keeps the\n"
-		"                    messages before the error)\n"
+		"                    messages before the error; OUT may not\n"
+		"                    be CAPTURE itself)\n"
 		"  -h, --help        show this help and exit\n"
 		"\n"
 		"exit status: 0 all messages decoded (and written), 1 malformed\n"
@@ -148,7 +160,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (sink.pcap_path &&
-	    sink_open(&sink, kvmi_capture_reader_start_ns(r))) {
+	    sink_open(&sink, argv[optind], kvmi_capture_reader_start_ns(r))) {
 		kvmi_capture_reader_free(r);
 		return sink_close(&sink, 1);
 	}

@@ -4,9 +4,10 @@
  * file with exactly one packet per line of its golden .dump text, each
  * packet carrying that line's direction, stream offset and seq (and
  * timestamps in capture order); "-" writes the same bytes to stdout; an
- * uncreatable or full output, a file that is no capture and a malformed
- * stream exit 1 with the reason (the latter keeping the messages before
- * the error); a missing argument is bad usage (2).
+ * uncreatable or full output, OUT naming the capture itself (left
+ * intact), a file that is no capture and every malformed stream exit 1
+ * with the reason (the latter keeping the messages before the error); a
+ * missing argument is bad usage (2).
  *
  * Environment: KVMI_TEST_DATA (tests/data), KVMI_DUMP (kvmi-dump binary).
  */
@@ -172,6 +173,18 @@ static void check_against_golden(const char *path, const char *name)
 	free(file);
 }
 
+/* the file at @path holds exactly the @len bytes at @want */
+static void assert_file_holds(const char *path, const uint8_t *want, size_t len)
+{
+	size_t got_len = 0;
+	uint8_t *got = pn_read_file(path, &got_len);
+
+	assert_non_null(got);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
 /* the path of capture @name in tests/data */
 static const char *capture(char *buf, size_t len, const char *name)
 {
@@ -205,8 +218,8 @@ static void test_valid_captures_convert(void **state)
 static void test_stdout_same_bytes(void **state)
 {
 	char a[4096], b[4096], out[4096], cap[4096];
-	uint8_t *fa, *fb;
-	size_t la = 0, lb = 0;
+	uint8_t *fa;
+	size_t la = 0;
 
 	(void)state;
 	tmp_path(a, sizeof(a), "file.pcapng");
@@ -218,14 +231,10 @@ static void test_stdout_same_bytes(void **state)
 	    run_dump(out, sizeof(out), b, "--pcapng", "-", cap, NULL), 0);
 	assert_string_equal(out, "");
 	fa = pn_read_file(a, &la);
-	fb = pn_read_file(b, &lb);
 	assert_non_null(fa);
-	assert_non_null(fb);
 	assert_true(la > 1000);
-	assert_int_equal(la, lb);
-	assert_memory_equal(fa, fb, la);
+	assert_file_holds(b, fa, la);
 	free(fa);
-	free(fb);
 	unlink(a);
 	unlink(b);
 }
@@ -247,6 +256,29 @@ static void test_bad_output(void **state)
 			 1);
 	assert_non_null(
 	    strstr(out, "/dev/full: writing failed: No space left"));
+	/* OUT naming the capture itself would destroy it: refused, the
+	 * capture intact */
+	{
+		char copy[4096];
+		uint8_t *before;
+		size_t lb = 0;
+		FILE *f;
+
+		tmp_path(copy, sizeof(copy), "self.kvmicap");
+		before = pn_read_file(cap, &lb);
+		assert_non_null(before);
+		f = fopen(copy, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(before, 1, lb, f), lb);
+		assert_int_equal(fclose(f), 0);
+		assert_int_equal(run_dump(out, sizeof(out), NULL, "--pcapng",
+					  copy, copy, NULL),
+				 1);
+		assert_non_null(strstr(out, "is the capture being read"));
+		assert_file_holds(copy, before, lb);
+		free(before);
+		assert_int_equal(unlink(copy), 0);
+	}
 	/* a missing argument is bad usage */
 	assert_int_equal(run_dump(out, sizeof(out), NULL, "--pcapng", NULL), 2);
 	assert_non_null(strstr(out, "usage:"));

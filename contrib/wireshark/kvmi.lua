@@ -248,9 +248,9 @@ local function add_links(pinfo, tree)
 	local req = reply_to[pinfo.number]
 	if req then
 		tree:add(F.reply_to, req):set_generated()
-		local d = pinfo.rel_ts - req_time[req]
-		local secs = math.floor(d)
-		local ns = math.floor((d - secs) * 1e9 + 0.5)
+		local ns_total = math.floor((pinfo.rel_ts - req_time[req]) * 1e9 + 0.5)
+		local secs = math.floor(ns_total / 1e9)
+		local ns = ns_total - secs * 1e9
 		tree:add(F.time, NSTime.new(secs, ns)):set_generated()
 	end
 	local rsp = response_in[pinfo.number]

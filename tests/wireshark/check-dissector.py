@@ -12,7 +12,8 @@
 # dissector's field; a key kvmi-dump prints that this test does not map
 # fails it, so the two cannot drift apart silently.  The request/response
 # links (kvmi.reply_to, kvmi.response_in) must be those computed from
-# kvmi-dump's lines by (id, seq) for commands and seq for events.
+# kvmi-dump's lines by (id, seq) for commands and seq for events, and
+# kvmi.time the difference of the two packets' timestamps.
 #
 # Exit 77 (meson: skipped) only when tshark is not installed.
 #
@@ -23,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from decimal import Decimal
 
 if len(sys.argv) != 5:
     sys.exit("usage: check-dissector.py KVMI_DUMP KVMI_LUA DATA_DIR WIRE_H")
@@ -82,7 +84,8 @@ SKIPPED = {"first", "tail"}
 
 FIELDS = sorted(set(COMMON.values()) |
                 {v for d in BY_KIND.values() for v in d.values()} |
-                {"frame.number", "frame.packet_flags_direction", "kvmi.dir",
+                {"frame.number", "frame.packet_flags_direction",
+                 "frame.time_relative", "kvmi.time", "kvmi.dir",
                  "kvmi.offset", "kvmi.kind", "kvmi.name", "kvmi.id",
                  "kvmi.seq", "kvmi.cmd_id", "kvmi.reply_to",
                  "kvmi.response_in"})
@@ -202,6 +205,12 @@ def check_capture(path, tmp, env):
                str(reply_to.get(i, "")))
         expect("kvmi.response_in", first(row, "kvmi.response_in"),
                str(response_in.get(i, "")))
+        want_time = ""
+        if i in reply_to:
+            want_time = str(Decimal(row["frame.time_relative"]) -
+                            Decimal(rows[reply_to[i] - 1]
+                                    ["frame.time_relative"]))
+        expect("kvmi.time", first(row, "kvmi.time"), want_time)
         for k, v in m["fields"].items():
             if k in SKIPPED:
                 continue

@@ -1,19 +1,103 @@
 /*
  * libkvmi - tools/kvmi-dump.c: print a recorded message stream (capture
- * file) as one human-readable line per message.
+ * file) as one human-readable line per message, or convert it to pcapng
+ * for Wireshark (--pcapng, layout in tools/dump_pcapng.h).
  *
  * Both directions of the capture are decoded with their own decoder and
  * printed in the order the bytes crossed the socket.  A malformed capture
  * or stream is reported with its byte offset and exit status 1.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <kvmi/capture.h>
 
 #include "dump_format.h"
+#include "dump_pcapng.h"
+
+/* where the decoded messages go: text lines, or a pcapng file */
+struct sink {
+	const char *pcap_path; /* NULL: text on stdout */
+	FILE *pcap;
+	struct kvmi_dump_pcapng out;
+};
+
+/* 0, or 1 after reporting a write error */
+static int sink_message(struct sink *s, enum kvmi_direction dir,
+			uint64_t time_ns, const struct kvmi_msg *m)
+{
+	char line[1024];
+	int err;
+
+	if (!s->pcap) {
+		kvmi_dump_format(line, sizeof(line), dir, m);
+		puts(line);
+		return 0;
+	}
+	err = kvmi_dump_pcapng_message(&s->out, dir, time_ns, m);
+	if (!err)
+		return 0;
+	fprintf(stderr, "kvmi-dump: %s: writing failed: %s\n", s->pcap_path,
+		strerror(-err));
+	return 1;
+}
+
+/* open the pcapng output ("-" is stdout) and write its first blocks;
+ * 0, or 1 after reporting why not */
+static int sink_open(struct sink *s, const char *capture, uint64_t start_ns)
+{
+	struct stat a, b;
+	int err;
+
+	/* opening OUT truncates it: never when it is the capture itself */
+	if (stat(s->pcap_path, &a) == 0 && stat(capture, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		fprintf(stderr,
+			"kvmi-dump: %s: is the capture being read; refusing "
+			"to overwrite it\n",
+			s->pcap_path);
+		return 1;
+	}
+	if (!strcmp(s->pcap_path, "-"))
+		s->pcap = stdout;
+	else
+		s->pcap = fopen(s->pcap_path, "wb");
+	if (!s->pcap) {
+		fprintf(stderr, "kvmi-dump: %s: cannot create: %s\n",
+			s->pcap_path, strerror(errno));
+		return 1;
+	}
+	err = kvmi_dump_pcapng_begin(&s->out, s->pcap, start_ns);
+	if (err) {
+		fprintf(stderr, "kvmi-dump: %s: writing failed: %s\n",
+			s->pcap_path, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+/* flush and close the pcapng output; @status, or 1 when that failed */
+static int sink_close(struct sink *s, int status)
+{
+	int failed;
+
+	if (!s->pcap)
+		return status;
+	errno = 0;
+	failed = fflush(s->pcap) != 0 || ferror(s->pcap);
+	if (s->pcap != stdout && fclose(s->pcap) != 0)
+		failed = 1;
+	if (failed && !status) {
+		fprintf(stderr, "kvmi-dump: %s: writing failed: %s\n",
+			s->pcap_path, strerror(errno ? errno : EIO));
+		status = 1;
+	}
+	return status;
+}
 
 static void usage(FILE *f, const char *prog)
 {
@@ -24,27 +108,43 @@ static void usage(FILE *f, const char *prog)
 		"tool to host), message name, seq, vCPU, event and key fields.\n"
 		"\n"
 		"options:\n"
-		"  -h, --help     show this help and exit\n"
+		"  -p, --pcapng OUT  write the messages to the pcapng file OUT\n"
+		"                    instead (\"-\" is stdout): one packet per\n"
+		"                    message with its direction and time, link\n"
+		"                    type USER0 (147); open it with\n"
+		"                    wireshark -X lua_script:contrib/wireshark/kvmi.lua\n"
+		"                    (on a malformed capture OUT keeps the\n"
+		"                    messages before the error; OUT may not\n"
+		"                    be CAPTURE itself)\n"
+		"  -h, --help        show this help and exit\n"
 		"\n"
-		"exit status: 0 all messages decoded, 1 malformed capture or\n"
-		"stream (the message names the byte offset), 2 bad usage\n",
+		"exit status: 0 all messages decoded (and written), 1 malformed\n"
+		"capture or stream (the message names the byte offset) or OUT\n"
+		"not writable, 2 bad usage\n",
 		prog);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+		{"pcapng", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
 	struct kvmi_capture_reader *r;
 	struct kvmi_decoder *dec[2];
 	struct kvmi_capture_record rec;
-	char err[256], line[1024];
+	struct sink sink = {0};
+	char err[256];
 	int c, rc, status = 0;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, argv[0]);
 			return 0;
+		}
+		if (c == 'p') {
+			sink.pcap_path = optarg;
+			continue;
 		}
 		usage(stderr, argv[0]);
 		return 2;
@@ -59,11 +159,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvmi-dump: %s: %s\n", argv[optind], err);
 		return 1;
 	}
+	if (sink.pcap_path &&
+	    sink_open(&sink, argv[optind], kvmi_capture_reader_start_ns(r))) {
+		kvmi_capture_reader_free(r);
+		return sink_close(&sink, 1);
+	}
 	dec[0] = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
 	dec[1] = kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
 	if (!dec[0] || !dec[1]) {
 		fprintf(stderr, "kvmi-dump: out of memory\n");
-		return 1;
+		kvmi_decoder_free(dec[0]);
+		kvmi_decoder_free(dec[1]);
+		kvmi_capture_reader_free(r);
+		return sink_close(&sink, 1);
 	}
 	while (!status && (rc = kvmi_capture_reader_next(r, &rec)) == 1) {
 		struct kvmi_decoder *d = dec[rec.dir];
@@ -101,9 +209,9 @@ int main(int argc, char **argv)
 			}
 			p += n;
 			left -= (size_t)n;
-			if (m) {
-				kvmi_dump_format(line, sizeof(line), rec.dir, m);
-				puts(line);
+			if (m && sink_message(&sink, rec.dir, rec.time_ns, m)) {
+				status = 1;
+				break;
 			}
 		}
 	}
@@ -125,5 +233,5 @@ int main(int argc, char **argv)
 	kvmi_decoder_free(dec[0]);
 	kvmi_decoder_free(dec[1]);
 	kvmi_capture_reader_free(r);
-	return status;
+	return sink_close(&sink, status);
 }

@@ -45,7 +45,7 @@ struct guest {
 
 static struct {
 	const char *listen;
-	int vsock;
+	unsigned int vsock; /* 0: none */
 	const char *secret;
 	const char *hooks_file;
 	unsigned int deadline_ms;
@@ -65,7 +65,7 @@ static struct {
 	uv_process_t proc;
 	int proc_status;
 	char dir[64], report[128], sock[128];
-} d = {.vsock = -1, .deadline_ms = 5000, .guests = 4};
+} d = {.deadline_ms = 5000, .guests = 4};
 
 /* the demo's hooks: addresses kvmi-fakehost's vCPUs execute */
 static const uint64_t demo_bps[] = {0x3010, 0x3200, 0x5008, 0x6100, 0x9040};
@@ -533,9 +533,9 @@ int main(int argc, char **argv)
 			d.listen = optarg;
 			break;
 		case 'V':
-			if (parse_u64(optarg, &v) || v > 0xffffffffu)
+			if (parse_u64(optarg, &v) || !v || v >= 0xffffffffu)
 				goto bad;
-			d.vsock = (int)v;
+			d.vsock = (unsigned int)v;
 			break;
 		case 's':
 			d.secret = optarg;
@@ -569,7 +569,7 @@ int main(int argc, char **argv)
 			goto bad;
 		}
 	}
-	if (optind != argc || (!d.demo && !d.listen && d.vsock < 0) ||
+	if (optind != argc || (!d.demo && !d.listen && !d.vsock) ||
 	    (d.demo && d.listen)) {
 		fprintf(stderr, "kvmi-unhookd: %s\n",
 			optind != argc ? "unexpected argument"
@@ -614,7 +614,7 @@ int main(int argc, char **argv)
 		kvmi_server_free(d.srv);
 		return 1;
 	}
-	logkv("info", "event=listening path=%s vsock=%d hooks=%zu deadline_ms=%u",
+	logkv("info", "event=listening path=%s vsock=%u hooks=%zu deadline_ms=%u",
 	      d.listen ? d.listen : "-", d.vsock, d.nhooks, d.deadline_ms);
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);

@@ -28,7 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kvmi_server_config cfg = {.size = sizeof(cfg),
 					 .unix_path = "/nonexistent/fuzz",
-					 .vsock_port = -1,
 					 .event_queue_max = 8,
 					 .max_vcpus = 16,
 					 .new_domain = never};

@@ -46,7 +46,6 @@ static void fx_init(struct fixture *f)
 {
 	struct kvmi_server_config cfg = {.size = sizeof(cfg),
 					 .unix_path = "/nonexistent/x",
-					 .vsock_port = -1,
 					 .new_domain = never};
 
 	memset(f, 0, sizeof(*f));

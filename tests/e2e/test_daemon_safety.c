@@ -4,7 +4,8 @@
  * connections than any fixed table) with a concurrent limit that refuses
  * clearly, log lines a hostile guest name cannot forge (every line parsed
  * as logfmt), the cookie secret from a file or the environment and never
- * on the demo's fakehost command line, and the peer uid allow-list.
+ * on the demo's fakehost command line, the peer uid allow-list, and the
+ * daemon at a descriptor limit below its guest count.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +50,8 @@ static void run_fini(struct run *r)
 	assert_int_equal(system(cmd), 0);
 }
 
+static rlim_t spawn_nofile; /* RLIMIT_NOFILE of the next child; 0: ours */
+
 /* fork and exec @argv with stdout/stderr to files (NULL: inherited) and
  * KVMI_SECRET set to @secret (NULL: removed from the environment) */
 static pid_t spawn(const char *const *argv, const char *out, const char *err,
@@ -61,6 +65,14 @@ static pid_t spawn(const char *const *argv, const char *out, const char *err,
 			dup2(open(out, O_WRONLY | O_CREAT | O_APPEND, 0600), 1);
 		if (err)
 			dup2(open(err, O_WRONLY | O_CREAT | O_APPEND, 0600), 2);
+		if (spawn_nofile) {
+			struct rlimit rl;
+
+			getrlimit(RLIMIT_NOFILE, &rl);
+			rl.rlim_cur = spawn_nofile;
+			if (setrlimit(RLIMIT_NOFILE, &rl))
+				_exit(126);
+		}
 		if (secret)
 			setenv("KVMI_SECRET", secret, 1);
 		else
@@ -96,12 +108,18 @@ static void daemon_start(struct run *r, const char *const *args,
 	r->daemon = spawn(argv, r->out, r->err, secret);
 }
 
-/* SIGTERM: it unhooks what is left and exits 0 */
-static void daemon_stop(struct run *r)
+/* SIGTERM: it unhooks what is left and exits 0; its CPU time in µs */
+static uint64_t daemon_stop(struct run *r)
 {
+	struct rusage ru;
+	int st;
+
 	kill(r->daemon, SIGTERM);
-	assert_int_equal(wait_status(r->daemon), 0);
+	assert_int_equal(wait4(r->daemon, &st, 0, &ru), r->daemon);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	r->daemon = -1;
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 /* kvmi-fakehost --connect SOCK --report REPORT ARGS...; its exit status.
@@ -219,6 +237,39 @@ static void test_max_guests_refused_clearly(void **state)
 			 2);
 	assert_int_equal(count(out, "reason=max-guests max_guests=3 connected=3"), 2);
 	free(out);
+	run_fini(&r);
+}
+
+/* the issue's case: `ulimit -n 64` and 100 guests connecting at once */
+static void test_daemon_at_fd_limit(void **state)
+{
+	const char *host[] = {"--guests", "100", "--vcpus", "1", "--hot-count",
+			      "0", "--unhook-after-ms", "1000", NULL};
+	struct run r;
+	uint64_t cpu;
+	char *out, *rep;
+
+	(void)state;
+	run_init(&r);
+	spawn_nofile = 64;
+	daemon_start(&r, NULL, NULL);
+	spawn_nofile = 0;
+	/* the first guests fill the descriptors; the others wait in the
+	 * backlog until the first are unhooked and gone */
+	assert_int_equal(fakehost(&r, host, NULL), 0);
+	cpu = daemon_stop(&r);
+	out = slurp(r.out);
+	rep = slurp(r.report);
+	fprintf(stderr, "fd limit 64, 100 guests: %d accept lines, daemon CPU "
+			"%llu ms, %d clean\n",
+		count(out, "msg=\"accept: "), (unsigned long long)cpu / 1000,
+		count(rep, "\"verdict\":\"clean\""));
+	assert_true(count(out, "msg=\"accept: Too many open files") >= 1);
+	assert_true(count(out, "msg=\"accept: ") <= 2);
+	assert_int_equal(count(rep, "\"verdict\":\"clean\""), 100);
+	assert_true(cpu < 1000000); /* a spin burns a core for seconds */
+	free(out);
+	free(rep);
 	run_fini(&r);
 }
 
@@ -573,6 +624,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guest_table_recycled),
 		cmocka_unit_test(test_max_guests_refused_clearly),
+		cmocka_unit_test(test_daemon_at_fd_limit),
 		cmocka_unit_test(test_hostile_guest_name_cannot_forge_lines),
 		cmocka_unit_test(test_demo_secret_not_on_command_line),
 		cmocka_unit_test(test_secret_sources),

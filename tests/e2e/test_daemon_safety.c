@@ -65,18 +65,27 @@ static pid_t spawn(const char *const *argv, const char *out, const char *err,
 			dup2(open(out, O_WRONLY | O_CREAT | O_APPEND, 0600), 1);
 		if (err)
 			dup2(open(err, O_WRONLY | O_CREAT | O_APPEND, 0600), 2);
-		if (spawn_nofile) {
-			struct rlimit rl;
-
-			getrlimit(RLIMIT_NOFILE, &rl);
-			rl.rlim_cur = spawn_nofile;
-			if (setrlimit(RLIMIT_NOFILE, &rl))
-				_exit(126);
-		}
 		if (secret)
 			setenv("KVMI_SECRET", secret, 1);
 		else
 			unsetenv("KVMI_SECRET");
+		if (spawn_nofile) {
+			/* set by the new image's shell: a setrlimit() here
+			 * would be virtualised away under valgrind */
+			const char *sh[40] = {"/bin/sh", "-c", NULL};
+			char script[64];
+			int n = 2;
+
+			snprintf(script, sizeof(script),
+				 "ulimit -n %llu && exec \"$0\" \"$@\"",
+				 (unsigned long long)spawn_nofile);
+			sh[n++] = script;
+			for (int i = 0; argv[i] && n < 39; i++)
+				sh[n++] = argv[i];
+			sh[n] = NULL;
+			execv(sh[0], (char *const *)sh);
+			_exit(127);
+		}
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

@@ -47,7 +47,6 @@ void bh_init(struct bh *b, const char *fakehost, kvmi_new_domain_cb new_domain,
 	}
 	b->cfg.size = sizeof(b->cfg);
 	b->cfg.unix_path = b->sock;
-	b->cfg.vsock_port = -1;
 	b->cfg.backlog = 1024;
 	b->cfg.log = log_stderr;
 	b->cfg.log_level = KVMI_LOG_WARNING;

@@ -6,7 +6,9 @@
  * channel within a deadline.  `--demo` runs it against kvmi-fakehost and
  * prints whether every guest was left clean.
  *
- * Log lines are key=value on stdout.
+ * Log lines are key=value (logfmt) on stdout; every value that comes from
+ * the wire (guest names, library messages quoting them) is quoted and
+ * escaped by kvmi_logfmt_value(), so a guest cannot forge a line.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,8 +25,12 @@
 
 #include <kvmi/kvmi.h>
 
+#include "secret.h"
+
 #define MAX_HOOKS 4096
-#define MAX_GUESTS 4096
+#define MAX_DEMO_GUESTS 4096
+#define DEFAULT_MAX_GUESTS 1024
+#define MAX_ALLOW 256 /* --allow-uid / --allow-cid entries */
 #define HIT_LOG_LIMIT 3
 
 struct hook {
@@ -33,8 +39,12 @@ struct hook {
 	uint8_t access;
 };
 
+/* one connected guest (and, in the demo, a finished one kept for the
+ * summary); allocated when it connects, freed when it goes */
 struct guest {
+	struct guest *next, *prev;
 	char name[64];
+	char qname[4 * 64 + 3]; /* name as a logfmt value */
 	unsigned int bps;
 	unsigned int pages;
 	uint64_t hits;
@@ -45,8 +55,15 @@ struct guest {
 
 static struct {
 	const char *listen;
-	int vsock;
-	const char *secret;
+	unsigned int vsock; /* 0: none */
+	const char *secret, *secret_arg, *secret_file;
+	char secret_buf[SECRET_MAX + 3];
+	uid_t uids[MAX_ALLOW];
+	size_t nuids;
+	unsigned int cids[MAX_ALLOW];
+	size_t ncids;
+	unsigned int max_guests;
+	int max_guests_set;
 	const char *hooks_file;
 	unsigned int deadline_ms;
 	int demo;
@@ -55,8 +72,8 @@ static struct {
 	int verbose;
 	struct hook hooks[MAX_HOOKS];
 	size_t nhooks;
-	struct guest guest[MAX_GUESTS];
-	size_t nguests;
+	struct guest *table; /* connected (demo: and finished) guests */
+	size_t nlive;	      /* connected */
 	struct kvmi_server *srv;
 	uv_loop_t *loop;
 	uv_signal_t sigint, sigterm;
@@ -65,7 +82,8 @@ static struct {
 	uv_process_t proc;
 	int proc_status;
 	char dir[64], report[128], sock[128];
-} d = {.vsock = -1, .deadline_ms = 5000, .guests = 4};
+	char *secret_env; /* KVMI_SECRET=... for kvmi-fakehost's spawn */
+} d = {.deadline_ms = 5000, .guests = 4, .max_guests = DEFAULT_MAX_GUESTS};
 
 /* the demo's hooks: addresses kvmi-fakehost's vCPUs execute */
 static const uint64_t demo_bps[] = {0x3010, 0x3200, 0x5008, 0x6100, 0x9040};
@@ -100,8 +118,22 @@ static void usage(FILE *f)
 		"the channel within a deadline.\n"
 		"\n"
 		"  --listen PATH      unix socket QEMU connects to (mode 0600)\n"
-		"  --vsock PORT       also listen on this vsock port\n"
-		"  --secret S         cookie: QEMU checks SHA-1(S)\n"
+		"  --vsock PORT       also listen on this vsock port (1..\n"
+		"                     4294967294)\n"
+		"  --allow-uid UID    accept unix connections only from these\n"
+		"                     peer uids (SO_PEERCRED); repeatable\n"
+		"  --allow-cid CID    accept vsock connections only from these\n"
+		"                     VM CIDs; repeatable\n"
+		"  --max-guests N     guests connected at once, default 1024;\n"
+		"                     one more is refused (logged with the limit)\n"
+		"  --secret S         cookie: QEMU checks SHA-1(S).  S is visible\n"
+		"                     to every user in /proc/PID/cmdline:\n"
+		"                     prefer --secret-file or KVMI_SECRET\n"
+		"  --secret-file PATH\n"
+		"                     the secret is the file's contents less\n"
+		"                     one trailing newline (at most 4096 bytes)\n"
+		"  KVMI_SECRET=S      (environment) the secret when neither\n"
+		"                     option is given\n"
 		"  --hooks FILE       hooks to place in every guest (below);\n"
 		"                     without it: demo defaults\n"
 		"  --deadline-ms N    unhook deadline, default 5000\n"
@@ -109,7 +141,9 @@ static void usage(FILE *f)
 		"                     socket, let events flow, trigger the\n"
 		"                     unhook, print a summary; exit 0 only if\n"
 		"                     every guest was left clean\n"
-		"  --guests N         guests in the demo, default 4\n"
+		"  --guests N         guests in the demo, default 4 (the demo\n"
+		"                     hands the secret to kvmi-fakehost in its\n"
+		"                     environment, never on its command line)\n"
 		"  --fakehost PATH    kvmi-fakehost to run (default: next to\n"
 		"                     this program's build directory)\n"
 		"  -v, --verbose      log every breakpoint hit and library\n"
@@ -215,7 +249,7 @@ static int on_hit(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 	if (d.verbose || g->hits <= HIT_LOG_LIMIT)
 		logkv("info", "event=bp-hit guest=%s vcpu=%u gpa=0x%" PRIx64
 			      " rip=0x%llx hits=%" PRIu64 "%s",
-		      g->name, kvmi_event_vcpu(ev), gpa,
+		      g->qname, kvmi_event_vcpu(ev), gpa,
 		      (unsigned long long)kvmi_event_common(ev)->arch.regs.rip,
 		      g->hits,
 		      !d.verbose && g->hits == HIT_LOG_LIMIT
@@ -233,24 +267,63 @@ static void on_pf(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
 	kvmi_event_reply_pf(ev, KVMI_EVENT_ACTION_CONTINUE, NULL); /* emulate */
 }
 
+/* the guest's name from its handshake as a logfmt value */
+static const char *quoted_name(struct kvmi_dom *dom, char *buf, size_t len)
+{
+	kvmi_logfmt_value(buf, len, kvmi_dom_identity(dom)->name);
+	return buf;
+}
+
+static void uuid_text(const uint8_t *u, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0, n = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[n++] = '-';
+		out[n++] = hex[u[i] >> 4];
+		out[n++] = hex[u[i] & 15];
+		out[n] = 0;
+	}
+}
+
 static int on_guest(struct kvmi_dom *dom, void *ctx)
 {
 	const struct kvmi_guest_identity *id = kvmi_dom_identity(dom);
+	char uuid[37];
 	struct guest *g;
 	int err;
 
 	(void)ctx;
-	if (d.nguests == MAX_GUESTS || d.stopping)
+	if (d.stopping)
 		return -1;
-	g = &d.guest[d.nguests++];
-	memset(g, 0, sizeof(*g));
+	if (d.nlive >= d.max_guests) {
+		char q[sizeof(g->qname)];
+
+		logkv("error", "event=guest-refused guest=%s reason=max-guests "
+			       "max_guests=%u connected=%zu",
+		      quoted_name(dom, q, sizeof(q)), d.max_guests, d.nlive);
+		return -1;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		logkv("error", "event=guest-refused reason=out-of-memory");
+		return -1;
+	}
 	snprintf(g->name, sizeof(g->name), "%s", id->name);
+	quoted_name(dom, g->qname, sizeof(g->qname));
+	g->next = d.table;
+	if (d.table)
+		d.table->prev = g;
+	d.table = g;
+	d.nlive++;
 	kvmi_dom_set_user(dom, g);
-	logkv("info", "event=guest-connected guest=%s vcpus=%u", g->name,
-	      kvmi_dom_vcpu_count(dom));
+	uuid_text(id->uuid, uuid);
+	logkv("info", "event=guest-connected guest=%s uuid=%s vcpus=%u",
+	      g->qname, uuid, kvmi_dom_vcpu_count(dom));
 	err = kvmi_dom_control_vm_events(dom, KVMI_EVENT_UNHOOK, 1);
 	if (err)
-		logkv("error", "event=enable-unhook guest=%s error=%s", g->name,
+		logkv("error", "event=enable-unhook guest=%s error=%s", g->qname,
 		      kvmi_err_name(err));
 	kvmi_dom_on_event(dom, KVMI_EVENT_PF, on_pf, NULL, NULL);
 	for (size_t i = 0; i < d.nhooks; i++) {
@@ -270,10 +343,10 @@ static int on_guest(struct kvmi_dom *dom, void *ctx)
 		if (err)
 			logkv("warning", "event=hook-skipped guest=%s kind=%s "
 					 "gpa=0x%" PRIx64 " error=%s",
-			      g->name, h->is_page ? "page" : "bp", h->gpa,
+			      g->qname, h->is_page ? "page" : "bp", h->gpa,
 			      kvmi_err_name(err));
 	}
-	logkv("info", "event=hooked guest=%s breakpoints=%u pages=%u", g->name,
+	logkv("info", "event=hooked guest=%s breakpoints=%u pages=%u", g->qname,
 	      g->bps, g->pages);
 	return 0;
 }
@@ -292,7 +365,7 @@ static void after_unhook(struct kvmi_dom *dom,
 	      "event=unhooked guest=%s result=%s unhook_ms=%.3f "
 	      "bps_restored=%u/%u pages_restored=%u/%u events_replied=%u "
 	      "writes=%u",
-	      g->name, r->result ? kvmi_err_name(r->result) : "ok",
+	      g->qname, r->result ? kvmi_err_name(r->result) : "ok",
 	      (double)r->elapsed_us / 1000.0, r->bps_restored, r->bps,
 	      r->pages_restored, r->pages, r->events_replied, r->writes);
 }
@@ -300,20 +373,38 @@ static void after_unhook(struct kvmi_dom *dom,
 static void on_disconnect(struct kvmi_dom *dom, int reason, void *ctx)
 {
 	struct guest *g = kvmi_dom_user(dom);
+	char q[sizeof(g->qname)];
 
 	(void)ctx;
-	logkv(reason ? "warning" : "info", "event=disconnected guest=%s reason=%s",
-	      g ? g->name : "?", reason ? kvmi_err_name(reason) : "closed");
+	logkv(reason ? "warning" : "info", "event=disconnected guest=%s reason=%s%s",
+	      g ? g->qname : quoted_name(dom, q, sizeof(q)),
+	      reason ? kvmi_err_name(reason) : "closed",
+	      g ? "" : " hooked=no");
+	if (!g)
+		return; /* refused: never in the table */
+	kvmi_dom_set_user(dom, NULL);
+	d.nlive--;
+	if (d.demo)
+		return; /* kept for the summary */
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		d.table = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	free(g);
 }
 
 static void on_lib_log(enum kvmi_log_level level, const char *msg,
 		       struct kvmi_dom *dom, void *ctx)
 {
 	static const char *names[] = {"debug", "info", "warning", "error"};
+	char q[4 * 512 + 3]; /* the library's lines are below 512 bytes */
 
 	(void)dom;
 	(void)ctx;
-	logkv(names[level], "source=libkvmi msg=\"%s\"", msg);
+	kvmi_logfmt_value(q, sizeof(q), msg);
+	logkv(names[level], "source=libkvmi msg=%s", q);
 }
 
 static int unhook_one(struct kvmi_dom *dom, void *arg)
@@ -406,9 +497,9 @@ static int demo_summary(void)
 		json_str(line, "verdict", verdict, sizeof(verdict));
 		json_raw(line, "unhook_ms", ums, sizeof(ums));
 		json_raw(line, "bytes_differing", diff, sizeof(diff));
-		for (size_t i = 0; i < d.nguests; i++)
-			if (!strcmp(d.guest[i].name, name))
-				g = &d.guest[i];
+		for (struct guest *i = d.table; i; i = i->next)
+			if (!strcmp(i->name, name))
+				g = i;
 		printf("%-16s %6u %8" PRIu64 " %10s %6u %10s  %s\n", name,
 		       g ? g->bps : 0, g ? g->hits : 0, ums, g ? g->pages : 0,
 		       diff, verdict);
@@ -448,10 +539,38 @@ static int find_fakehost(char *out, size_t len)
 	return access(out, X_OK);
 }
 
+extern char **environ;
+
+/* @o's environment: ours with KVMI_SECRET set to the secret */
+static int demo_env(uv_process_options_t *o)
+{
+	size_t n = 0, k = 0, len = strlen(SECRET_ENV "=") + strlen(d.secret) + 1;
+
+	while (environ[n])
+		n++;
+	o->env = calloc(n + 2, sizeof(char *));
+	d.secret_env = malloc(len);
+	if (!o->env || !d.secret_env) {
+		free(o->env);
+		free(d.secret_env);
+		o->env = NULL;
+		d.secret_env = NULL;
+		fprintf(stderr, "kvmi-unhookd: out of memory\n");
+		return -1;
+	}
+	snprintf(d.secret_env, len, "%s=%s", SECRET_ENV, d.secret);
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], SECRET_ENV "=", strlen(SECRET_ENV "=")))
+			o->env[k++] = environ[i];
+	o->env[k++] = d.secret_env;
+	o->env[k] = NULL;
+	return 0;
+}
+
 static int start_demo(void)
 {
 	static char exe[PATH_MAX], guests[16], hot[256];
-	char *args[32];
+	char *args[32], q[4 * PATH_MAX + 3];
 	uv_process_options_t o = {0};
 	uv_stdio_container_t io[3];
 	int n = 0, err;
@@ -484,11 +603,11 @@ static int start_demo(void)
 	args[n++] = "10000";
 	args[n++] = "--report";
 	args[n++] = d.report;
-	if (d.secret) {
-		args[n++] = "--secret";
-		args[n++] = (char *)d.secret;
-	}
 	args[n] = NULL;
+	/* the secret goes in the environment (readable only by our uid in
+	 * /proc/PID/environ), never on the command line */
+	if (d.secret && demo_env(&o))
+		return -1;
 	io[0].flags = UV_IGNORE;
 	io[1].flags = UV_IGNORE;
 	io[2].flags = UV_INHERIT_FD;
@@ -499,13 +618,20 @@ static int start_demo(void)
 	o.stdio = io;
 	o.stdio_count = 3;
 	err = uv_spawn(d.loop, &d.proc, &o);
+	free(o.env);
+	if (d.secret_env) {
+		memset(d.secret_env, 0, strlen(d.secret_env));
+		free(d.secret_env);
+		d.secret_env = NULL;
+	}
 	if (err) {
 		fprintf(stderr, "kvmi-unhookd: cannot start %s: %s\n", exe,
 			uv_strerror(err));
 		return -1;
 	}
-	logkv("info", "event=demo-started fakehost=%s guests=%u hot=%s", exe,
-	      d.guests, hot);
+	kvmi_logfmt_value(q, sizeof(q), exe);
+	logkv("info", "event=demo-started fakehost=%s pid=%d guests=%u hot=%s", q,
+	      d.proc.pid, d.guests, hot);
 	return 0;
 }
 
@@ -515,6 +641,10 @@ int main(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'},
 		{"vsock", required_argument, NULL, 'V'},
 		{"secret", required_argument, NULL, 's'},
+		{"secret-file", required_argument, NULL, 'S'},
+		{"allow-uid", required_argument, NULL, 'u'},
+		{"allow-cid", required_argument, NULL, 'c'},
+		{"max-guests", required_argument, NULL, 'm'},
 		{"hooks", required_argument, NULL, 'k'},
 		{"deadline-ms", required_argument, NULL, 'D'},
 		{"demo", no_argument, NULL, 'd'},
@@ -524,6 +654,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	struct kvmi_server_config cfg = {.size = sizeof(cfg)};
+	char msg[256], q[4 * 128 + 3];
 	uint64_t v;
 	int c, err, rc = 0;
 
@@ -533,12 +664,47 @@ int main(int argc, char **argv)
 			d.listen = optarg;
 			break;
 		case 'V':
-			if (parse_u64(optarg, &v) || v > 0xffffffffu)
+			if (parse_u64(optarg, &v) || !v || v >= 0xffffffffu)
 				goto bad;
-			d.vsock = (int)v;
+			d.vsock = (unsigned int)v;
 			break;
 		case 's':
-			d.secret = optarg;
+			d.secret_arg = optarg;
+			break;
+		case 'S':
+			d.secret_file = optarg;
+			break;
+		case 'u':
+			if (parse_u64(optarg, &v) || v >= (uid_t)-1 ||
+			    d.nuids == MAX_ALLOW) {
+				fprintf(stderr, "kvmi-unhookd: --allow-uid '%s': "
+						"not a uid (0..%u), or more than "
+						"%d of them\n",
+					optarg, (unsigned int)(uid_t)-2, MAX_ALLOW);
+				goto bad_quiet;
+			}
+			d.uids[d.nuids++] = (uid_t)v;
+			break;
+		case 'c':
+			if (parse_u64(optarg, &v) || v >= 0xffffffffu ||
+			    d.ncids == MAX_ALLOW) {
+				fprintf(stderr, "kvmi-unhookd: --allow-cid '%s': "
+						"not a CID (0..4294967294), or "
+						"more than %d of them\n",
+					optarg, MAX_ALLOW);
+				goto bad_quiet;
+			}
+			d.cids[d.ncids++] = (unsigned int)v;
+			break;
+		case 'm':
+			if (parse_u64(optarg, &v) || !v || v > 1000000) {
+				fprintf(stderr, "kvmi-unhookd: --max-guests '%s': "
+						"not a number in 1..1000000\n",
+					optarg);
+				goto bad_quiet;
+			}
+			d.max_guests = (unsigned int)v;
+			d.max_guests_set = 1;
 			break;
 		case 'k':
 			d.hooks_file = optarg;
@@ -552,7 +718,7 @@ int main(int argc, char **argv)
 			d.demo = 1;
 			break;
 		case 'g':
-			if (parse_u64(optarg, &v) || !v || v > MAX_GUESTS)
+			if (parse_u64(optarg, &v) || !v || v > MAX_DEMO_GUESTS)
 				goto bad;
 			d.guests = (unsigned int)v;
 			break;
@@ -569,7 +735,7 @@ int main(int argc, char **argv)
 			goto bad;
 		}
 	}
-	if (optind != argc || (!d.demo && !d.listen && d.vsock < 0) ||
+	if (optind != argc || (!d.demo && !d.listen && !d.vsock) ||
 	    (d.demo && d.listen)) {
 		fprintf(stderr, "kvmi-unhookd: %s\n",
 			optind != argc ? "unexpected argument"
@@ -577,6 +743,13 @@ int main(int argc, char **argv)
 				       : "--listen PATH (or --vsock PORT) is required");
 		goto bad_quiet;
 	}
+	if (secret_resolve(d.secret_arg, d.secret_file, d.secret_buf,
+			   sizeof(d.secret_buf), &d.secret, msg, sizeof(msg))) {
+		fprintf(stderr, "kvmi-unhookd: %s\n", msg);
+		return 2;
+	}
+	if (d.demo && !d.max_guests_set && d.max_guests < d.guests)
+		d.max_guests = d.guests;
 	if (d.hooks_file ? load_hooks(d.hooks_file) : (demo_hooks(), 0))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
@@ -593,6 +766,10 @@ int main(int argc, char **argv)
 	}
 	cfg.unix_path = d.listen;
 	cfg.vsock_port = d.vsock;
+	cfg.allowed_uids = d.uids;
+	cfg.n_allowed_uids = d.nuids;
+	cfg.allowed_cids = d.cids;
+	cfg.n_allowed_cids = d.ncids;
 	if (d.secret) {
 		cfg.secret = d.secret;
 		cfg.secret_len = strlen(d.secret);
@@ -614,8 +791,11 @@ int main(int argc, char **argv)
 		kvmi_server_free(d.srv);
 		return 1;
 	}
-	logkv("info", "event=listening path=%s vsock=%d hooks=%zu deadline_ms=%u",
-	      d.listen ? d.listen : "-", d.vsock, d.nhooks, d.deadline_ms);
+	kvmi_logfmt_value(q, sizeof(q), d.listen ? d.listen : "-");
+	logkv("info", "event=listening path=%s vsock=%u hooks=%zu deadline_ms=%u "
+		      "max_guests=%u allow_uids=%zu allow_cids=%zu",
+	      q, d.vsock, d.nhooks, d.deadline_ms, d.max_guests, d.nuids,
+	      d.ncids);
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
@@ -632,6 +812,12 @@ int main(int argc, char **argv)
 			rc = demo_summary();
 		unlink(d.report);
 		rmdir(d.dir);
+	}
+	while (d.table) {
+		struct guest *g = d.table;
+
+		d.table = g->next;
+		free(g);
 	}
 	uv_loop_close(d.loop);
 	return rc;

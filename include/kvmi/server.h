@@ -18,6 +18,7 @@
 #ifndef KVMI_SERVER_H
 #define KVMI_SERVER_H
 
+#include <stddef.h>
 #include <sys/types.h>
 #include <uv.h>
 
@@ -76,7 +77,9 @@ typedef void (*kvmi_disconnect_cb)(struct kvmi_dom *dom, int reason,
 /*
  * log: optional; one formatted line (no trailing newline, borrowed for the
  * call) about @dom (NULL for server-wide messages).  Without it nothing is
- * printed.
+ * printed.  A line about a guest starts with guest=NAME (or fd=N before
+ * the name is known), NAME being QEMU's guest name as a logfmt value
+ * (kvmi_logfmt_value()): a hostile name cannot forge a line or a field.
  */
 typedef void (*kvmi_log_cb)(enum kvmi_log_level level, const char *msg,
 			    struct kvmi_dom *dom, void *ctx);
@@ -86,11 +89,16 @@ struct kvmi_server_config {
 
 	const char *unix_path; /* listen here (NULL: no unix socket) */
 	unsigned int unix_mode; /* file mode of the socket; 0 means 0600 */
-	int vsock_port;		/* listen on this vsock port; -1: none */
+	/* listen on this vsock port; 0: no vsock socket.  Port 0 is no
+	 * usable service port (vsock ports below 1024 are reserved and no
+	 * service uses 0), so a zeroed config listens only where it names;
+	 * VMADDR_PORT_ANY (0xffffffff) is refused with -EINVAL */
+	unsigned int vsock_port;
 	int backlog;		/* listen backlog; 0 means 128 */
 
 	/* SO_PEERCRED allow-list of peer uids (unix socket only); empty:
-	 * every peer the file mode lets in */
+	 * every peer the file mode lets in.  A refused peer is closed at
+	 * accept and logged (WARNING) with its uid and pid */
 	const uid_t *allowed_uids;
 	size_t n_allowed_uids;
 
@@ -115,7 +123,25 @@ struct kvmi_server_config {
 	kvmi_log_cb log;
 	enum kvmi_log_level log_level; /* least level passed to log */
 	void *ctx; /* passed to every callback */
+
+	/*
+	 * Fields below were added after the first release: they are read
+	 * only when @size covers them (a caller built against an older
+	 * header passes a smaller size and gets the old behaviour).
+	 */
+
+	/* allow-list of peer CIDs (vsock only, from the accepted peer's
+	 * sockaddr_vm); empty: any VM that can reach the port.  A refused
+	 * peer is closed at accept and logged (WARNING) with its CID.
+	 * Copied by kvmi_server_new() */
+	const unsigned int *allowed_cids;
+	size_t n_allowed_cids;
 };
+
+/* the size of the first released struct kvmi_server_config (the least
+ * @size kvmi_server_new() accepts) */
+#define KVMI_SERVER_CONFIG_SIZE_V0 \
+	(offsetof(struct kvmi_server_config, ctx) + sizeof(void *))
 
 /*
  * kvmi_server_new - create a server on @loop with @cfg (copied; the
@@ -123,7 +149,9 @@ struct kvmi_server_config {
  * With @loop NULL the server creates and owns a loop of its own: run it
  * with kvmi_server_run(); kvmi_server_free() closes it.
  * Returns 0 and the server in *@out, -EINVAL (bad config: no new_domain,
- * no listen address, size too small, bad timeouts) or -ENOMEM.
+ * no listen address - neither unix_path nor a vsock_port -, vsock_port
+ * VMADDR_PORT_ANY, a count without its list, size below
+ * KVMI_SERVER_CONFIG_SIZE_V0, bad timeouts) or -ENOMEM.
  */
 KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 				const struct kvmi_server_config *cfg,
@@ -134,8 +162,16 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
  * the configured mode atomically (bound under a temporary name, chmod-ed,
  * then renamed into place).  An existing path is replaced only if it is a
  * socket nobody listens on; a live socket gives -EADDRINUSE, anything
- * else (file, directory, link) -EEXIST and is left alone.  Every fd is
- * CLOEXEC.  Returns 0 or a negative errno.
+ * else (file, directory, link) -EEXIST and is left alone.  The liveness
+ * check never blocks: a listener whose backlog is full counts as live
+ * (-EADDRINUSE).  Every fd is CLOEXEC.  Returns 0 or a negative errno.
+ *
+ * Accepting: when accept() fails for want of descriptors or memory
+ * (EMFILE, ENFILE, ENOBUFS, ENOMEM) the server stops watching that listen
+ * socket and tries again on a timer, 100 ms first, doubling up to 2 s,
+ * back to 100 ms after a connection is accepted; pending connections wait
+ * in the backlog meanwhile.  The error is logged at most once per 10 s,
+ * with the number of failures not logged since the previous line.
  */
 KVMI_EXPORT int kvmi_server_start(struct kvmi_server *srv);
 
@@ -181,6 +217,22 @@ KVMI_EXPORT int kvmi_server_foreach_domain(struct kvmi_server *srv,
 					   int (*fn)(struct kvmi_dom *dom,
 						     void *arg),
 					   void *arg);
+
+/*
+ * kvmi_logfmt_value - write the NUL-terminated string @s (untrusted: a
+ * guest name or anything else from the wire) as one logfmt value into
+ * @out (@cap bytes, always NUL-terminated when @cap > 0).  A non-empty
+ * string of printable ASCII without space, '"', '=' and '\' is copied
+ * as it is; anything else is put in double quotes, with '"' and '\'
+ * backslash-escaped, newline, carriage return and tab written \n \r \t,
+ * and every other byte below 0x20 or from 0x7f up (escape sequences,
+ * UTF-8) written \xNN.  The value never contains a raw control byte.
+ * When @cap is too small the value is cut before a whole character and
+ * still closed with its quote; 4 * strlen(@s) + 3 bytes always suffice.
+ * Returns the length of what was written (without the NUL).  Pure; any
+ * thread.
+ */
+KVMI_EXPORT size_t kvmi_logfmt_value(char *out, size_t cap, const char *s);
 
 /* kvmi_sha1 - SHA-1 of @len bytes (the cookie hash QEMU expects), from
  * nettle.  Pure; any thread. */

@@ -189,6 +189,17 @@ struct kvmi_server {
 	bool freeing; /* kvmi_server_free running our own loop */
 	dev_t sock_dev;
 	ino_t sock_ino;
+	/* vsock CID allow-list (our copy of cfg.allowed_cids) */
+	unsigned int *cids;
+	/* accept() out of descriptors: the listen socket(s) paused, retried
+	 * on accept_timer after accept_backoff_ms; the error logged at most
+	 * every 10 s (accept_log_ms) with the failures not logged since */
+	uv_timer_t accept_timer;
+	bool accept_timer_open;
+	bool unix_paused, vsock_paused;
+	unsigned int accept_backoff_ms;
+	uint64_t accept_log_ms;
+	unsigned long accept_failures_unlogged;
 	struct kvmi_dom *doms, *doms_tail; /* every connection, oldest first */
 	size_t ndoms_ready;
 	struct kvmi_handler *handlers[KVMI__HANDLER_SLOTS];
@@ -197,6 +208,8 @@ struct kvmi_server {
 
 /* server.c */
 void kvmi__server_maybe_free(struct kvmi_server *srv);
+/* is a vsock peer with @cid let in by the CID allow-list? */
+bool kvmi__server_cid_allowed(const struct kvmi_server *srv, unsigned int cid);
 
 /* log.c */
 void kvmi__log(struct kvmi_server *srv, struct kvmi_dom *dom,

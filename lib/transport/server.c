@@ -1,12 +1,13 @@
 /*
  * libkvmi - server.c: listening sockets (unix, vsock), accepting QEMU
- * connections with the peer-credential allow-list, and the server's
- * lifecycle.
+ * connections with the peer allow-lists (uid for unix, CID for vsock),
+ * pausing accept() when out of descriptors, and the server's lifecycle.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <nettle/sha1.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,19 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 				const struct kvmi_server_config *cfg,
 				struct kvmi_server **out)
 {
+	struct kvmi_server_config c = {0};
 	struct kvmi_server *srv;
 
-	if (!cfg || !out || cfg->size < sizeof(*cfg) ||
-	    !cfg->new_domain || (!cfg->unix_path && cfg->vsock_port < 0) ||
+	if (!cfg || !out || cfg->size < KVMI_SERVER_CONFIG_SIZE_V0)
+		return -EINVAL;
+	/* the fields the caller's header has; newer ones stay zero */
+	memcpy(&c, cfg, cfg->size < sizeof(c) ? cfg->size : sizeof(c));
+	c.size = sizeof(c);
+	cfg = &c;
+	if (!cfg->new_domain || (!cfg->unix_path && !cfg->vsock_port) ||
+	    cfg->vsock_port == VMADDR_PORT_ANY ||
 	    (cfg->n_allowed_uids && !cfg->allowed_uids) ||
+	    (cfg->n_allowed_cids && !cfg->allowed_cids) ||
 	    (cfg->secret_len && !cfg->secret) ||
 	    (cfg->unix_path &&
 	     strlen(cfg->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path) - 8))
@@ -70,8 +79,16 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 		memcpy(srv->uids, cfg->allowed_uids,
 		       cfg->n_allowed_uids * sizeof(uid_t));
 	}
+	if (cfg->n_allowed_cids) {
+		srv->cids = kvmi__malloc(cfg->n_allowed_cids * sizeof(unsigned int));
+		if (!srv->cids)
+			goto nomem;
+		memcpy(srv->cids, cfg->allowed_cids,
+		       cfg->n_allowed_cids * sizeof(unsigned int));
+	}
 	srv->cfg.unix_path = srv->unix_path;
 	srv->cfg.allowed_uids = srv->uids;
+	srv->cfg.allowed_cids = srv->cids;
 	srv->cfg.secret = NULL; /* only its hash is kept */
 	srv->cfg.cookie_hash = NULL;
 	if (cfg->secret)
@@ -97,6 +114,7 @@ nomem:
 	}
 	free(srv->unix_path);
 	free(srv->uids);
+	free(srv->cids);
 	free(srv);
 	return -ENOMEM;
 }
@@ -123,10 +141,96 @@ static bool peer_allowed(struct kvmi_server *srv, int fd)
 	return false;
 }
 
+bool kvmi__server_cid_allowed(const struct kvmi_server *srv, unsigned int cid)
+{
+	if (!srv->cfg.n_allowed_cids)
+		return true;
+	for (size_t i = 0; i < srv->cfg.n_allowed_cids; i++)
+		if (srv->cids[i] == cid)
+			return true;
+	return false;
+}
+
+static bool vsock_peer_allowed(struct kvmi_server *srv,
+			       const struct sockaddr_vm *peer, socklen_t len)
+{
+	if (!srv->cfg.n_allowed_cids)
+		return true;
+	if (len < sizeof(*peer) || peer->svm_family != AF_VSOCK) {
+		kvmi__log(srv, NULL, KVMI_LOG_ERROR,
+			  "refused a vsock connection: no peer address");
+		return false;
+	}
+	if (kvmi__server_cid_allowed(srv, peer->svm_cid))
+		return true;
+	kvmi__log(srv, NULL, KVMI_LOG_WARNING,
+		  "refused a vsock connection from CID %u port %u: not in "
+		  "the allow-list",
+		  peer->svm_cid, peer->svm_port);
+	return false;
+}
+
+#define ACCEPT_BACKOFF_FIRST_MS 100
+#define ACCEPT_BACKOFF_MAX_MS 2000
+#define ACCEPT_LOG_EVERY_MS 10000
+
+static void on_listen(uv_poll_t *h, int status, int events);
+
+/* the pause is over: watch the paused listen sockets again */
+static void on_accept_timer(uv_timer_t *t)
+{
+	struct kvmi_server *srv = t->data;
+
+	if (srv->shut)
+		return;
+	if (srv->unix_paused && srv->unix_polling) {
+		srv->unix_paused = false;
+		uv_poll_start(&srv->unix_poll, UV_READABLE, on_listen);
+	}
+	if (srv->vsock_paused && srv->vsock_polling) {
+		srv->vsock_paused = false;
+		uv_poll_start(&srv->vsock_poll, UV_READABLE, on_listen);
+	}
+}
+
+/* accept() failed for want of descriptors or memory (@err): stop watching
+ * @h (the connection waits in the backlog) and retry after a growing
+ * pause; log it at most every ACCEPT_LOG_EVERY_MS */
+static void accept_pause(struct kvmi_server *srv, uv_poll_t *h, int err)
+{
+	uint64_t now = kvmi__now_ms();
+
+	uv_poll_stop(h);
+	if (h == &srv->unix_poll)
+		srv->unix_paused = true;
+	else
+		srv->vsock_paused = true;
+	srv->accept_backoff_ms =
+		!srv->accept_backoff_ms ? ACCEPT_BACKOFF_FIRST_MS
+		: srv->accept_backoff_ms >= ACCEPT_BACKOFF_MAX_MS / 2
+			? ACCEPT_BACKOFF_MAX_MS
+			: srv->accept_backoff_ms * 2;
+	if (srv->accept_timer_open && !uv_is_active((uv_handle_t *)&srv->accept_timer))
+		uv_timer_start(&srv->accept_timer, on_accept_timer,
+			       srv->accept_backoff_ms, 0);
+	if (srv->accept_log_ms && now - srv->accept_log_ms < ACCEPT_LOG_EVERY_MS) {
+		srv->accept_failures_unlogged++;
+		return;
+	}
+	kvmi__log(srv, NULL, KVMI_LOG_ERROR,
+		  "accept: %s: not accepting for %u ms (%lu more such failures "
+		  "since the last line)",
+		  strerror(err), srv->accept_backoff_ms,
+		  srv->accept_failures_unlogged);
+	srv->accept_log_ms = now ? now : 1;
+	srv->accept_failures_unlogged = 0;
+}
+
 static void on_listen(uv_poll_t *h, int status, int events)
 {
 	struct kvmi_server *srv = h->data;
-	int lfd = h == &srv->unix_poll ? srv->unix_fd : srv->vsock_fd;
+	bool is_unix = h == &srv->unix_poll;
+	int lfd = is_unix ? srv->unix_fd : srv->vsock_fd;
 
 	(void)events;
 	if (status < 0) {
@@ -135,17 +239,29 @@ static void on_listen(uv_poll_t *h, int status, int events)
 		return;
 	}
 	for (int i = 0; i < 64 && !srv->shut; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct sockaddr_vm peer = {0};
+		socklen_t plen = sizeof(peer);
+		int fd = is_unix ? accept4(lfd, NULL, NULL,
+					   SOCK_CLOEXEC | SOCK_NONBLOCK)
+				 : accept4(lfd, (struct sockaddr *)&peer, &plen,
+					   SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			int err = errno;
+
+			if (err == EINTR || err == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+			    err == ENOMEM)
+				accept_pause(srv, h, err);
+			else if (err != EAGAIN && err != EWOULDBLOCK)
 				kvmi__log(srv, NULL, KVMI_LOG_ERROR,
-					  "accept: %s", strerror(errno));
+					  "accept: %s", strerror(err));
 			return;
 		}
-		if (h == &srv->unix_poll && !peer_allowed(srv, fd)) {
+		srv->accept_backoff_ms = 0;
+		if (is_unix ? !peer_allowed(srv, fd)
+			    : !vsock_peer_allowed(srv, &peer, plen)) {
 			close(fd);
 			continue;
 		}
@@ -157,20 +273,36 @@ static void on_listen(uv_poll_t *h, int status, int events)
 	}
 }
 
-/* is something listening on the unix socket at @path? */
+#define LIVENESS_WAIT_MS 1000
+
+/*
+ * Is something listening on the unix socket at @path?  Never blocks for
+ * long: the connect is non-blocking, and a listener whose backlog is full
+ * (EAGAIN) is live but busy.  Only a refused connection (or a path gone
+ * meanwhile) means nobody is there; when in doubt the answer is "live",
+ * so the socket is not removed.
+ */
 static bool socket_is_live(const char *path)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool live;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int err = 0;
 
 	if (fd < 0)
 		return true; /* cannot tell: do not remove it */
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	live = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 ||
-	       errno != ECONNREFUSED;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		err = errno;
+	if (err == EINPROGRESS) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		socklen_t len = sizeof(err);
+
+		if (poll(&p, 1, LIVENESS_WAIT_MS) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = EINPROGRESS; /* still pending: busy */
+	}
 	close(fd);
-	return live;
+	return err != ECONNREFUSED && err != ENOENT;
 }
 
 static int listen_unix(struct kvmi_server *srv)
@@ -223,7 +355,7 @@ static int listen_unix(struct kvmi_server *srv)
 static int listen_vsock(struct kvmi_server *srv)
 {
 	struct sockaddr_vm a = {.svm_family = AF_VSOCK,
-				.svm_port = (unsigned int)srv->cfg.vsock_port,
+				.svm_port = srv->cfg.vsock_port,
 				.svm_cid = VMADDR_CID_ANY};
 	int fd, err;
 
@@ -264,6 +396,11 @@ static void stop_listening(struct kvmi_server *srv)
 		srv->vsock_polling = false;
 		uv_close((uv_handle_t *)&srv->vsock_poll, on_listen_closed);
 	}
+	if (srv->accept_timer_open) {
+		srv->accept_timer_open = false;
+		uv_close((uv_handle_t *)&srv->accept_timer, on_listen_closed);
+	}
+	srv->unix_paused = srv->vsock_paused = false;
 	if (srv->unix_fd >= 0) {
 		struct stat st;
 
@@ -290,8 +427,16 @@ KVMI_EXPORT int kvmi_server_start(struct kvmi_server *srv)
 		return -EALREADY;
 	if (srv->unix_path)
 		err = listen_unix(srv);
-	if (!err && srv->cfg.vsock_port >= 0)
+	if (!err && srv->cfg.vsock_port)
 		err = listen_vsock(srv);
+	if (!err) {
+		err = uv_timer_init(srv->loop, &srv->accept_timer);
+		if (!err) {
+			srv->accept_timer.data = srv;
+			srv->accept_timer_open = true;
+			srv->open_handles++;
+		}
+	}
 	if (!err && srv->unix_fd >= 0) {
 		err = uv_poll_init_socket(srv->loop, &srv->unix_poll,
 					  srv->unix_fd);
@@ -354,6 +499,7 @@ static void server_release(struct kvmi_server *srv)
 	kvmi__handlers_free(srv->handlers);
 	free(srv->unix_path);
 	free(srv->uids);
+	free(srv->cids);
 	free(srv);
 }
 

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	t.guests = strtoul(argv[2], NULL, 0);
 	t.gpa = strtoull(argv[4], NULL, 0);
 	cfg.unix_path = argv[1];
-	cfg.vsock_port = -1;
+	cfg.vsock_port = 0; /* none */
 	cfg.secret = argv[3];
 	cfg.secret_len = strlen(argv[3]);
 	cfg.new_domain = on_guest;

@@ -67,7 +67,6 @@ void h_init(struct harness *h)
 	h->child_status = -1;
 	h->cfg.size = sizeof(h->cfg);
 	h->cfg.unix_path = h->path;
-	h->cfg.vsock_port = -1;
 	h->cfg.new_domain = cb_new_domain;
 	h->cfg.disconnect = cb_disconnect;
 	h->cfg.log = cb_log;

@@ -13,6 +13,8 @@
 #include <kvmi/codec.h>
 #include <kvmi/common.h>
 
+#include "secret.h"
+
 static const char help_text[] =
 "Usage: kvmi-fakehost --connect PATH [OPTION]...\n"
 "A simulated QEMU + KVMI host (protocol version 1, \"v6\") for testing\n"
@@ -29,7 +31,14 @@ static const char help_text[] =
 "                            handshake timeout)\n"
 "  --handshake-timeout-ms N  connection open -> tool's struct, default 10000\n"
 "  --secret S                check the tool's cookie hash = SHA-1(S); without\n"
-"                            it any hash is accepted (as QEMU without a key)\n"
+"                            a secret any hash is accepted (as QEMU without a\n"
+"                            key).  S is visible to every user in\n"
+"                            /proc/PID/cmdline: prefer --secret-file or the\n"
+"                            KVMI_SECRET environment variable\n"
+"  --secret-file PATH        the secret is the file's contents less one\n"
+"                            trailing newline (at most 4096 bytes)\n"
+"                            KVMI_SECRET=S in the environment is used when\n"
+"                            neither option is given\n"
 "  --name NAME               guest name, default \"fakehost\"; with --guests > 1\n"
 "                            guest i is NAME-i\n"
 "  --uuid UUID               guest UUID (8-4-4-4-12 hex); guest i gets i xored\n"
@@ -129,7 +138,7 @@ void fh_options_help(FILE *f)
 
 enum {
 	O_CONNECT = 256, O_GUESTS, O_RETRY, O_CONNECT_TIMEOUT,
-	O_HS_TIMEOUT, O_SECRET, O_NAME, O_UUID, O_START_TIME, O_HS_SIZE,
+	O_HS_TIMEOUT, O_SECRET, O_SECRET_FILE, O_NAME, O_UUID, O_START_TIME, O_HS_SIZE,
 	O_MAX_GPA, O_VCPUS, O_MAX_VCPUS, O_MEM, O_SEED, O_HOT, O_HOT_COUNT,
 	O_EVENTS_PER_VCPU, O_INSN, O_HOTPLUG, O_DENY_CMD, O_DENY_EVENT, O_PA_ERRORS,
 	O_UNHOOK_MS, O_UNHOOK_EVENTS, O_UNHOOK_TIMEOUT, O_DURATION, O_REPORT,
@@ -143,6 +152,7 @@ static const struct option longopts[] = {
 	{ "connect-timeout-ms", required_argument, NULL, O_CONNECT_TIMEOUT },
 	{ "handshake-timeout-ms", required_argument, NULL, O_HS_TIMEOUT },
 	{ "secret", required_argument, NULL, O_SECRET },
+	{ "secret-file", required_argument, NULL, O_SECRET_FILE },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "uuid", required_argument, NULL, O_UUID },
 	{ "start-time", required_argument, NULL, O_START_TIME },
@@ -307,7 +317,9 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 					struct fh_host_config *cfg,
 					char *errbuf, size_t errlen)
 {
+	static char secret_buf[SECRET_MAX + 3];
 	struct parser p = { errbuf, errlen, 0 };
+	const char *secret_arg = NULL, *secret_file = NULL;
 	int max_vcpus_set = 0;
 	int c, id;
 
@@ -324,7 +336,8 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 		case O_RETRY: cfg->retry_ms = (unsigned)number(&p, "retry-ms", optarg, 1, 600000); break;
 		case O_CONNECT_TIMEOUT: cfg->connect_timeout_ms = (unsigned)number(&p, "connect-timeout-ms", optarg, 1, UINT32_MAX); break;
 		case O_HS_TIMEOUT: cfg->handshake_timeout_ms = (unsigned)number(&p, "handshake-timeout-ms", optarg, 1, UINT32_MAX); break;
-		case O_SECRET: cfg->secret = optarg; break;
+		case O_SECRET: secret_arg = optarg; break;
+		case O_SECRET_FILE: secret_file = optarg; break;
 		case O_NAME:
 			if (!*optarg || strlen(optarg) > 63)
 				fail(&p, "--name: 1..63 characters");
@@ -406,6 +419,9 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 		fail(&p, "unexpected argument '%s'", argv[optind]);
 		return FH_OPTIONS_ERROR;
 	}
+	if (secret_resolve(secret_arg, secret_file, secret_buf,
+			   sizeof(secret_buf), &cfg->secret, errbuf, errlen))
+		return FH_OPTIONS_ERROR;
 	if (!cfg->connect_path) {
 		fail(&p, "--connect PATH is required");
 		return FH_OPTIONS_ERROR;

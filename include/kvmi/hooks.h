@@ -3,8 +3,11 @@
  * INT3 breakpoints, page-access restrictions, CR/MSR intercepts - and the
  * unhook-and-close that takes it all back within a deadline.
  *
- * Threads: loop thread only, like domain.h.  All functions below issue
- * synchronous commands and may be called from event handlers.
+ * Threads: loop thread only, like domain.h.  Every call that talks to the
+ * host has an asynchronous form (..._async: the outcome comes to a
+ * callback from the loop, as for commands - see domain.h) and a
+ * synchronous one (the same, waited for).  The library's own work - the
+ * hit path, re-arming, new vCPUs, the unhook - never waits.
  *
  * Breakpoints.  kvmi_bp_set() reads and saves the original byte, writes
  * 0xCC and makes sure KVMI_EVENT_BREAKPOINT is enabled on every vCPU (and,
@@ -22,7 +25,7 @@
  * want it kept is re-armed (0xCC written again) when the vCPU that hit it
  * reports its next event at another instruction - proof it has executed
  * the original one - or, when that vCPU reports nothing, 10 ms after the
- * hit (from the loop, with a synchronous write), so a guest where only
+ * hit (from the loop, with a write not waited for), so a guest where only
  * breakpoints are enabled keeps hitting them.  The races, stated plainly:
  * while a breakpoint is disarmed, other vCPUs executing that address pass
  * it without a callback; a vCPU that had not yet executed the restored
@@ -71,8 +74,21 @@ typedef int (*kvmi_bp_cb)(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 KVMI_EXPORT int kvmi_bp_set(struct kvmi_dom *dom, uint64_t gpa, kvmi_bp_cb cb,
 			    void *ctx, struct kvmi_bp **out);
 
-/* kvmi_bp_remove - drop one user; the last restores the original byte.
- * Returns 0 or the write's error (the breakpoint is forgotten anyway). */
+/*
+ * kvmi_bp_set_async - the same without waiting: the handle is stored in
+ * *@out at once (valid while the placement runs; it may be removed
+ * then); @done(dom, result, done_ctx) follows from the loop with 0 or the
+ * error above - on an error the handle is gone.  A hit before @done (the
+ * INT3 is already in) calls @cb as usual.  -ESHUTDOWN while an unhook
+ * runs.  Several placements run at once; BREAKPOINT events are enabled
+ * on every vCPU, and confirmed, before the first INT3 is written.
+ */
+KVMI_EXPORT int kvmi_bp_set_async(struct kvmi_dom *dom, uint64_t gpa,
+				  kvmi_bp_cb cb, void *ctx, struct kvmi_bp **out,
+				  kvmi_dom_cmd_cb done, void *done_ctx);
+/* kvmi_bp_remove - drop one user; the last restores the original byte
+ * (queued, not waited for: a write the host refuses is logged, and the
+ * breakpoint is forgotten anyway).  0 or -EINVAL. */
 KVMI_EXPORT int kvmi_bp_remove(struct kvmi_bp *bp);
 
 /* kvmi_bp_count - distinct breakpoint addresses planted in @dom. */
@@ -88,6 +104,9 @@ KVMI_EXPORT uint64_t kvmi_bp_hits(const struct kvmi_dom *dom);
  */
 KVMI_EXPORT int kvmi_page_restrict(struct kvmi_dom *dom, uint64_t gpa,
 				   uint8_t access);
+KVMI_EXPORT int kvmi_page_restrict_async(struct kvmi_dom *dom, uint64_t gpa,
+					 uint8_t access, kvmi_dom_cmd_cb cb,
+					 void *ctx);
 KVMI_EXPORT int kvmi_page_unrestrict(struct kvmi_dom *dom, uint64_t gpa);
 
 /*
@@ -101,6 +120,15 @@ KVMI_EXPORT int kvmi_hooks_control_msr(struct kvmi_dom *dom, uint32_t msr,
 				       int enable);
 KVMI_EXPORT int kvmi_hooks_control_event(struct kvmi_dom *dom,
 					 uint16_t event_id, int enable);
+KVMI_EXPORT int kvmi_hooks_control_cr_async(struct kvmi_dom *dom, uint32_t cr,
+					    int enable, kvmi_dom_cmd_cb cb,
+					    void *ctx);
+KVMI_EXPORT int kvmi_hooks_control_msr_async(struct kvmi_dom *dom,
+					     uint32_t msr, int enable,
+					     kvmi_dom_cmd_cb cb, void *ctx);
+KVMI_EXPORT int kvmi_hooks_control_event_async(struct kvmi_dom *dom,
+					       uint16_t event_id, int enable,
+					       kvmi_dom_cmd_cb cb, void *ctx);
 
 /* What an unhook did. */
 struct kvmi_unhook_report {

@@ -49,7 +49,7 @@ struct kvmi__bp_site *kvmi__site_find(struct kvmi__hooks *hk, uint64_t gpa)
 	return NULL;
 }
 
-static int table_put(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
+int kvmi__site_put(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
 {
 	size_t j;
 
@@ -80,7 +80,7 @@ static int table_put(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
 	return 0;
 }
 
-static void table_del(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
+void kvmi__site_del(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
 {
 	size_t mask = hk->cap - 1, j, i;
 
@@ -197,133 +197,7 @@ static void new_vcpu(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 		on_new_vcpu_enabled(dom, err, NULL);
 }
 
-static int add_event(struct kvmi_batch *b, uint16_t v, uint32_t id, int on)
-{
-	return kvmi_batch_control_events(b, v, (uint16_t)id, on);
-}
-
-static int add_cr(struct kvmi_batch *b, uint16_t v, uint32_t cr, int on)
-{
-	return kvmi_batch_control_cr(b, v, cr, on);
-}
-
-static int add_msr(struct kvmi_batch *b, uint16_t v, uint32_t msr, int on)
-{
-	return kvmi_batch_control_msr(b, v, msr, on);
-}
-
-/* one pipelined batch switching @arg on or off on every vCPU */
-static int every_vcpu(struct kvmi_dom *dom,
-		      int (*add)(struct kvmi_batch *, uint16_t, uint32_t, int),
-		      uint32_t arg, int enable)
-{
-	struct kvmi_batch *b;
-	int err = kvmi_batch_new(dom, 0, &b);
-
-	if (err)
-		return err;
-	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom) && err >= 0; v++)
-		err = add(b, (uint16_t)v, arg, enable);
-	if (err >= 0)
-		err = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
-	return err;
-}
-
-/* enable @event_id on every vCPU and follow new vCPUs */
-static int track_event(struct kvmi_dom *dom, struct kvmi__hooks *hk,
-		       uint16_t event_id, int enable)
-{
-	int err;
-
-	if (!hk->create_on && enable) {
-		/* a host that refuses CREATE_VCPU still works for the vCPUs
-		 * it has */
-		if (kvmi_dom_control_vm_events(dom, KVMI_EVENT_CREATE_VCPU, 1) ==
-		    0)
-			hk->create_on = true;
-	}
-	err = every_vcpu(dom, add_event, event_id, enable);
-	if (err)
-		return err;
-	if (enable)
-		hk->events |= 1u << event_id;
-	else
-		hk->events &= ~(1u << event_id);
-	return 0;
-}
-
-KVMI_EXPORT int kvmi_hooks_control_event(struct kvmi_dom *dom,
-					 uint16_t event_id, int enable)
-{
-	struct kvmi__hooks *hk;
-
-	if (!dom || event_id >= KVMI_NUM_EVENTS)
-		return -EINVAL;
-	hk = kvmi__hooks_get(dom, true);
-	if (!hk)
-		return -ENOMEM;
-	return track_event(dom, hk, event_id, enable);
-}
-
-KVMI_EXPORT int kvmi_hooks_control_cr(struct kvmi_dom *dom, uint32_t cr,
-				      int enable)
-{
-	struct kvmi__hooks *hk;
-	int err;
-
-	if (!dom || (cr != 0 && cr != 3 && cr != 4))
-		return -EINVAL;
-	hk = kvmi__hooks_get(dom, true);
-	if (!hk)
-		return -ENOMEM;
-	err = every_vcpu(dom, add_cr, cr, enable);
-	if (!err) {
-		if (enable)
-			hk->crs |= 1u << cr;
-		else
-			hk->crs &= ~(1u << cr);
-	}
-	return err;
-}
-
-KVMI_EXPORT int kvmi_hooks_control_msr(struct kvmi_dom *dom, uint32_t msr,
-				       int enable)
-{
-	struct kvmi__hooks *hk;
-	size_t i;
-	int err;
-
-	if (!dom)
-		return -EINVAL;
-	hk = kvmi__hooks_get(dom, true);
-	if (!hk)
-		return -ENOMEM;
-	err = every_vcpu(dom, add_msr, msr, enable);
-	if (err)
-		return err;
-	for (i = 0; i < hk->nmsrs && hk->msrs[i] != msr; i++)
-		;
-	if (enable && i == hk->nmsrs) {
-		uint32_t *n = kvmi__realloc(hk->msrs,
-					    (hk->nmsrs + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		hk->msrs = n;
-		hk->msrs[hk->nmsrs++] = msr;
-	} else if (!enable && i < hk->nmsrs) {
-		hk->msrs[i] = hk->msrs[--hk->nmsrs];
-	}
-	return 0;
-}
-
 /* ---- breakpoints ---- */
-
-static int write_byte(struct kvmi_dom *dom, uint64_t gpa, uint8_t b)
-{
-	return kvmi_dom_write_physical(dom, gpa, &b, 1);
-}
 
 /*
  * Writes on the hit path (restore before RETRY, re-arm) are not waited
@@ -368,8 +242,8 @@ static void on_byte_written(struct kvmi_session *sess, struct kvmi__waiter *w)
 	free(bw);
 }
 
-/* write @val at @s without waiting (synchronously when that cannot be
- * queued); sets s->armed to what the byte will be; 0 or an error */
+/* write @val at @s without waiting; sets s->armed to what the byte will
+ * be; 0 or an error (nothing queued, s->armed unchanged) */
 static int site_write(struct kvmi_dom *dom, struct kvmi__bp_site *s,
 		      uint8_t val)
 {
@@ -387,8 +261,6 @@ static int site_write(struct kvmi_dom *dom, struct kvmi__bp_site *s,
 			bw = NULL;
 		}
 	}
-	if (!bw)
-		err = write_byte(dom, s->gpa, val);
 	if (err)
 		return err;
 	if (s->inflight)
@@ -475,69 +347,6 @@ void kvmi__hooks_stop_rearm(struct kvmi_dom *dom)
 	kvmi__dom_timer_update(dom);
 }
 
-KVMI_EXPORT int kvmi_bp_set(struct kvmi_dom *dom, uint64_t gpa, kvmi_bp_cb cb,
-			    void *ctx, struct kvmi_bp **out)
-{
-	struct kvmi__hooks *hk;
-	struct kvmi__bp_site *s;
-	struct kvmi_bp *u;
-	uint8_t orig;
-	int err;
-
-	if (!dom)
-		return -EINVAL;
-	hk = kvmi__hooks_get(dom, true);
-	if (!hk)
-		return -ENOMEM;
-	u = kvmi__calloc(1, sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	u->cb = cb;
-	u->ctx = ctx;
-	s = kvmi__site_find(hk, gpa);
-	if (!s) {
-		err = kvmi_dom_read_physical(dom, gpa, &orig, 1);
-		if (!err && orig == INT3)
-			err = -EBUSY; /* the guest's own INT3 */
-		if (!err && !(hk->events & (1u << KVMI_EVENT_BREAKPOINT)))
-			err = track_event(dom, hk, KVMI_EVENT_BREAKPOINT, 1);
-		s = err ? NULL : kvmi__calloc(1, sizeof(*s));
-		if (!err && !s)
-			err = -ENOMEM;
-		if (!err) {
-			s->dom = dom;
-			s->gpa = gpa;
-			s->orig = orig;
-			s->rearm_vcpu = -1;
-			err = table_put(hk, s);
-			if (err) {
-				free(s);
-				s = NULL;
-			}
-		}
-		if (!err) {
-			err = write_byte(dom, gpa, INT3);
-			if (err) {
-				table_del(hk, s);
-				free(s);
-			} else {
-				s->armed = true;
-			}
-		}
-		if (err) {
-			free(u);
-			return err;
-		}
-	}
-	u->site = s;
-	u->next = s->users;
-	s->users = u;
-	s->nusers++;
-	if (out)
-		*out = u;
-	return 0;
-}
-
 /* unlink @u from its site; when it was the last user, restore the byte
  * (if armed) and forget the site */
 static int drop_user(struct kvmi_dom *dom, struct kvmi_bp *u)
@@ -555,10 +364,10 @@ static int drop_user(struct kvmi_dom *dom, struct kvmi_bp *u)
 	if (--s->nusers)
 		return 0;
 	if (s->armed)
-		err = write_byte(dom, s->gpa, s->orig);
+		err = site_write(dom, s, s->orig); /* answered later: logged */
 	rearm_unlink(kvmi__hooks_get(dom, false), s);
 	site_forget_writes(s);
-	table_del(kvmi__hooks_get(dom, false), s);
+	kvmi__site_del(kvmi__hooks_get(dom, false), s);
 	free(s);
 	return err;
 }
@@ -662,7 +471,8 @@ static void hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 	switch (kvmi_event_id(ev)) {
 	case KVMI_EVENT_BREAKPOINT:
 		s = kvmi__site_find(hk, kvmi_event_data(ev)->breakpoint.gpa);
-		if (s)
+		/* a site whose INT3 is not written yet: not ours (yet) */
+		if (s && !(s->placing && !s->armed))
 			on_breakpoint(dom, hk, ev, s);
 		break;
 	case KVMI_EVENT_CREATE_VCPU:
@@ -671,74 +481,3 @@ static void hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 	}
 }
 
-/* ---- page restrictions ---- */
-
-static struct kvmi__page *page_find(struct kvmi__hooks *hk, uint64_t gfn)
-{
-	for (size_t i = 0; i < hk->npages; i++)
-		if (hk->pages[i].gfn == gfn)
-			return &hk->pages[i];
-	return NULL;
-}
-
-KVMI_EXPORT int kvmi_page_restrict(struct kvmi_dom *dom, uint64_t gpa,
-				   uint8_t access)
-{
-	uint64_t gfn = gpa >> KVMI_PAGE_SHIFT, page = gfn << KVMI_PAGE_SHIFT;
-	struct kvmi_page_access_entry e = {.gpa = page, .access = access};
-	struct kvmi__hooks *hk;
-	struct kvmi__page *p;
-	uint8_t prev;
-	int err;
-
-	if (!dom || (access & ~KVMI_PAGE_ACCESS_RWX))
-		return -EINVAL;
-	hk = kvmi__hooks_get(dom, true);
-	if (!hk)
-		return -ENOMEM;
-	p = page_find(hk, gfn);
-	if (!p) {
-		err = kvmi_dom_get_page_access(dom, &page, &prev, 1);
-		if (err)
-			return err;
-		if (hk->npages == hk->pcap) {
-			size_t nc = hk->pcap ? hk->pcap * 2 : 16;
-			struct kvmi__page *np =
-				kvmi__realloc(hk->pages, nc * sizeof(*np));
-
-			if (!np)
-				return -ENOMEM;
-			hk->pages = np;
-			hk->pcap = nc;
-		}
-		err = kvmi_dom_set_page_access(dom, &e, 1);
-		if (err)
-			return err;
-		p = &hk->pages[hk->npages++];
-		p->gfn = gfn;
-		p->prev = prev;
-	} else {
-		err = kvmi_dom_set_page_access(dom, &e, 1);
-		if (err)
-			return err;
-	}
-	p->cur = access;
-	return 0;
-}
-
-KVMI_EXPORT int kvmi_page_unrestrict(struct kvmi_dom *dom, uint64_t gpa)
-{
-	uint64_t gfn = gpa >> KVMI_PAGE_SHIFT;
-	struct kvmi__hooks *hk = dom ? kvmi__hooks_get(dom, false) : NULL;
-	struct kvmi__page *p = hk ? page_find(hk, gfn) : NULL;
-	struct kvmi_page_access_entry e;
-	int err;
-
-	if (!p)
-		return -ENOENT;
-	e = (struct kvmi_page_access_entry){.gpa = gfn << KVMI_PAGE_SHIFT,
-					    .access = p->prev};
-	err = kvmi_dom_set_page_access(dom, &e, 1);
-	*p = hk->pages[--hk->npages];
-	return err;
-}

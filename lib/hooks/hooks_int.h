@@ -21,6 +21,8 @@ struct kvmi_bp {
 	kvmi_bp_cb cb;
 	void *ctx;
 	bool remove; /* asked to go while its site was busy */
+	kvmi_dom_cmd_cb done; /* placement pending: told the outcome */
+	void *done_ctx;
 };
 
 /* one breakpoint address */
@@ -29,6 +31,9 @@ struct kvmi__bp_site {
 	uint64_t gpa;
 	uint8_t orig;	 /* the guest's byte */
 	bool armed;	 /* 0xCC is in guest memory */
+	bool placing;	 /* original byte or events not confirmed yet */
+	bool orig_known; /* @orig was read */
+	struct kvmi__bp_site *wait_next; /* waiting for BREAKPOINT events */
 	bool busy;	 /* its users' callbacks are running */
 	struct kvmi_bp *users;
 	unsigned int nusers;
@@ -59,6 +64,8 @@ struct kvmi__hooks {
 	uint32_t *msrs;
 	size_t nmsrs;
 	bool create_on;	 /* KVMI_EVENT_CREATE_VCPU enabled by us */
+	int bp_events;	 /* BREAKPOINT on every vCPU: 0 no, 1 asked, 2 yes */
+	struct kvmi__bp_site *bp_waiting; /* sites waiting for bp_events */
 	bool unhooking;	 /* an unhook runs: no hit handling, no re-arm */
 	void *unhook;	 /* the unhook run (unhook.c), NULL when none */
 	struct kvmi__bp_site *rearm_head, *rearm_tail; /* disarmed by a hit */
@@ -77,5 +84,8 @@ void kvmi__hooks_closing(struct kvmi_dom *dom, void *state);
 /* forget every pending re-arm and stop its timer (the unhook begins) */
 void kvmi__hooks_stop_rearm(struct kvmi_dom *dom);
 struct kvmi__bp_site *kvmi__site_find(struct kvmi__hooks *hk, uint64_t gpa);
+/* add / remove a site of the table (0 or -ENOMEM) */
+int kvmi__site_put(struct kvmi__hooks *hk, struct kvmi__bp_site *s);
+void kvmi__site_del(struct kvmi__hooks *hk, struct kvmi__bp_site *s);
 
 #endif

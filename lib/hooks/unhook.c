@@ -344,9 +344,14 @@ static int run_start(struct kvmi_dom *dom, unsigned int deadline_ms,
 		 !u->access || !u->gfns)
 		err = -ENOMEM;
 	if (!err) {
-		for (size_t i = 0; i < u->hk->cap; i++)
-			if (u->hk->table[i])
-				u->sites[u->nsites++] = u->hk->table[i];
+		/* a site whose INT3 was never sent has nothing to restore
+		 * (its placement fails now: see place.c) */
+		for (size_t i = 0; i < u->hk->cap; i++) {
+			struct kvmi__bp_site *s = u->hk->table[i];
+
+			if (s && !(s->placing && !s->armed))
+				u->sites[u->nsites++] = s;
+		}
 		u->r.bps = (unsigned int)u->nsites;
 		u->r.pages = (unsigned int)u->npages;
 		/* 1. bytes first (BREAKPOINT events still on), then pages */

@@ -174,8 +174,11 @@ void kvmi__out_commit(struct kvmi_session *s, size_t n)
 int kvmi__out_append(struct kvmi_session *s, const void *p, size_t n)
 {
 	uint8_t *where;
-	int err = kvmi__out_reserve(s, n, &where);
+	int err;
 
+	if (!n)
+		return 0;
+	err = kvmi__out_reserve(s, n, &where);
 	if (err)
 		return err;
 	memcpy(where, p, n);
@@ -233,12 +236,12 @@ static bool replies_follow(struct kvmi_session *s, const uint8_t *msg,
 	memcpy(&hdr, msg, sizeof(hdr));
 	if (hdr.id == KVMI_CONTROL_CMD_RESPONSE &&
 	    len >= sizeof(hdr) + sizeof(struct kvmi_control_cmd_response)) {
-		const struct kvmi_control_cmd_response *c =
-			(const void *)(msg + sizeof(hdr));
+		struct kvmi_control_cmd_response c;
 
-		if (c->now == 1)
-			answered = c->enable != 0;
-		s->replies_off = c->enable == 0;
+		memcpy(&c, msg + sizeof(hdr), sizeof(c));
+		if (c.now == 1)
+			answered = c.enable != 0;
+		s->replies_off = c.enable == 0;
 	}
 	return answered;
 }

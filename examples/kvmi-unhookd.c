@@ -51,6 +51,7 @@ struct guest {
 	uint64_t pfs;
 	struct kvmi_unhook_report report;
 	int unhooked;
+	size_t hooks_pending; /* placements not answered yet */
 };
 
 static struct {
@@ -287,6 +288,50 @@ static void uuid_text(const uint8_t *u, char *out)
 	}
 }
 
+static void unhook_enabled(struct kvmi_dom *dom, int result, void *ctx)
+{
+	struct guest *g = kvmi_dom_user(dom);
+
+	(void)ctx;
+	if (result && g)
+		logkv("error", "event=enable-unhook guest=%s error=%s", g->qname,
+		      kvmi_err_name(result));
+}
+
+/* one hook of the file placed (or not); the guest is hooked when all are */
+static void hook_placed(struct kvmi_dom *dom, int result, void *ctx)
+{
+	struct guest *g = kvmi_dom_user(dom);
+	const struct hook *h = ctx || d.nhooks ? &d.hooks[(uintptr_t)ctx] : NULL;
+
+	if (!g)
+		return;
+	if (h && !result)
+		h->is_page ? g->pages++ : g->bps++;
+	else if (h && result != -ENOTCONN)
+		logkv("warning", "event=hook-skipped guest=%s kind=%s "
+				 "gpa=0x%" PRIx64 " error=%s",
+		      g->qname, h->is_page ? "page" : "bp", h->gpa,
+		      kvmi_err_name(result));
+	if (h && --g->hooks_pending)
+		return;
+	if (kvmi_dom_is_connected(dom))
+		logkv("info", "event=hooked guest=%s breakpoints=%u pages=%u",
+		      g->qname, g->bps, g->pages);
+}
+
+/* a restricted page needs PF events: enabled (tracked) once it is in */
+static void page_restricted(struct kvmi_dom *dom, int result, void *ctx)
+{
+	int err = result;
+
+	if (!err)
+		err = kvmi_hooks_control_event_async(dom, KVMI_EVENT_PF, 1,
+						     hook_placed, ctx);
+	if (err)
+		hook_placed(dom, err, ctx);
+}
+
 static int on_guest(struct kvmi_dom *dom, void *ctx)
 {
 	const struct kvmi_guest_identity *id = kvmi_dom_identity(dom);
@@ -321,33 +366,28 @@ static int on_guest(struct kvmi_dom *dom, void *ctx)
 	uuid_text(id->uuid, uuid);
 	logkv("info", "event=guest-connected guest=%s uuid=%s vcpus=%u",
 	      g->qname, uuid, kvmi_dom_vcpu_count(dom));
-	err = kvmi_dom_control_vm_events(dom, KVMI_EVENT_UNHOOK, 1);
+	/* everything asynchronous: a slow host delays only its own guest */
+	err = kvmi_dom_control_vm_events_async(dom, KVMI_EVENT_UNHOOK, 1,
+					       unhook_enabled, NULL);
 	if (err)
-		logkv("error", "event=enable-unhook guest=%s error=%s", g->qname,
-		      kvmi_err_name(err));
+		unhook_enabled(dom, err, NULL);
 	kvmi_dom_on_event(dom, KVMI_EVENT_PF, on_pf, NULL, NULL);
 	for (size_t i = 0; i < d.nhooks; i++) {
 		const struct hook *h = &d.hooks[i];
+		void *hctx = (void *)(uintptr_t)i;
 
-		if (h->is_page) {
-			err = kvmi_hooks_control_event(dom, KVMI_EVENT_PF, 1);
-			if (!err)
-				err = kvmi_page_restrict(dom, h->gpa, h->access);
-			if (!err)
-				g->pages++;
-		} else {
-			err = kvmi_bp_set(dom, h->gpa, on_hit, NULL, NULL);
-			if (!err)
-				g->bps++;
-		}
+		g->hooks_pending++;
+		if (h->is_page)
+			err = kvmi_page_restrict_async(dom, h->gpa, h->access,
+						       page_restricted, hctx);
+		else
+			err = kvmi_bp_set_async(dom, h->gpa, on_hit, NULL, NULL,
+						hook_placed, hctx);
 		if (err)
-			logkv("warning", "event=hook-skipped guest=%s kind=%s "
-					 "gpa=0x%" PRIx64 " error=%s",
-			      g->qname, h->is_page ? "page" : "bp", h->gpa,
-			      kvmi_err_name(err));
+			hook_placed(dom, err, hctx);
 	}
-	logkv("info", "event=hooked guest=%s breakpoints=%u pages=%u", g->qname,
-	      g->bps, g->pages);
+	if (!d.nhooks)
+		hook_placed(dom, 0, NULL);
 	return 0;
 }
 
@@ -407,13 +447,31 @@ static void on_lib_log(enum kvmi_log_level level, const char *msg,
 	logkv(names[level], "source=libkvmi msg=%s", q);
 }
 
+static size_t stop_pending; /* unhooks of the stop still running */
+
+static void stop_finish(void)
+{
+	kvmi_server_shutdown(d.srv);
+	uv_close((uv_handle_t *)&d.sigint, NULL);
+	uv_close((uv_handle_t *)&d.sigterm, NULL);
+}
+
+static void stop_unhooked(struct kvmi_dom *dom,
+			  const struct kvmi_unhook_report *r, void *ctx)
+{
+	after_unhook(dom, r, ctx);
+	if (--stop_pending == 0)
+		stop_finish();
+}
+
 static int unhook_one(struct kvmi_dom *dom, void *arg)
 {
-	struct kvmi_unhook_report r = {.size = sizeof(r)};
-
 	(void)arg;
-	kvmi_dom_unhook(dom, d.deadline_ms, &r);
-	after_unhook(dom, &r, NULL);
+	stop_pending++;
+	/* an unhook already running (QEMU asked) reports through its own
+	 * callback: count this one as done */
+	if (kvmi_dom_unhook_async(dom, d.deadline_ms, stop_unhooked, NULL))
+		stop_pending--;
 	return 0;
 }
 
@@ -422,11 +480,12 @@ static void stop(void)
 	if (d.stopping)
 		return;
 	d.stopping = 1;
-	/* take the hooks back from every guest before going away */
+	/* take the hooks back from every guest at once, then go away: the
+	 * whole stop takes about the slowest guest's deadline */
+	stop_pending = 1;
 	kvmi_server_foreach_domain(d.srv, unhook_one, NULL);
-	kvmi_server_shutdown(d.srv);
-	uv_close((uv_handle_t *)&d.sigint, NULL);
-	uv_close((uv_handle_t *)&d.sigterm, NULL);
+	if (--stop_pending == 0)
+		stop_finish();
 }
 
 static void on_signal(uv_signal_t *s, int signum)

@@ -338,14 +338,11 @@ void peer_cleanup(void)
 	peer_dec = NULL;
 }
 
-int peer_connect(struct peer *p, const char *path, unsigned int vcpus)
+int peer_handshake(struct peer *p, const char *path)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct kvmi_qemu2introspector q;
 	struct kvmi_introspector2qemu r;
-	struct kvmi_get_version_reply ver = {.version = 1};
-	struct kvmi_get_guest_info_reply gi = {.vcpu_count = vcpus};
-	const struct kvmi_msg *m;
 
 	memset(p, 0, sizeof(*p));
 	p->dec = kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
@@ -363,6 +360,17 @@ int peer_connect(struct peer *p, const char *path, unsigned int vcpus)
 	snprintf(q.name, sizeof(q.name), "peer");
 	if (write_all(p->fd, &q, sizeof(q)) || read_all(p->fd, &r, sizeof(r)) ||
 	    r.struct_size != sizeof(r))
+		return -1;
+	return 0;
+}
+
+int peer_connect(struct peer *p, const char *path, unsigned int vcpus)
+{
+	struct kvmi_get_version_reply ver = {.version = 1};
+	struct kvmi_get_guest_info_reply gi = {.vcpu_count = vcpus};
+	const struct kvmi_msg *m;
+
+	if (peer_handshake(p, path))
 		return -1;
 	for (int i = 0; i < 2; i++) {
 		m = peer_read(p);

@@ -63,6 +63,9 @@ struct peer {
 	uint32_t event_seq;
 };
 int peer_connect(struct peer *p, const char *path, unsigned int vcpus);
+/* connect and do QEMU's handshake only (the start-up commands are the
+ * caller's to answer) */
+int peer_handshake(struct peer *p, const char *path);
 /* next tool->host message (decoded); NULL on EOF/error */
 const struct kvmi_msg *peer_read(struct peer *p);
 int peer_send(struct peer *p, const void *buf, size_t len);

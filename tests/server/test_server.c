@@ -1117,7 +1117,154 @@ static void test_bad_config(void **state)
 	h_fini(&h);
 }
 
+/* ------------------------------------------------------------------ */
+/* no tool code inside the read path                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The host answers both start-up commands and raises CREATE_VCPU in one
+ * write - or in two writes split at every byte offset (one connection
+ * per offset; the tool may still read both at once: the session tests
+ * replay recorded streams at every split point deterministically).
+ * The tool reads guest memory synchronously in new_domain and again in
+ * the CREATE_VCPU handler.  Every connection must see both reads
+ * answered, the event delivered once after new_domain, its reply last.
+ */
+#define REENTRY_GPA 0x7000ull
+
+struct reentry {
+	int new_domains, events, bad_reads;
+	bool in_new_domain;
+};
+static struct reentry reentry;
+
+static void reentry_read(struct kvmi_dom *dom)
+{
+	uint8_t b[16];
+
+	if (kvmi_dom_read_physical(dom, REENTRY_GPA, b, sizeof(b)) != 0 ||
+	    b[0] != 0x5a || b[15] != 0x5a)
+		reentry.bad_reads++;
+}
+
+static void reentry_event(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			  void *ctx)
+{
+	(void)ctx;
+	if (reentry.in_new_domain || reentry.new_domains != reentry.events + 1)
+		reentry.bad_reads += 1000; /* delivered at the wrong time */
+	reentry.events++;
+	reentry_read(dom);
+	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+}
+
+static int reentry_new_domain(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+
+	h->new_domains++;
+	reentry.new_domains++;
+	kvmi_dom_on_event(dom, KVMI_EVENT_CREATE_VCPU, reentry_event, NULL,
+			  NULL);
+	reentry.in_new_domain = true;
+	reentry_read(dom);
+	reentry.in_new_domain = false;
+	return 0;
+}
+
+/* answer a READ_PHYSICAL of REENTRY_GPA with 0x5a bytes */
+static int reentry_answer_read(struct peer *p)
+{
+	const struct kvmi_msg *m = peer_read(p);
+	struct kvmi_read_physical r;
+	uint8_t data[64];
+
+	if (!m || m->hdr.id != KVMI_READ_PHYSICAL)
+		return -1;
+	memcpy(&r, m->u.command.body, sizeof(r));
+	if (r.gpa != REENTRY_GPA || r.size > sizeof(data))
+		return -1;
+	memset(data, 0x5a, sizeof(data));
+	return peer_reply(p, m, 0, data, r.size);
+}
+
+static int reentry_peer(const char *path, const char *arg)
+{
+	struct kvmi_get_version_reply ver = {.version = 1};
+	struct kvmi_get_guest_info_reply gi = {.vcpu_count = 1};
+	uint8_t buf[4096];
+	size_t len = 0, total = 0;
+
+	(void)arg;
+	for (size_t split = 0; split == 0 || split <= total; split++) {
+		const struct kvmi_msg *m;
+		struct kvmi_event ev;
+		struct peer p;
+		uint32_t seq[2];
+		int n;
+
+		if (peer_handshake(&p, path))
+			return 10;
+		for (int i = 0; i < 2; i++) {
+			m = peer_read(&p);
+			if (!m)
+				return 11;
+			seq[m->hdr.id == KVMI_GET_GUEST_INFO] = m->hdr.seq;
+		}
+		len = 0;
+		n = kvmi_encode_reply(buf, sizeof(buf), KVMI_GET_VERSION, seq[0],
+				      0, &ver, sizeof(ver));
+		len += (size_t)n;
+		n = kvmi_encode_reply(buf + len, sizeof(buf) - len,
+				      KVMI_GET_GUEST_INFO, seq[1], 0, &gi,
+				      sizeof(gi));
+		len += (size_t)n;
+		memset(&ev, 0, sizeof(ev));
+		ev.vcpu = 1;
+		ev.event = KVMI_EVENT_CREATE_VCPU;
+		n = kvmi_encode_event(buf + len, sizeof(buf) - len, 1, &ev,
+				      sizeof(ev), NULL, 0);
+		if (n < 0)
+			return 12;
+		len += (size_t)n;
+		total = len;
+		/* one write, or two split at this offset */
+		if (peer_send(&p, buf, split) ||
+		    peer_send(&p, buf + split, len - split))
+			return 13;
+		/* the read from new_domain, then the one from the handler */
+		if (reentry_answer_read(&p) || reentry_answer_read(&p))
+			return 14;
+		m = peer_read(&p);
+		if (!m || m->kind != KVMI_MSG_EVENT_REPLY || m->hdr.seq != 1)
+			return 15;
+		close(p.fd);
+	}
+	peer_cleanup();
+	return 0;
+}
+
+static void test_no_tool_code_in_the_read_path(void **state)
+{
+	struct harness h;
+
+	(void)state;
+	memset(&reentry, 0, sizeof(reentry));
+	h_init(&h);
+	h.cfg.new_domain = reentry_new_domain;
+	h_start(&h);
+	h_spawn_peer(&h, "reentry", NULL);
+	h_run(&h, 60000);
+	assert_int_equal(h.child_status, 0);
+	assert_int_equal(reentry.bad_reads, 0);
+	assert_true(reentry.new_domains > 600); /* every split point */
+	assert_int_equal(reentry.events, reentry.new_domains);
+	assert_int_equal(h.log_errors, 0);
+	h_fini(&h);
+}
+
 static const struct h_peer peers[] = {
+	{"reentry", reentry_peer},
 	{"silent", silent_peer},
 	{"events-before-reply", peer_events_before_reply},
 	{"misbehaves", peer_misbehaves},
@@ -1227,6 +1374,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_command),
+		cmocka_unit_test(test_no_tool_code_in_the_read_path),
 		cmocka_unit_test(test_cookie_ok),
 		cmocka_unit_test(test_cookie_wrong),
 		cmocka_unit_test(test_handshake_refused),

@@ -3,9 +3,13 @@
  * file) as one human-readable line per message.
  *
  * Both directions of the capture are decoded with their own decoder and
- * printed in the order the bytes crossed the socket.  A malformed capture
- * or stream is reported with its byte offset and exit status 1.
+ * printed in the order the bytes crossed the socket.  The dialect is told
+ * from the GET_VERSION reply (and a kvmi-v7 generation probe) unless
+ * --dialect names it; a "# dialect ..." line says when it changes.  A
+ * malformed capture or stream is reported with its byte offset and exit
+ * status 1.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +28,11 @@ static void usage(FILE *f, const char *prog)
 		"tool to host), message name, seq, vCPU, event and key fields.\n"
 		"\n"
 		"options:\n"
+		"  -d, --dialect D  decode as D (v6, v7, v7-2023, v12) from the\n"
+		"                 start; default: v6 until the GET_VERSION reply\n"
+		"                 (and, on kvmi-v7, a CHECK_COMMAND of id 39\n"
+		"                 answered 0) tells otherwise, which is printed\n"
+		"                 as a line \"# dialect D (...)\"\n"
 		"  -h, --help     show this help and exit\n"
 		"\n"
 		"exit status: 0 all messages decoded, 1 malformed capture or\n"
@@ -31,21 +40,42 @@ static void usage(FILE *f, const char *prog)
 		prog);
 }
 
+/* switch @dec to @d once it is between messages (it may hold part of
+ * one from an earlier record); 1 while still pending */
+static int switch_dialect(struct kvmi_decoder *dec, enum kvmi_dialect d)
+{
+	if (kvmi_decoder_dialect(dec) == d)
+		return 0;
+	return kvmi_decoder_set_dialect(dec, d) == -EBUSY;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+		{"dialect", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
 	struct kvmi_capture_reader *r;
 	struct kvmi_decoder *dec[2];
 	struct kvmi_capture_record rec;
-	char err[256], line[1024];
-	int c, rc, status = 0;
+	struct kvmi_dump_detect det;
+	char err[256], line[1024], note[256];
+	int c, rc, status = 0, fixed = 0, pending[2] = {0, 0};
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	kvmi_dump_detect_init(&det);
+	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, argv[0]);
 			return 0;
 		}
+		if (c == 'd' && !kvmi_dialect_parse(optarg, &det.dialect)) {
+			fixed = 1;
+			continue;
+		}
+		if (c == 'd')
+			fprintf(stderr, "kvmi-dump: --dialect: '%s' is not v6, "
+					"v7, v7-2023 or v12\n",
+				optarg);
 		usage(stderr, argv[0]);
 		return 2;
 	}
@@ -65,6 +95,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvmi-dump: out of memory\n");
 		return 1;
 	}
+	kvmi_decoder_set_dialect(dec[0], det.dialect);
+	kvmi_decoder_set_dialect(dec[1], det.dialect);
 	while (!status && (rc = kvmi_capture_reader_next(r, &rec)) == 1) {
 		struct kvmi_decoder *d = dec[rec.dir];
 		const uint8_t *p = rec.data;
@@ -86,7 +118,11 @@ int main(int argc, char **argv)
 		}
 		while (left) {
 			const struct kvmi_msg *m;
-			ssize_t n = kvmi_decoder_feed(d, p, left, &m);
+			ssize_t n;
+
+			if (pending[rec.dir])
+				pending[rec.dir] = switch_dialect(d, det.dialect);
+			n = kvmi_decoder_feed(d, p, left, &m);
 
 			if (n < 0) {
 				uint64_t off = 0;
@@ -102,8 +138,16 @@ int main(int argc, char **argv)
 			p += n;
 			left -= (size_t)n;
 			if (m) {
-				kvmi_dump_format(line, sizeof(line), rec.dir, m);
+				kvmi_dump_format_d(line, sizeof(line),
+						   kvmi_decoder_dialect(d),
+						   rec.dir, m);
 				puts(line);
+				if (!fixed &&
+				    kvmi_dump_detect(&det, rec.dir, m, note,
+						     sizeof(note))) {
+					puts(note);
+					pending[0] = pending[1] = 1;
+				}
 			}
 		}
 	}

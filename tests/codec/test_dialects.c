@@ -20,6 +20,7 @@
 #include <kvmi/codec.h>
 
 static uint8_t buf[KVMI_ENCODE_MAX];
+static uint8_t area[4097]; /* an XSAVE area to send */
 
 static uint16_t u16_at(const uint8_t *p, size_t off)
 {
@@ -130,11 +131,11 @@ static void test_v7_encoder_layouts(void **state)
 		   35, 16, 1);
 	expect_hdr(kvmi_encode_get_xcr_d(v7, buf, sizeof(buf), 1, 0, 0), 37,
 		   16, 1);
-	expect_hdr(kvmi_encode_set_xsave_d(v7, buf, sizeof(buf), 1, 0, buf,
+	expect_hdr(kvmi_encode_set_xsave_d(v7, buf, sizeof(buf), 1, 0, area,
 					   512),
 		   38, 8 + 512, 1);
 	assert_int_equal(kvmi_encode_set_xsave_d(v7, buf, sizeof(buf), 1, 0,
-						 buf, 4097),
+						 area, 4097),
 			 -EINVAL);
 	expect_hdr(kvmi_encode_control_singlestep_d(v7, buf, sizeof(buf), 1, 0,
 						    1),

@@ -11,11 +11,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "harness.h"
+#include "report.h"
 
 #define B(h) (h)->buf, sizeof((h)->buf)
 
@@ -96,7 +98,10 @@ static void v7_get_version_and_ids(void **state)
 	assert_int_equal(v.version, 1);
 	assert_int_equal(v.padding, 0);
 	assert_int_equal(v.features.singlestep, 1);
-	assert_int_equal(v.features.eptp, 0);
+	assert_int_equal(v.features.eptp, 1);
+	assert_int_equal(v.features.vmfunc, 1);
+	assert_int_equal(v.features.spp, 0);
+	assert_int_equal(v.features.ve, 0);
 	assert_int_equal(kvmi_dialect_from_version_reply(r->data, r->data_len,
 							 &d),
 			 0);
@@ -130,11 +135,7 @@ static void v7_get_version_and_ids(void **state)
 						       H.seq++, 14),
 			     NULL),
 			 -KVM_EINVAL);
-	/* views: only view 0 on this CPU (no EPTP switching) */
-	assert_int_equal(cmd(kvmi_encode_set_ept_view_d(H.dialect, B(&H),
-							H.seq++, 0, 1),
-			     NULL),
-			 -KVM_EOPNOTSUPP);
+	/* views 0-2 exist on 2021; 3 does not */
 	assert_int_equal(cmd(kvmi_encode_set_ept_view_d(H.dialect, B(&H),
 							H.seq++, 0, 3),
 			     NULL),
@@ -144,19 +145,17 @@ static void v7_get_version_and_ids(void **state)
 						   .access = KVMI_PAGE_ACCESS_R};
 
 		assert_int_equal(cmd(kvmi_encode_set_page_access_d(
-					     H.dialect, B(&H), H.seq++, 1, &e, 1),
-				     NULL),
-				 -KVM_EOPNOTSUPP);
-		assert_int_equal(cmd(kvmi_encode_set_page_access_d(
 					     H.dialect, B(&H), H.seq++, 3, &e, 1),
 				     NULL),
 				 -KVM_EINVAL);
+		e.access = KVMI_V7_PAGE_SVE; /* not taken by SET_PAGE_ACCESS */
+		assert_int_equal(cmd(h_raw(&H, 21, -1,
+					   "\0\0\1\0\0\0\0\0"
+					   "\x10\x20\0\0\0\0\0\0\x08\0\0\0\0\0\0\0",
+					   24),
+				     NULL),
+				 -KVM_EINVAL);
 	}
-	assert_int_equal(cmd(kvmi_encode_get_ept_view_d(H.dialect, B(&H),
-							H.seq++, 1),
-			     &r),
-			 0);
-	assert_int_equal(r->data_len, 8);
 	assert_int_equal(cmd(kvmi_encode_translate_gva_d(H.dialect, B(&H),
 							 H.seq++, 0, 0x2000),
 			     &r),
@@ -461,17 +460,139 @@ static void v7_2023_commands(void **state)
 							  H.vm->mem.npages),
 			     NULL),
 			 -KVM_ENOENT);
-	assert_int_equal(cmd(kvmi_encode_create_ept_view_d(d, B(&H), H.seq++),
+	/* views are created on demand: 1, then 2; 1 goes, 2 stays valid */
+	assert_int_equal(cmd(kvmi_encode_set_ept_view_d(d, B(&H), H.seq++, 0,
+							1),
 			     NULL),
-			 -KVM_EOPNOTSUPP);
+			 -KVM_EINVAL);
 	assert_int_equal(cmd(kvmi_encode_destroy_ept_view_d(d, B(&H), H.seq++,
 							    1),
 			     NULL),
 			 -KVM_EINVAL);
-	assert_int_equal(cmd(kvmi_encode_change_gfn_d(d, B(&H), H.seq++, 0, 0,
+	for (uint16_t want = 1; want <= 2; want++) {
+		assert_int_equal(cmd(kvmi_encode_create_ept_view_d(d, B(&H),
+								   H.seq++),
+				     &r),
+				 0);
+		assert_int_equal(*(const uint16_t *)(const void *)r->data, want);
+	}
+	assert_int_equal(cmd(kvmi_encode_change_gfn_d(d, B(&H), H.seq++, 0, 2,
 						      5, 5),
 			     NULL),
 			 0);
+	assert_int_equal(cmd(kvmi_encode_destroy_ept_view_d(d, B(&H), H.seq++,
+							    1),
+			     NULL),
+			 0);
+	assert_int_equal(H.vm->view_count, 3);
+	assert_int_equal(cmd(kvmi_encode_create_ept_view_d(d, B(&H), H.seq++),
+			     &r),
+			 0);
+	assert_int_equal(*(const uint16_t *)(const void *)r->data, 1);
+	assert_int_equal(cmd(kvmi_encode_destroy_ept_view_d(d, B(&H), H.seq++,
+							    2),
+			     NULL),
+			 0);
+	assert_int_equal(H.vm->view_count, 2);
+	assert_int_equal(cmd(kvmi_encode_change_gfn_d(d, B(&H), H.seq++, 0, 2,
+						      5, 5),
+			     NULL),
+			 -KVM_EINVAL);
+}
+
+/* per-view access: a restriction acts only on the vCPUs running on its
+ * view; events carry the view; the verdict counts every view */
+static void v7_views(void **state)
+{
+	struct kvmi_page_access_entry e = {.gpa = H_HOT, .access = 0};
+	const struct test_msg *m, *r;
+
+	(void)state;
+	start(KVMI_DIALECT_V7, 1u << FH_INSN_EXEC);
+	assert_int_equal(enable_event(KVMI_EVENT_PF), 0);
+	assert_int_equal(cmd(kvmi_encode_set_page_access_d(H.dialect, B(&H),
+							   H.seq++, 1, &e, 1),
+			     NULL),
+			 0);
+	assert_int_equal(H.vm->mem.restricted, 1);
+	/* vCPU 0 on view 0: the view-1 restriction does not stop it */
+	for (int i = 0; i < 8; i++)
+		fh_vm_run(H.vm);
+	assert_null(h_next(&H));
+	/* on view 1 it faults, and the event says view 1 */
+	assert_int_equal(cmd(kvmi_encode_set_ept_view_d(H.dialect, B(&H),
+							H.seq++, 0, 1),
+			     NULL),
+			 0);
+	assert_int_equal(cmd(kvmi_encode_get_ept_view_d(H.dialect, B(&H),
+							H.seq++, 0),
+			     &r),
+			 0);
+	assert_int_equal(*(const uint16_t *)(const void *)r->data, 1);
+	m = run_event();
+	assert_int_equal(m->event.event, KVMI_EVENT_PF);
+	assert_int_equal(m->event.vcpu, 0);
+	assert_int_equal(kvmi_v7_event_view(&m->event), 1);
+	assert_int_equal(m->ev.pf.gpa, H_HOT);
+	/* view 1 unrestricted again: nothing left in any view */
+	e.access = KVMI_PAGE_ACCESS_RWX;
+	assert_int_equal(cmd(kvmi_encode_set_page_access_d(H.dialect, B(&H),
+							   H.seq++, 1, &e, 1),
+			     NULL),
+			 0);
+	assert_int_equal(H.vm->mem.restricted, 0);
+	assert_int_equal(reply_ok(m, KVMI_EVENT_ACTION_CONTINUE), 0);
+	assert_int_equal(cmd(kvmi_encode_control_ept_view_d(H.dialect, B(&H),
+							    H.seq++, 0, 2, 1),
+			     NULL),
+			 0);
+	assert_int_equal(H.vm->vcpus[0].views_visible, 1u << 2);
+}
+
+/* the verdict covers every view; the report names the dialect and the
+ * kvmi-v7 state left behind */
+static void v7_verdict_every_view(void **state)
+{
+	struct kvmi_page_access_entry e = {.gpa = 0x9000, .access = 1};
+	static const uint8_t uuid[16];
+	struct fh_outcome o;
+	struct fh_verdict v;
+	char json[8192];
+	FILE *f;
+
+	(void)state;
+	start(KVMI_DIALECT_V7_2023, 0);
+	assert_int_equal(cmd(kvmi_encode_create_ept_view_d(H.dialect, B(&H),
+							   H.seq++),
+			     NULL),
+			 0);
+	assert_int_equal(cmd(kvmi_encode_set_page_access_d(H.dialect, B(&H),
+							   H.seq++, 1, &e, 1),
+			     NULL),
+			 0);
+	assert_int_equal(cmd(kvmi_encode_set_ept_view_d(H.dialect, B(&H),
+							H.seq++, 1, 1),
+			     NULL),
+			 0);
+	memset(&o, 0, sizeof(o));
+	o.name = "v7";
+	o.uuid = uuid;
+	o.handshake_ok = 1;
+	o.end = "tool-closed";
+	o.unhook_ms = -1;
+	o.vm = H.vm;
+	o.dialect = H.dialect;
+	f = fmemopen(json, sizeof(json), "w");
+	assert_non_null(f);
+	fh_verdict_compute(&o, &v);
+	assert_int_equal(fh_report_write(f, &o, &v), 0);
+	fclose(f);
+	assert_false(v.clean);
+	assert_int_equal(v.pages_restricted, 1);
+	assert_non_null(strstr(json, "\"dialect\":\"v7-2023\""));
+	assert_non_null(strstr(json, "\"vcpus_off_view0\":1,"));
+	assert_non_null(strstr(json, "\"views_created\":1,"));
+	assert_non_null(strstr(json, "\"cmd_error\":0,\"cpuid\":0}"));
 }
 
 /* ---- v12 ---- */
@@ -623,6 +744,8 @@ int main(void)
 		T(v7_cpuid_event),
 		T(v7_size_and_reply_rules),
 		T(v7_2023_commands),
+		T(v7_views),
+		T(v7_verdict_every_view),
 		T(v12_ids_and_layouts),
 		T(v12_events_and_replies),
 	};

@@ -113,6 +113,7 @@ struct cmd {
 	struct fh_vm *vm;
 	uint16_t id;	/* wire id */
 	unsigned op;	/* common id */
+	unsigned view;	/* kvmi-v7 SET_PAGE_ACCESS: the view */
 	uint32_t seq;
 	struct fh_vcpu *vcpu; /* vCPU commands */
 	const uint8_t *body;  /* after the vCPU header */
@@ -663,17 +664,18 @@ static int counted(struct cmd *c, size_t item)
 		hdr.count = h12.count;
 		hdr.padding = h12.padding1 | h12.padding2;
 	} else if (fh_vm_is_v7(c->vm)) {
-		/* views: only view 0 exists on this model CPU (no EPTP
-		 * switching); others are valid numbers but unsupported */
-		unsigned max = c->vm->cfg.dialect == KVMI_DIALECT_V7
-				       ? KVMI_V7_2021_MAX_EPT_VIEWS
-				       : 1;
-
+		/* the view selects the access table (KVMI-V7.md 5.2) */
 		if (hdr.padding || c->len < sizeof(hdr) + item * hdr.count ||
-		    hdr.view >= max) {
+		    hdr.view >= c->vm->view_count) {
 			reply_err(c, -KVM_EINVAL);
 			return -1;
 		}
+		if (hdr.view && !fh_vm_features(c->vm).eptp) {
+			reply_err(c, -KVM_EOPNOTSUPP);
+			return -1;
+		}
+		c->view = hdr.view;
+		hdr.view = 0; /* accepted */
 	}
 	if (hdr.padding || c->len < sizeof(hdr) + item * hdr.count) {
 		reply_err(c, -KVM_EINVAL);
@@ -711,13 +713,15 @@ static void cmd_get_page_access(struct cmd *c)
 	reply(c, 0, access, (size_t)n);
 }
 
-static int32_t set_one_access(struct fh_vm *vm,
+static int32_t set_one_access(struct fh_vm *vm, unsigned view,
 			      const struct kvmi_page_access_entry *e)
 {
 	if (e->access & ~KVMI_PAGE_ACCESS_RWX || e->padding1 || e->padding2 ||
 	    e->padding3 || !fh_memory_valid(&vm->mem, e->gpa, 1))
 		return -KVM_EINVAL;
-	return fh_memory_set_access(&vm->mem, e->gpa, e->access) ? -KVM_ENOMEM : 0;
+	return fh_memory_set_access_view(&vm->mem, view, e->gpa, e->access)
+		       ? -KVM_ENOMEM
+		       : 0;
 }
 
 static void cmd_set_page_access(struct cmd *c)
@@ -735,7 +739,7 @@ static void cmd_set_page_access(struct cmd *c)
 		int32_t err;
 
 		memcpy(&e, c->body + 8 + sizeof(e) * i, sizeof(e));
-		err = set_one_access(c->vm, &e);
+		err = set_one_access(c->vm, c->view, &e);
 		if (mode == FH_PA_ERRORS_LAST)
 			result = err;
 		else if (err && !result)
@@ -836,13 +840,11 @@ static void cmd_get_max_gfn(struct cmd *c)
 
 /* ---- kvmi-v7 and v12 commands (KVMI-V7.md 5.2, 5.3) ---- */
 
-/* a view number: v7-2021 has views 0-2, v7-2023 only those created (none
- * can be on this model CPU: only view 0) */
+/* a view number: v7-2021 has views 0-2, v7-2023 those below the view
+ * count (which grows on create and shrinks when the top one goes) */
 static int view_valid(const struct fh_vm *vm, unsigned view)
 {
-	return view < (vm->cfg.dialect == KVMI_DIALECT_V7
-			       ? KVMI_V7_2021_MAX_EPT_VIEWS
-			       : 1u);
+	return view < vm->view_count;
 }
 
 static void cmd_set_ve_info(struct cmd *c)
@@ -895,19 +897,22 @@ static void cmd_set_ept_view(struct cmd *c)
 	struct kvmi_v7_vcpu_set_ept_view req;
 
 	BODY(c, req);
-	if (req.padding1 || req.padding2 || !view_valid(c->vm, req.view))
+	if (req.padding1 || req.padding2 || !view_valid(c->vm, req.view)) {
 		reply_err(c, -KVM_EINVAL);
-	else if (!fh_vm_features(c->vm).eptp)
+	} else if (!fh_vm_features(c->vm).eptp) {
 		reply_err(c, -KVM_EOPNOTSUPP);
-	else
+	} else {
+		c->vcpu->view = req.view;
 		reply_err(c, 0);
+	}
 }
 
 static void cmd_get_ept_view(struct cmd *c)
 {
 	struct kvmi_v7_vcpu_get_ept_view_reply r;
 
-	memset(&r, 0, sizeof(r)); /* every vCPU is on view 0 */
+	memset(&r, 0, sizeof(r));
+	r.view = c->vcpu->view;
 	reply(c, 0, &r, sizeof(r));
 }
 
@@ -927,10 +932,17 @@ static void cmd_control_ept_view(struct cmd *c)
 	struct kvmi_v7_vcpu_control_ept_view req;
 
 	BODY(c, req);
-	if (req.padding1 || req.padding2 || !view_valid(c->vm, req.view))
+	if (req.padding1 || req.padding2 || !view_valid(c->vm, req.view) ||
+	    req.view >= 8) {
 		reply_err(c, -KVM_EINVAL);
+		return;
+	}
+	/* SPP is never on here; the workload never issues VMFUNC */
+	if (req.visible)
+		c->vcpu->views_visible |= (uint8_t)(1u << req.view);
 	else
-		reply_err(c, 0); /* SPP is never on here */
+		c->vcpu->views_visible &= (uint8_t)~(1u << req.view);
+	reply_err(c, 0);
 }
 
 static void cmd_get_xcr(struct cmd *c)
@@ -999,16 +1011,48 @@ static void cmd_alloc_gfn(struct cmd *c, int alloc)
 	reply_err(c, 0);
 }
 
+/* CREATE_EPT_VIEW: the lowest free index >= 1; none left (the model has
+ * FH_MAX_VIEWS, the host 512) -> -KVM_EINVAL */
 static void cmd_create_ept_view(struct cmd *c)
 {
-	/* views need EPTP switching, which this model CPU lacks */
-	reply_err(c, -KVM_EOPNOTSUPP);
+	struct kvmi_v7_vm_create_ept_view_reply r;
+	struct fh_vm *vm = c->vm;
+	unsigned v;
+
+	for (v = 1; v < FH_MAX_VIEWS; v++)
+		if (!((vm->views_created >> v) & 1))
+			break;
+	if (v == FH_MAX_VIEWS) {
+		reply_err(c, -KVM_EINVAL);
+		return;
+	}
+	vm->views_created |= (uint8_t)(1u << v);
+	if (vm->view_count <= v)
+		vm->view_count = v + 1;
+	memset(&r, 0, sizeof(r));
+	r.view = (__u16)v;
+	reply(c, 0, &r, sizeof(r));
 }
 
+/* DESTROY_EPT_VIEW: its access table is cleared; the count shrinks when
+ * it was the top view.  vCPUs still on it stay (not established) */
 static void cmd_destroy_ept_view(struct cmd *c)
 {
-	/* no view was ever created: every index is "not allocated" */
-	reply_err(c, -KVM_EINVAL);
+	struct kvmi_v7_vm_destroy_ept_view req;
+	struct fh_vm *vm = c->vm;
+
+	BODY(c, req);
+	if (req.view < 1 || req.view >= FH_MAX_VIEWS ||
+	    !((vm->views_created >> req.view) & 1)) {
+		reply_err(c, -KVM_EINVAL);
+		return;
+	}
+	fh_memory_reset_view(&vm->mem, req.view);
+	vm->views_created &= (uint8_t)~(1u << req.view);
+	while (vm->view_count > 1 &&
+	       !((vm->views_created >> (vm->view_count - 1)) & 1))
+		vm->view_count--;
+	reply_err(c, 0);
 }
 
 static void cmd_change_gfn(struct cmd *c)

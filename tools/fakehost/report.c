@@ -127,7 +127,25 @@ static void json_hooks_left(FILE *f, const struct fh_vm *vm)
 			fprintf(f, "%s\"%s\"", first ? "" : ",", event_keys[e]);
 			first = 0;
 		}
-	fprintf(f, "],\"cr_intercepts\":%u,\"msr_intercepts\":%u}", crs, msrs);
+	fprintf(f, "],\"cr_intercepts\":%u,\"msr_intercepts\":%u", crs, msrs);
+	if (vm->cfg.dialect != KVMI_DIALECT_V6) {
+		unsigned off_view0 = 0, visible = 0, stepping = 0;
+
+		/* kvmi-v7 / v12 state the host undoes at unhook */
+		for (unsigned i = 0; i < vm->nvcpus; i++) {
+			off_view0 += vm->vcpus[i].view != 0;
+			visible += vm->vcpus[i].views_visible != 0;
+			stepping += vm->vcpus[i].singlestep != 0;
+		}
+		fprintf(f,
+			",\"vcpus_off_view0\":%u,\"vcpus_with_visible_views\":%u,"
+			"\"vcpus_singlestepping\":%u,\"views_created\":%u,"
+			"\"gfns_allocated\":%u",
+			off_view0, visible, stepping,
+			(unsigned)__builtin_popcount(vm->views_created),
+			vm->ngfns);
+	}
+	fputc('}', f);
 }
 
 int fh_report_write(FILE *f, const struct fh_outcome *o,

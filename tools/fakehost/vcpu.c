@@ -351,7 +351,9 @@ static int step(struct fh_vm *vm, struct fh_vcpu *v)
 				       : in->kind == FH_INSN_READ ? KVMI_PAGE_ACCESS_R
 								  : KVMI_PAGE_ACCESS_W;
 
-			if (!(fh_memory_access(&vm->mem, in->gpa) & need) &&
+			/* the restrictions of the vCPU's current view */
+			if (!(fh_memory_access_view(&vm->mem, v->view, in->gpa) &
+			      need) &&
 			    enabled(v, KVMI_EVENT_PF)) {
 				struct kvmi_event_pf pf;
 

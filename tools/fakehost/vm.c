@@ -72,6 +72,11 @@ int fh_vm_new(const struct fh_vm_config *cfg, struct fh_vm **out)
 		return -ENOMEM;
 	}
 	kvmi_decoder_set_dialect(vm->dec, cfg->dialect);
+	/* kvmi-v7 2021: three fixed views; 2023: view 0 until others are
+	 * created */
+	vm->view_count = cfg->dialect == KVMI_DIALECT_V7
+				 ? KVMI_V7_2021_MAX_EPT_VIEWS
+				 : 1;
 	for (size_t i = 0; i < cfg->n_hot_gpas; i++) {
 		if (!fh_memory_valid(&vm->mem, cfg->hot_gpas[i], 1)) {
 			fh_vm_free(vm);
@@ -143,15 +148,16 @@ int fh_vm_is_v7(const struct fh_vm *vm)
 	       vm->cfg.dialect == KVMI_DIALECT_V7_2023;
 }
 
-/* The model CPU: MTF single-step, no SPP, no VMFUNC/EPTP switching, no
- * #VE (so only view 0 exists: views with per-view access are not
- * modelled). */
+/* The model CPU: MTF single-step, VMFUNC and EPTP switching (EPT views
+ * with their own access rights), no SPP, no #VE. */
 struct kvmi_v7_features fh_vm_features(const struct fh_vm *vm)
 {
 	struct kvmi_v7_features f;
 
 	(void)vm;
 	memset(&f, 0, sizeof(f));
+	f.vmfunc = 1;
+	f.eptp = 1;
 	f.singlestep = 1;
 	return f;
 }
@@ -186,6 +192,8 @@ int fh_vm_feed(struct fh_vm *vm, const void *data, size_t len)
 static void fill_arch(const struct fh_vcpu *v, struct kvmi_event_arch *a)
 {
 	a->mode = KVMI_MODE_64;
+	a->padding[1] = (__u8)v->view; /* kvmi-v7 arch.view (0 elsewhere) */
+	a->padding[2] = (__u8)(v->view >> 8);
 	a->regs = v->regs;
 	a->sregs = v->sregs;
 	a->msrs.sysenter_cs = v->msrs[0];

@@ -113,6 +113,8 @@ struct fh_vcpu {
 	uint32_t trap_error_code;
 	uint64_t trap_cr2;
 	int singlestep;	     /* kvmi-v7/v12: CONTROL_SINGLESTEP loop on */
+	uint16_t view;	     /* kvmi-v7: the EPT view it runs on */
+	uint8_t views_visible; /* kvmi-v7: bit per view VMFUNC may pick */
 	int singlestep_done; /* send SINGLESTEP (PF reply asked for it) */
 	int create_pending;  /* send CREATE_VCPU when it starts */
 
@@ -156,6 +158,8 @@ struct fh_vm {
 	uint32_t vm_events; /* enabled VM events (UNHOOK, CREATE_VCPU) */
 	uint64_t gfns[FH_MAX_GFNS]; /* kvmi-v7 2023: gfns ALLOC_GFN added */
 	unsigned ngfns;
+	unsigned view_count;	/* kvmi-v7: valid views are 0..view_count-1 */
+	uint8_t views_created;	/* kvmi-v7 2023: bit per created view */
 	int wake;	    /* state changed: idle vCPUs run again */
 
 	int closed;		/* the channel is gone (any reason) */

@@ -152,10 +152,13 @@ KVMI_EXPORT struct kvmi_decoder *kvmi_decoder_new(enum kvmi_direction dir);
  * Per dialect, host->tool: v6 as before; kvmi-v7 adds events 12
  * (CMD_ERROR) and 13 (CPUID), the 16-byte TRAP and 8-byte SINGLESTEP data,
  * the 16-byte GET_VERSION reply and the replies of its new commands
- * (v7-2021 refuses a successful reply to a v7-2023-only id); v12 takes
- * message 0 as a VM event, message 1 as a vCPU event (or, when 8 bytes
- * long, as the host refusing an event reply: KVMI_MSG_EVENT_REPLY_ERROR)
- * and its own reply ids.  kvmi-v7 and v12 hosts answer unknown ids with
+ * (v7-2021 refuses a successful reply to a v7-2023-only id), and takes an
+ * 8-byte message 1 with a negative first word as the error reply to a
+ * tool that sent id 1; v12 takes
+ * message 0 as a VM event (or, when 8 bytes with a negative first word,
+ * as the error reply to a tool that sent id 0), message 1 as a vCPU event
+ * (or, when 8 bytes long, as the host refusing an event reply:
+ * KVMI_MSG_EVENT_REPLY_ERROR) and its own reply ids.  kvmi-v7 and v12 hosts answer unknown ids with
  * an error, so an error reply to any id decodes there.  Tool->host: the
  * event reply is message 0 (v12: 1), and commands are the dialect's.
  */

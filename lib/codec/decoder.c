@@ -395,6 +395,16 @@ decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at, int in_buf)
 	if (d->dir == KVMI_DIR_TOOL_TO_HOST)
 		return decode_tool_msg(d, p, n, at);
 	if (d->dialect == KVMI_DIALECT_V12) {
+		__s32 first = 0;
+
+		if (n >= sizeof(first))
+			memcpy(&first, p, sizeof(first));
+		/* an 8-byte message 0 with a negative first word is the
+		 * host's error answer to a tool that sent id 0 (an event
+		 * header has a small id and zero padding there) */
+		if (m->hdr.id == KVMI_V12_VM_EVENT &&
+		    n == sizeof(struct kvmi_error_code) && first < 0)
+			return decode_reply(d, p, n, at, 0);
 		if (m->hdr.id == KVMI_V12_VM_EVENT)
 			return decode_event_v12(d, p, n, at, 0);
 		/* an 8-byte message 1 is the host refusing an event reply */
@@ -402,6 +412,11 @@ decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at, int in_buf)
 			return n == sizeof(struct kvmi_error_code)
 				       ? decode_reply(d, p, n, at, 1)
 				       : decode_event_v12(d, p, n, at, 1);
+	} else if (m->hdr.id == KVMI_EVENT && d->dialect != KVMI_DIALECT_V6 &&
+		   n == sizeof(struct kvmi_error_code) && (p[3] & 0x80)) {
+		/* kvmi-v7: the -KVM_ENOSYS answer to a tool that sent id 1
+		 * (an event starts with its size, 544) */
+		return decode_reply(d, p, n, at, 0);
 	} else if (m->hdr.id == KVMI_EVENT) {
 		return decode_event(d, p, n, at, in_buf, -1);
 	} else if (m->hdr.id == KVMI_EVENT_REPLY) {

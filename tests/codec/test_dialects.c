@@ -550,6 +550,8 @@ static void v7_stream(struct stream *s)
 	put(s, kvmi_encode_event_reply_error(buf, sizeof(buf), 9, -KVM_EAGAIN));
 	put(s, kvmi_encode_reply(buf, sizeof(buf), KVMI_V7_VCPU_TRANSLATE_GVA,
 				 3, 0, &gpa, sizeof(gpa)));
+	/* a tool sent id 1: -KVM_ENOSYS with id 1, not an event */
+	put(s, kvmi_encode_reply(buf, sizeof(buf), 1, 4, -KVM_ENOSYS, NULL, 0));
 }
 
 static void test_v7_stream_every_split(void **state)
@@ -560,7 +562,10 @@ static void test_v7_stream_every_split(void **state)
 	(void)state;
 	v7_stream(&s);
 	decode_every_split(KVMI_DIALECT_V7, &s, &o);
-	assert_int_equal(o.n, 8);
+	assert_int_equal(o.n, 9);
+	assert_int_equal(o.kind[8], KVMI_MSG_REPLY);
+	assert_int_equal(o.id[8], 1);
+	assert_int_equal(o.herr[8], -KVM_ENOSYS);
 	assert_int_equal(o.kind[0], KVMI_MSG_REPLY);
 	assert_int_equal(o.dlen[0], 16);
 	/* TRAP: 16 bytes, vector 14 in byte 0 */
@@ -588,7 +593,7 @@ static void test_v7_stream_every_split(void **state)
 	assert_int_equal(o.err, KVMI_E_EVENT_PAYLOAD_SHORT);
 	assert_int_equal(o.n, 1);
 	decode_every_split(KVMI_DIALECT_V7_2023, &s, &o);
-	assert_int_equal(o.n, 8);
+	assert_int_equal(o.n, 9);
 }
 
 static void test_v7_reply_rules(void **state)
@@ -663,6 +668,8 @@ static void v12_stream(struct stream *s)
 	event_common(&ev, 0, KVMI_V12_VM_EVENT_UNHOOK);
 	put(s, kvmi_encode_event_d(KVMI_DIALECT_V12, buf, sizeof(buf), 4, &ev,
 				   sizeof(ev), NULL, 0));
+	/* a tool sent id 0: -KVM_ENOSYS with id 0, not a VM event */
+	put(s, kvmi_encode_reply(buf, sizeof(buf), 0, 9, -KVM_ENOSYS, NULL, 0));
 }
 
 static void test_v12_stream_every_split(void **state)
@@ -673,7 +680,7 @@ static void test_v12_stream_every_split(void **state)
 	(void)state;
 	v12_stream(&s);
 	decode_every_split(KVMI_DIALECT_V12, &s, &o);
-	assert_int_equal(o.n, 8);
+	assert_int_equal(o.n, 9);
 	assert_int_equal(o.dlen[0], 16);
 	assert_int_equal(o.kind[1], KVMI_MSG_EVENT);
 	assert_int_equal(o.id[1], 1);
@@ -694,6 +701,9 @@ static void test_v12_stream_every_split(void **state)
 	assert_int_equal(o.id[7], 0);
 	assert_int_equal(o.event[7], KVMI_V12_VM_EVENT_UNHOOK);
 	assert_int_equal(o.dlen[7], 0);
+	assert_int_equal(o.kind[8], KVMI_MSG_REPLY);
+	assert_int_equal(o.id[8], 0);
+	assert_int_equal(o.herr[8], -KVM_ENOSYS);
 
 	/* v6 and v7 decoders do not take a v12 event */
 	decode_all(KVMI_DIALECT_V6, &s, 0, &o);
@@ -943,6 +953,66 @@ static void test_dialect_from_version(void **state)
 	assert_int_equal(kvmi_dialect_parse("v8", &d), -EINVAL);
 }
 
+/* Mutated streams (bytes flipped, deterministic): whole and byte by byte
+ * give the same messages and the same error, in every dialect and both
+ * directions; nothing reads outside what was fed (ASan/valgrind). */
+static void mutated_once(enum kvmi_dialect dl, enum kvmi_direction dir,
+			 const struct stream *s)
+{
+	int counts[2] = {0, 0}, errs[2] = {0, 0};
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct kvmi_decoder *d = kvmi_decoder_new(dir);
+		size_t pos = 0;
+
+		assert_int_equal(kvmi_decoder_set_dialect(d, dl), 0);
+		while (pos < s->len) {
+			const struct kvmi_msg *m;
+			size_t n = pass ? 1 : s->len - pos;
+			ssize_t r = kvmi_decoder_feed(d, s->b + pos, n, &m);
+
+			if (r < 0) {
+				errs[pass] = (int)r;
+				break;
+			}
+			pos += (size_t)r;
+			counts[pass] += m != NULL;
+		}
+		if (!errs[pass])
+			errs[pass] = kvmi_decoder_finish(d);
+		kvmi_decoder_free(d);
+	}
+	assert_int_equal(counts[0], counts[1]);
+	assert_int_equal(errs[0], errs[1]);
+}
+
+static void test_mutated_streams(void **state)
+{
+	static struct stream base[2], s;
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	v7_stream(&base[0]);
+	v12_stream(&base[1]);
+	for (int round = 0; round < 300; round++) {
+		const struct stream *b = &base[round & 1];
+
+		s = *b;
+		for (int k = 0; k < 1 + round % 4; k++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			s.b[rng % s.len] ^= (uint8_t)(1u << (rng >> 40) % 8);
+		}
+		for (unsigned dl = 0; dl < KVMI_NUM_DIALECTS; dl++) {
+			mutated_once((enum kvmi_dialect)dl, KVMI_DIR_HOST_TO_TOOL,
+				     &s);
+			mutated_once((enum kvmi_dialect)dl, KVMI_DIR_TOOL_TO_HOST,
+				     &s);
+		}
+	}
+}
+
 static void test_set_dialect_rules(void **state)
 {
 	struct kvmi_decoder *d = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
@@ -982,6 +1052,7 @@ int main(void)
 	    cmocka_unit_test(test_names_and_maps),
 	    cmocka_unit_test(test_dialect_from_version),
 	    cmocka_unit_test(test_set_dialect_rules),
+	    cmocka_unit_test(test_mutated_streams),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -730,6 +730,115 @@ static void v12_events_and_replies(void **state)
 	assert_int_equal(m->event.event, KVMI_V12_VM_EVENT_UNHOOK);
 }
 
+/* every command of @d once (vCPU 0 or 1), into @out; its length */
+static size_t all_commands(enum kvmi_dialect d, uint8_t *out, size_t cap)
+{
+	static const uint32_t msrs[] = {0x174, 0xc0000080};
+	struct kvmi_page_access_entry e = {.gpa = H_HOT, .access = 3};
+	struct kvm_regs regs;
+	uint8_t b[KVMI_ENCODE_MAX];
+	size_t len = 0;
+	uint32_t seq = 1;
+
+	memset(&regs, 0, sizeof(regs));
+	for (int i = 0;; i++) {
+		int r;
+
+		switch (i) {
+		case 0: r = kvmi_encode_get_version(b, sizeof(b), seq++); break;
+		case 1: r = kvmi_encode_check_command_d(d, b, sizeof(b), seq++, 7); break;
+		case 2: r = kvmi_encode_check_event_d(d, b, sizeof(b), seq++, 5); break;
+		case 3: r = kvmi_encode_get_guest_info_d(d, b, sizeof(b), seq++); break;
+		case 4: r = kvmi_encode_get_vcpu_info_d(d, b, sizeof(b), seq++, 1); break;
+		case 5: r = kvmi_encode_pause_vcpu_d(d, b, sizeof(b), seq++, 1, 0); break;
+		case 6: r = kvmi_encode_control_vm_events_d(d, b, sizeof(b), seq++, 0, 1); break;
+		case 7: r = kvmi_encode_control_events_d(d, b, sizeof(b), seq++, 0,
+			(uint16_t)kvmi_dialect_event_to_wire(d, KVMI_EVENT_BREAKPOINT), 1); break;
+		case 8: r = kvmi_encode_control_cr_d(d, b, sizeof(b), seq++, 0, 3, 1); break;
+		case 9: r = kvmi_encode_control_msr_d(d, b, sizeof(b), seq++, 0, 0x174, 1); break;
+		case 10: r = kvmi_encode_get_registers_d(d, b, sizeof(b), seq++, 0, msrs, 2); break;
+		case 11: r = kvmi_encode_set_registers_d(d, b, sizeof(b), seq++, 0, &regs); break;
+		case 12: r = kvmi_encode_get_cpuid_d(d, b, sizeof(b), seq++, 0, 1, 0); break;
+		case 13: r = kvmi_encode_get_xsave_d(d, b, sizeof(b), seq++, 0); break;
+		case 14: r = kvmi_encode_read_physical_d(d, b, sizeof(b), seq++, H_HOT, 8); break;
+		case 15: r = kvmi_encode_write_physical_d(d, b, sizeof(b), seq++, H_HOT, "\xcc", 1); break;
+		case 16: r = kvmi_encode_inject_exception_d(d, b, sizeof(b), seq++, 0, 14, 1, 2, 0x7000); break;
+		case 17: r = kvmi_encode_set_page_access_d(d, b, sizeof(b), seq++, 0, &e, 1); break;
+		case 18: r = kvmi_encode_get_mtrr_type_d(d, b, sizeof(b), seq++, 0, H_HOT); break;
+		case 19: r = kvmi_encode_control_cmd_response_d(d, b, sizeof(b), seq++, 1, 1, 0); break;
+		case 20: r = kvmi_encode_get_max_gfn_d(d, b, sizeof(b), seq++); break;
+		case 21: r = kvmi_encode_set_ept_view_d(d, b, sizeof(b), seq++, 0, 1); break;
+		case 22: r = kvmi_encode_get_ept_view_d(d, b, sizeof(b), seq++, 0); break;
+		case 23: r = kvmi_encode_control_ept_view_d(d, b, sizeof(b), seq++, 0, 1, 1); break;
+		case 24: r = kvmi_encode_translate_gva_d(d, b, sizeof(b), seq++, 0, H_HOT); break;
+		case 25: r = kvmi_encode_get_xcr_d(d, b, sizeof(b), seq++, 0, 0); break;
+		case 26: r = kvmi_encode_set_xsave_d(d, b, sizeof(b), seq++, 0, &regs, sizeof(regs)); break;
+		case 27: r = kvmi_encode_change_gfn_d(d, b, sizeof(b), seq++, 0, 0, 5, 6); break;
+		case 28: r = kvmi_encode_control_singlestep_d(d, b, sizeof(b), seq++, 0, 1); break;
+		case 29: r = kvmi_encode_create_ept_view_d(d, b, sizeof(b), seq++); break;
+		case 30: r = kvmi_encode_alloc_gfn_d(d, b, sizeof(b), seq++, 0, 1u << 20); break;
+		case 31: r = kvmi_encode_query_physical_d(d, b, sizeof(b), seq++, 1); break;
+		case 32: r = kvmi_encode_control_cleanup_d(d, b, sizeof(b), seq++, 1); break;
+		case 33: r = kvmi_encode_set_page_sve_d(d, b, sizeof(b), seq++, 0, H_HOT, 1); break;
+		case 34: r = kvmi_encode_event_reply_d(d, b, sizeof(b), 1, 0,
+			(uint8_t)kvmi_dialect_event_to_wire(d, KVMI_EVENT_BREAKPOINT),
+			KVMI_EVENT_ACTION_CONTINUE); break;
+		default: return len;
+		}
+		if (r < 0) /* not in this dialect */
+			continue;
+		assert_true(len + (size_t)r <= cap);
+		memcpy(out + len, b, (size_t)r);
+		len += (size_t)r;
+	}
+}
+
+/* Mutated command streams in every dialect, fed in odd chunks with the
+ * vCPUs running in between: the host never reads outside a message
+ * (ASan/valgrind) and everything it sends decodes in its dialect
+ * (kvmi-v7 and v12: an error reply to any id decodes there). */
+static void mutated_tool_streams(void **state)
+{
+	static uint8_t base[16384], s[16384];
+	uint64_t rng = 0x2545f4914f6cdd1dull;
+
+	(void)state;
+	for (unsigned dl = 0; dl < KVMI_NUM_DIALECTS; dl++) {
+		size_t len = all_commands((enum kvmi_dialect)dl, base,
+					  sizeof(base));
+
+		for (int round = 0; round < 400; round++) {
+			size_t pos = 0;
+
+			memcpy(s, base, len);
+			for (int k = 0; k < round % 5; k++) {
+				rng ^= rng << 13;
+				rng ^= rng >> 7;
+				rng ^= rng << 17;
+				s[rng % len] ^= (uint8_t)(1u << (rng >> 40) % 8);
+			}
+			start((enum kvmi_dialect)dl, 0);
+			while (pos < len && !H.vm->closed) {
+				size_t n = 1 + (rng >> (pos % 32)) % 97;
+
+				if (n > len - pos)
+					n = len - pos;
+				h_feed(&H, s + pos, n);
+				pos += n;
+				fh_vm_run(H.vm);
+				/* v6 answers unknown ids that its decoder
+				 * does not take: only the others are read */
+				if (dl == KVMI_DIALECT_V6)
+					fh_buf_consume(&H.vm->out, H.vm->out.len);
+				while (h_next(&H)) /* asserts each decodes */
+					;
+			}
+			h_free(&H);
+		}
+	}
+	start(KVMI_DIALECT_V6, 0); /* for the teardown */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_teardown(f, teardown)
@@ -748,6 +857,7 @@ int main(void)
 		T(v7_verdict_every_view),
 		T(v12_ids_and_layouts),
 		T(v12_events_and_replies),
+		T(mutated_tool_streams),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

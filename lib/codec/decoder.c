@@ -166,7 +166,7 @@ static int check_header(struct kvmi_decoder *d, const struct kvmi_msg_hdr *h,
  */
 static inline __attribute__((always_inline)) int
 decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
-	     int in_buf, int v12_event)
+	     int in_buf, int v12_event, int v6)
 {
 	struct kvmi_msg *m = &d->msg;
 	__u16 csize;
@@ -192,7 +192,7 @@ decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
 		dsize = kvmi_event_data_size_d(d->dialect, (unsigned)id);
 		at += sizeof(struct kvmi_v12_event_hdr);
 		in_buf = 0; /* the event byte is written below */
-	} else if (d->dialect == KVMI_DIALECT_V6) {
+	} else if (v6) { /* a constant: the v6 path has no dialect test */
 		dsize = kvmi__event_data_size((unsigned)id);
 	} else {
 		dsize = kvmi_event_data_size_d(d->dialect, (unsigned)id);
@@ -274,7 +274,7 @@ static int decode_event_v12(struct kvmi_decoder *d, const __u8 *p, size_t n,
 			    eh.event);
 	if (vcpu)
 		return decode_event(d, p + sizeof(eh), n - sizeof(eh), at, 0,
-				    eh.event);
+				    eh.event, 0);
 	memset(&d->common, 0, sizeof(d->common));
 	d->common_hi = 0;
 	d->common.event = (__u8)eh.event;
@@ -286,11 +286,15 @@ static int decode_event_v12(struct kvmi_decoder *d, const __u8 *p, size_t n,
 	return 0;
 }
 
-static int decode_reply(struct kvmi_decoder *d, const __u8 *p, size_t n,
-			uint64_t at, int event_reply_error)
+/* @v6: a constant at each call (the v6 path tests no dialect) */
+static inline __attribute__((always_inline)) int
+decode_reply(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
+	     int event_reply_error, int v6)
 {
 	struct kvmi_msg *m = &d->msg;
 	struct kvmi_error_code ec;
+	size_t min;
+	int getregs;
 
 	if (n < sizeof(ec))
 		return fail(d, KVMI_E_MSG_SHORT, at,
@@ -306,18 +310,24 @@ static int decode_reply(struct kvmi_decoder *d, const __u8 *p, size_t n,
 	if (ec.err != 0 || event_reply_error)
 		return 0;
 
-	if (!kvmi__is_reply_id_d(d->dialect, m->hdr.id))
+	n -= sizeof(ec);
+	if (v6) { /* decode() checked the id */
+		min = kvmi__reply_min_data(m->hdr.id);
+		getregs = m->hdr.id == KVMI_GET_REGISTERS;
+	} else if (!kvmi__is_reply_id_d(d->dialect, m->hdr.id)) {
 		return fail(d, KVMI_E_UNKNOWN_MSG, at,
 			    "successful reply to unknown %s message id %u",
 			    kvmi_dialect_name(d->dialect), m->hdr.id);
-	n -= sizeof(ec);
-	if (n < kvmi__reply_min_data_d(d->dialect, m->hdr.id))
+	} else {
+		min = kvmi__reply_min_data_d(d->dialect, m->hdr.id);
+		getregs = kvmi_dialect_msg_from_wire(d->dialect, m->hdr.id) ==
+			  KVMI_GET_REGISTERS;
+	}
+	if (n < min)
 		return fail(d, KVMI_E_MSG_SIZE, at,
 			    "%s reply carries %zu bytes of data, needs %zu",
-			    kvmi_msg_name_d(d->dialect, m->hdr.id), n,
-			    kvmi__reply_min_data_d(d->dialect, m->hdr.id));
-	if (kvmi_dialect_msg_from_wire(d->dialect, m->hdr.id) ==
-	    KVMI_GET_REGISTERS) {
+			    kvmi_msg_name_d(d->dialect, m->hdr.id), n, min);
+	if (getregs) {
 		__u32 nmsrs;
 
 		memcpy(&nmsrs,
@@ -394,7 +404,20 @@ decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at, int in_buf)
 	p += HDR_SIZE;
 	if (d->dir == KVMI_DIR_TOOL_TO_HOST)
 		return decode_tool_msg(d, p, n, at);
-	if (d->dialect == KVMI_DIALECT_V12) {
+	if (d->dialect == KVMI_DIALECT_V6) {
+		if (m->hdr.id == KVMI_EVENT)
+			return decode_event(d, p, n, at, in_buf, -1, 1);
+		if (m->hdr.id == KVMI_EVENT_REPLY)
+			return decode_reply(d, p, n, at, 1, 1);
+		if (kvmi__is_reply_id(m->hdr.id))
+			return decode_reply(d, p, n, at, 0, 1);
+	} else if (m->hdr.id == KVMI_EVENT && d->dialect != KVMI_DIALECT_V12) {
+		/* kvmi-v7: the -KVM_ENOSYS answer to a tool that sent id 1
+		 * (an event starts with its size, 544) */
+		if (n == sizeof(struct kvmi_error_code) && (p[3] & 0x80))
+			return decode_reply(d, p, n, at, 0, 0);
+		return decode_event(d, p, n, at, in_buf, -1, 0);
+	} else if (d->dialect == KVMI_DIALECT_V12) {
 		__s32 first = 0;
 
 		if (n >= sizeof(first))
@@ -404,28 +427,22 @@ decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at, int in_buf)
 		 * header has a small id and zero padding there) */
 		if (m->hdr.id == KVMI_V12_VM_EVENT &&
 		    n == sizeof(struct kvmi_error_code) && first < 0)
-			return decode_reply(d, p, n, at, 0);
+			return decode_reply(d, p, n, at, 0, 0);
 		if (m->hdr.id == KVMI_V12_VM_EVENT)
 			return decode_event_v12(d, p, n, at, 0);
 		/* an 8-byte message 1 is the host refusing an event reply */
 		if (m->hdr.id == KVMI_V12_VCPU_EVENT)
 			return n == sizeof(struct kvmi_error_code)
-				       ? decode_reply(d, p, n, at, 1)
+				       ? decode_reply(d, p, n, at, 1, 0)
 				       : decode_event_v12(d, p, n, at, 1);
-	} else if (m->hdr.id == KVMI_EVENT && d->dialect != KVMI_DIALECT_V6 &&
-		   n == sizeof(struct kvmi_error_code) && (p[3] & 0x80)) {
-		/* kvmi-v7: the -KVM_ENOSYS answer to a tool that sent id 1
-		 * (an event starts with its size, 544) */
-		return decode_reply(d, p, n, at, 0);
-	} else if (m->hdr.id == KVMI_EVENT) {
-		return decode_event(d, p, n, at, in_buf, -1);
 	} else if (m->hdr.id == KVMI_EVENT_REPLY) {
-		return decode_reply(d, p, n, at, 1);
+		return decode_reply(d, p, n, at, 1, 0);
 	}
 	/* v7/v12 hosts answer ids they do not know with -KVM_ENOSYS */
-	if (kvmi__is_reply_id_d(d->dialect, m->hdr.id) ||
-	    (d->dialect != KVMI_DIALECT_V6 && n >= sizeof(struct kvmi_error_code)))
-		return decode_reply(d, p, n, at, 0);
+	if (d->dialect != KVMI_DIALECT_V6 &&
+	    (kvmi__is_reply_id_d(d->dialect, m->hdr.id) ||
+	     n >= sizeof(struct kvmi_error_code)))
+		return decode_reply(d, p, n, at, 0, 0);
 	return fail(d, KVMI_E_UNKNOWN_MSG, at, "unknown %s message id %u",
 		    kvmi_dialect_name(d->dialect), m->hdr.id);
 }

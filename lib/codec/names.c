@@ -177,7 +177,7 @@ static int v6_command_has_vcpu(unsigned int id)
 	}
 }
 
-static int v6_is_reply_id(unsigned int id)
+int kvmi__is_reply_id(unsigned int id)
 {
 	if (id >= KVMI_GET_VERSION && id < KVMI_NEXT_AVAILABLE_COMMAND)
 		return 1;
@@ -209,7 +209,7 @@ int kvmi__is_ext_id(unsigned int id)
 	}
 }
 
-static size_t v6_reply_min_data(unsigned int id)
+size_t kvmi__reply_min_data(unsigned int id)
 {
 	switch (id) {
 	case KVMI_GET_VERSION:
@@ -582,7 +582,7 @@ int kvmi__is_reply_id_d(enum kvmi_dialect d, unsigned int id)
 	const struct msg_fact *f;
 
 	if (d == KVMI_DIALECT_V6)
-		return v6_is_reply_id(id);
+		return kvmi__is_reply_id(id);
 	f = msg_fact(d, id);
 	return f && f->common != KVMI_EVENT && f->common != KVMI_EVENT_REPLY;
 }
@@ -592,7 +592,7 @@ size_t kvmi__reply_min_data_d(enum kvmi_dialect d, unsigned int id)
 	const struct msg_fact *f;
 
 	if (d == KVMI_DIALECT_V6)
-		return v6_reply_min_data(id);
+		return kvmi__reply_min_data(id);
 	f = msg_fact(d, id);
 	if (f && f->common == KVMI_GET_REGISTERS)
 		return sizeof(struct kvmi_get_registers_reply);

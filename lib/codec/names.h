@@ -11,8 +11,11 @@
 
 /* id is a Bitdefender extension message id */
 int kvmi__is_ext_id(unsigned int id);
-/* id is a valid host->tool reply id in dialect d (v6: core command or
- * extension) */
+/* v6: id is a valid host->tool reply id (core command or extension);
+ * the reply data a successful reply to id must carry at least */
+int kvmi__is_reply_id(unsigned int id);
+size_t kvmi__reply_min_data(unsigned int id);
+/* the same in dialect d */
 int kvmi__is_reply_id_d(enum kvmi_dialect d, unsigned int id);
 /* the reply data a successful reply to id must carry at least */
 size_t kvmi__reply_min_data_d(enum kvmi_dialect d, unsigned int id);

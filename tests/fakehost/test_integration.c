@@ -537,14 +537,20 @@ static void cli_help_and_bad_arguments(void **state)
 static void dialect_session(const char *name, uint32_t want_qsize)
 {
 	uint32_t n_qsize = 0;
+	char dir[] = "/tmp/fhdia-XXXXXX", path[64], cmd[256], out[8192];
 	const char *const extra[] = { "--dialect", name, "--insn", "exec",
-				      "--vcpus", "1", NULL };
+				      "--vcpus", "1", "--record", dir,
+				      "--name", "d", NULL };
+	const char *dump = getenv("KVMI_DUMP");
+	FILE *p;
+	size_t got;
 	struct test_msg r, ev;
 	enum kvmi_dialect d, want;
 	uint8_t orig;
 	int n;
 
 	assert_int_equal(kvmi_dialect_parse(name, &want), 0);
+	assert_non_null(mkdtemp(dir));
 	start(extra);
 	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, &n_qsize), 0);
 	assert_int_equal(n_qsize, want_qsize);
@@ -556,6 +562,12 @@ static void dialect_session(const char *name, uint32_t want_qsize)
 	assert_int_equal(d, want == KVMI_DIALECT_V7_2023 ? KVMI_DIALECT_V7 : want);
 	assert_int_equal(kvmi_decoder_set_dialect(T.dec, want), 0);
 	d = want;
+	if (d != KVMI_DIALECT_V12) { /* the generation probe (KVMI-V7.md 14) */
+		n = kvmi_encode_check_command_d(d, B(&T), T.seq++,
+						KVMI_V7_VM_QUERY_PHYSICAL);
+		assert_int_equal(tool_cmd(&T, n, NULL),
+				 d == KVMI_DIALECT_V7_2023 ? 0 : -KVM_EPERM);
+	}
 	/* plant an INT3 at the hot address, take one hit, restore, RETRY */
 	n = kvmi_encode_read_physical_d(d, B(&T), T.seq++, hot, 1);
 	assert_int_equal(tool_cmd(&T, n, &r), 0);
@@ -594,6 +606,22 @@ static void dialect_session(const char *name, uint32_t want_qsize)
 					      : want == KVMI_DIALECT_V7 ? "\"v7\""
 									: "\"v7-2023\"");
 	assert_string_equal(field("verdict"), "\"clean\"");
+
+	/* the recorded session: kvmi-dump tells the dialect and decodes
+	 * every message of it */
+	assert_non_null(dump);
+	snprintf(path, sizeof(path), "%s/d.kvmicap", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' '%s'", dump, path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	got = fread(out, 1, sizeof(out) - 1, p);
+	out[got] = 0;
+	assert_int_equal(pclose(p), 0);
+	snprintf(cmd, sizeof(cmd), "# dialect %s (", name);
+	assert_non_null(strstr(out, cmd));
+	assert_non_null(strstr(out, "BREAKPOINT action=RETRY"));
+	unlink(path);
+	rmdir(dir);
 }
 
 static void dialect_v7_over_socket(void **state)

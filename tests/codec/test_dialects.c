@@ -64,8 +64,8 @@ static void test_v7_encoder_layouts(void **state)
 	(void)state;
 	/* INJECT_EXCEPTION (19): nr@8, byte 9 padding even with has_error,
 	 * error_code@12, address@16 (sec. 4) */
-	n = kvmi_encode_inject_exception_d(v7, buf, sizeof(buf), 5, 1, 14, 1,
-					   2, 0x7000);
+	n = kvmi_encode_inject_exception_d(v7, buf, sizeof(buf), 5, 1, 14, 1, 2,
+					   0x7000);
 	expect_hdr(n, 19, 24, 5);
 	assert_int_equal(u16_at(buf, 8), 1);
 	assert_int_equal(buf[16], 14);
@@ -77,12 +77,12 @@ static void test_v7_encoder_layouts(void **state)
 	assert_int_equal(buf[17], 1);
 
 	/* CONTROL_CMD_RESPONSE (27): flags at byte 2; v6 refuses flags */
-	n = kvmi_encode_control_cmd_response_d(v7, buf, sizeof(buf), 6, 0, 1,
-					       KVMI_V7_CMD_RESPONSE_ERROR_EVENTS);
+	n = kvmi_encode_control_cmd_response_d(
+	    v7, buf, sizeof(buf), 6, 0, 1, KVMI_V7_CMD_RESPONSE_ERROR_EVENTS);
 	expect_hdr(n, 27, 8, 6);
 	assert_memory_equal(buf + 8, "\x00\x01\x01\x00\x00\x00\x00\x00", 8);
 	assert_int_equal(kvmi_encode_control_cmd_response_d(
-				 KVMI_DIALECT_V6, buf, sizeof(buf), 6, 0, 1, 1),
+			     KVMI_DIALECT_V6, buf, sizeof(buf), 6, 0, 1, 1),
 			 -EINVAL);
 
 	/* CHANGE_GFN (60): 16 bytes in 2021, 24 with view in 2023 */
@@ -90,9 +90,9 @@ static void test_v7_encoder_layouts(void **state)
 	expect_hdr(n, 60, 8 + 16, 7);
 	assert_int_equal(u64_at(buf, 16), 0x10);
 	assert_int_equal(u64_at(buf, 24), 0x20);
-	assert_int_equal(kvmi_encode_change_gfn_d(v7, buf, sizeof(buf), 7, 1,
-						  2, 0x10, 0x20),
-			 -EINVAL);
+	assert_int_equal(
+	    kvmi_encode_change_gfn_d(v7, buf, sizeof(buf), 7, 1, 2, 0x10, 0x20),
+	    -EINVAL);
 	n = kvmi_encode_change_gfn_d(KVMI_DIALECT_V7_2023, buf, sizeof(buf), 7,
 				     1, 2, 0x10, 0x20);
 	expect_hdr(n, 60, 8 + 24, 7);
@@ -126,26 +126,26 @@ static void test_v7_encoder_layouts(void **state)
 		   1);
 	expect_hdr(kvmi_encode_get_ept_view_d(v7, buf, sizeof(buf), 1, 0), 34,
 		   8, 1);
-	expect_hdr(kvmi_encode_translate_gva_d(v7, buf, sizeof(buf), 1, 0,
-					       0x1000),
-		   35, 16, 1);
-	expect_hdr(kvmi_encode_get_xcr_d(v7, buf, sizeof(buf), 1, 0, 0), 37,
-		   16, 1);
-	expect_hdr(kvmi_encode_set_xsave_d(v7, buf, sizeof(buf), 1, 0, area,
-					   512),
-		   38, 8 + 512, 1);
-	assert_int_equal(kvmi_encode_set_xsave_d(v7, buf, sizeof(buf), 1, 0,
-						 area, 4097),
-			 -EINVAL);
-	expect_hdr(kvmi_encode_control_singlestep_d(v7, buf, sizeof(buf), 1, 0,
-						    1),
-		   63, 16, 1);
+	expect_hdr(
+	    kvmi_encode_translate_gva_d(v7, buf, sizeof(buf), 1, 0, 0x1000), 35,
+	    16, 1);
+	expect_hdr(kvmi_encode_get_xcr_d(v7, buf, sizeof(buf), 1, 0, 0), 37, 16,
+		   1);
+	expect_hdr(
+	    kvmi_encode_set_xsave_d(v7, buf, sizeof(buf), 1, 0, area, 512), 38,
+	    8 + 512, 1);
+	assert_int_equal(
+	    kvmi_encode_set_xsave_d(v7, buf, sizeof(buf), 1, 0, area, 4097),
+	    -EINVAL);
+	expect_hdr(
+	    kvmi_encode_control_singlestep_d(v7, buf, sizeof(buf), 1, 0, 1), 63,
+	    16, 1);
 	assert_int_equal(buf[16], 1);
 
 	/* 2023-only commands: not on 2021, with their ids on 2023 */
-	assert_int_equal(kvmi_encode_query_physical_d(v7, buf, sizeof(buf), 1,
-						      5),
-			 -EOPNOTSUPP);
+	assert_int_equal(
+	    kvmi_encode_query_physical_d(v7, buf, sizeof(buf), 1, 5),
+	    -EOPNOTSUPP);
 	assert_int_equal(kvmi_encode_create_ept_view_d(v7, buf, sizeof(buf), 1),
 			 -EOPNOTSUPP);
 	expect_hdr(kvmi_encode_get_next_available_gfn_d(KVMI_DIALECT_V7_2023,
@@ -169,19 +169,19 @@ static void test_v7_encoder_layouts(void **state)
 	assert_int_equal(u16_at(buf, 8), 3);
 
 	/* gone in v7: GET_PAGE_ACCESS-era ids; and v12's CONTROL_CLEANUP */
-	assert_int_equal(kvmi_encode_control_cleanup_d(v7, buf, sizeof(buf), 1,
-						       1),
-			 -EOPNOTSUPP);
+	assert_int_equal(
+	    kvmi_encode_control_cleanup_d(v7, buf, sizeof(buf), 1, 1),
+	    -EOPNOTSUPP);
 	/* kvmi-v7 SET_PAGE_WRITE_BITMAP: bytes 0-1 are padding */
 	{
 		struct kvmi_page_write_bitmap_entry e = {.gpa = 0x1000,
 							 .bitmap = ~0u};
 
 		assert_int_equal(kvmi_encode_set_page_write_bitmap_d(
-					 v7, buf, sizeof(buf), 1, 1, &e, 1),
+				     v7, buf, sizeof(buf), 1, 1, &e, 1),
 				 -EINVAL);
 		expect_hdr(kvmi_encode_set_page_write_bitmap_d(
-				   v7, buf, sizeof(buf), 1, 0, &e, 1),
+			       v7, buf, sizeof(buf), 1, 0, &e, 1),
 			   26, 24, 1);
 	}
 	/* events: CONTROL_EVENTS takes CPUID (13) in v7 only */
@@ -218,14 +218,14 @@ static void test_v7_encoder_layouts(void **state)
 	assert_int_equal(buf[8 + 16 + 12], 0);
 	assert_int_equal(buf[8 + 16 + 13], 1);
 	pf.singlestep = 1;
-	assert_int_equal(kvmi_encode_event_reply_pf_d(
-				 v7, buf, sizeof(buf), 4, 1,
-				 KVMI_EVENT_ACTION_CONTINUE, &pf),
-			 -EINVAL);
+	assert_int_equal(
+	    kvmi_encode_event_reply_pf_d(v7, buf, sizeof(buf), 4, 1,
+					 KVMI_EVENT_ACTION_CONTINUE, &pf),
+	    -EINVAL);
 	/* v7 SET_PAGE_ACCESS keeps its live view */
 	{
-		struct kvmi_page_access_entry e = {.gpa = 0x3000,
-						   .access = KVMI_PAGE_ACCESS_R};
+		struct kvmi_page_access_entry e = {
+		    .gpa = 0x3000, .access = KVMI_PAGE_ACCESS_R};
 
 		expect_hdr(kvmi_encode_set_page_access_d(v7, buf, sizeof(buf),
 							 1, 2, &e, 1),
@@ -273,9 +273,9 @@ static void test_v12_encoder_layouts(void **state)
 	expect_hdr(n, 20, 24, 3);
 	assert_int_equal(u16_at(buf, 8), 1);
 	assert_int_equal(u64_at(buf, 16), 0x3000);
-	assert_int_equal(kvmi_encode_set_page_access_d(v12, buf, sizeof(buf),
-						       3, 1, &e, 1),
-			 -EINVAL);
+	assert_int_equal(
+	    kvmi_encode_set_page_access_d(v12, buf, sizeof(buf), 3, 1, &e, 1),
+	    -EINVAL);
 	/* the renumbered commands */
 	expect_hdr(kvmi_encode_check_command_d(v12, buf, sizeof(buf), 1, 29), 4,
 		   8, 1);
@@ -285,21 +285,21 @@ static void test_v12_encoder_layouts(void **state)
 		   1);
 	expect_hdr(kvmi_encode_get_vcpu_info_d(v12, buf, sizeof(buf), 1, 0), 3,
 		   8, 1);
-	expect_hdr(kvmi_encode_control_vm_events_d(
-			   v12, buf, sizeof(buf), 1, KVMI_V12_VM_EVENT_UNHOOK, 1),
+	expect_hdr(kvmi_encode_control_vm_events_d(v12, buf, sizeof(buf), 1,
+						   KVMI_V12_VM_EVENT_UNHOOK, 1),
 		   10, 8, 1);
-	expect_hdr(kvmi_encode_control_events_d(
-			   v12, buf, sizeof(buf), 1, 0,
-			   KVMI_V12_VCPU_EVENT_BREAKPOINT, 1),
+	expect_hdr(kvmi_encode_control_events_d(v12, buf, sizeof(buf), 1, 0,
+						KVMI_V12_VCPU_EVENT_BREAKPOINT,
+						1),
 		   5, 16, 1);
 	assert_int_equal(u16_at(buf, 16), 5);
-	assert_int_equal(kvmi_encode_control_events_d(
-				 v12, buf, sizeof(buf), 1, 0,
-				 KVMI_V12_VCPU_EVENT_TRAP, 1),
-			 -EINVAL);
-	expect_hdr(kvmi_encode_get_registers_d(v12, buf, sizeof(buf), 1, 0,
-					       NULL, 0),
-		   7, 16, 1);
+	assert_int_equal(
+	    kvmi_encode_control_events_d(v12, buf, sizeof(buf), 1, 0,
+					 KVMI_V12_VCPU_EVENT_TRAP, 1),
+	    -EINVAL);
+	expect_hdr(
+	    kvmi_encode_get_registers_d(v12, buf, sizeof(buf), 1, 0, NULL, 0),
+	    7, 16, 1);
 	expect_hdr(kvmi_encode_get_cpuid_d(v12, buf, sizeof(buf), 1, 0, 0, 0),
 		   11, 16, 1);
 	expect_hdr(kvmi_encode_inject_exception_d(v12, buf, sizeof(buf), 1, 0,
@@ -312,29 +312,28 @@ static void test_v12_encoder_layouts(void **state)
 		   18, 8, 1);
 	expect_hdr(kvmi_encode_get_xsave_d(v12, buf, sizeof(buf), 1, 0), 19, 8,
 		   1);
-	expect_hdr(kvmi_encode_set_xsave_d(v12, buf, sizeof(buf), 1, 0, NULL,
-					   0),
-		   21, 8, 1);
+	expect_hdr(
+	    kvmi_encode_set_xsave_d(v12, buf, sizeof(buf), 1, 0, NULL, 0), 21,
+	    8, 1);
 	expect_hdr(kvmi_encode_get_mtrr_type_d(v12, buf, sizeof(buf), 1, 0, 0),
 		   23, 16, 1);
 	expect_hdr(kvmi_encode_control_msr_d(v12, buf, sizeof(buf), 1, 0,
 					     0xc0000082, 1),
 		   25, 16, 1);
-	expect_hdr(kvmi_encode_control_singlestep_d(v12, buf, sizeof(buf), 1, 0,
-						    1),
-		   27, 16, 1);
+	expect_hdr(
+	    kvmi_encode_control_singlestep_d(v12, buf, sizeof(buf), 1, 0, 1),
+	    27, 16, 1);
 	expect_hdr(kvmi_encode_translate_gva_d(v12, buf, sizeof(buf), 1, 0, 0),
 		   29, 16, 1);
 	/* what v12 does not have */
 	assert_int_equal(kvmi_encode_get_max_gfn_d(v12, buf, sizeof(buf), 1),
 			 -EOPNOTSUPP);
-	assert_int_equal(kvmi_encode_control_cmd_response_d(v12, buf,
-							    sizeof(buf), 1, 1,
-							    1, 0),
+	assert_int_equal(kvmi_encode_control_cmd_response_d(
+			     v12, buf, sizeof(buf), 1, 1, 1, 0),
 			 -EOPNOTSUPP);
-	assert_int_equal(kvmi_encode_set_ept_view_d(v12, buf, sizeof(buf), 1, 0,
-						    0),
-			 -EOPNOTSUPP);
+	assert_int_equal(
+	    kvmi_encode_set_ept_view_d(v12, buf, sizeof(buf), 1, 0, 0),
+	    -EOPNOTSUPP);
 	assert_int_equal(kvmi_encode_get_map_token_d(v12, buf, sizeof(buf), 1),
 			 -EOPNOTSUPP);
 
@@ -353,10 +352,10 @@ static void test_v12_encoder_layouts(void **state)
 	expect_hdr(n, 1, 16, 9);
 	memset(&pf, 0, sizeof(pf));
 	pf.ctx_size = 4;
-	assert_int_equal(kvmi_encode_event_reply_pf_d(
-				 v12, buf, sizeof(buf), 9, 1,
-				 KVMI_EVENT_ACTION_CONTINUE, &pf),
-			 -EINVAL);
+	assert_int_equal(
+	    kvmi_encode_event_reply_pf_d(v12, buf, sizeof(buf), 9, 1,
+					 KVMI_EVENT_ACTION_CONTINUE, &pf),
+	    -EINVAL);
 	assert_int_equal(kvmi_encode_event_reply_d(v12, buf, sizeof(buf), 9, 0,
 						   KVMI_V12_VM_EVENT_UNHOOK,
 						   KVMI_EVENT_ACTION_CONTINUE),
@@ -391,9 +390,9 @@ static void test_v12_encoder_layouts(void **state)
 	expect_hdr(kvmi_encode_event_reply_error_d(v12, buf, sizeof(buf), 3,
 						   -KVM_EINVAL),
 		   1, 8, 3);
-	assert_int_equal(kvmi_encode_event_reply_error_d(v12, buf, sizeof(buf),
-							 3, 0),
-			 -EINVAL);
+	assert_int_equal(
+	    kvmi_encode_event_reply_error_d(v12, buf, sizeof(buf), 3, 0),
+	    -EINVAL);
 }
 
 /* ---- host->tool streams ---- */
@@ -441,12 +440,13 @@ static void decode_all(enum kvmi_dialect dialect, const struct stream *s,
 	assert_int_equal(kvmi_decoder_set_dialect(d, dialect), 0);
 	memset(o, 0, sizeof(*o));
 	while (pos < s->len) {
-		size_t end = chunk && pos + chunk < s->len ? pos + chunk : s->len;
+		size_t end =
+		    chunk && pos + chunk < s->len ? pos + chunk : s->len;
 
 		while (pos < end) {
 			const struct kvmi_msg *m;
-			ssize_t r = kvmi_decoder_feed(d, s->b + pos, end - pos,
-						      &m);
+			ssize_t r =
+			    kvmi_decoder_feed(d, s->b + pos, end - pos, &m);
 
 			if (r < 0) {
 				o->err = (int)r;
@@ -494,7 +494,8 @@ static void decode_every_split(enum kvmi_dialect dialect,
 	}
 	/* and split once at every byte offset */
 	for (size_t cut = 1; cut < s->len; cut += 7) {
-		struct kvmi_decoder *d = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
+		struct kvmi_decoder *d =
+		    kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
 		const struct kvmi_msg *m;
 		size_t pos = 0;
 		int n = 0;
@@ -502,8 +503,8 @@ static void decode_every_split(enum kvmi_dialect dialect,
 		assert_int_equal(kvmi_decoder_set_dialect(d, dialect), 0);
 		while (pos < s->len) {
 			size_t end = pos < cut ? cut : s->len;
-			ssize_t r = kvmi_decoder_feed(d, s->b + pos, end - pos,
-						      &m);
+			ssize_t r =
+			    kvmi_decoder_feed(d, s->b + pos, end - pos, &m);
 
 			assert_true(r >= 0);
 			pos += (size_t)r;
@@ -518,15 +519,14 @@ static void decode_every_split(enum kvmi_dialect dialect,
 static void v7_stream(struct stream *s)
 {
 	struct kvmi_v7_get_version_reply ver = {
-		.version = 1, .features = {.spp = 1, .singlestep = 1}};
-	struct kvmi_v7_event_trap trap = {.vector = 14, .error_code = 2,
-					  .cr2 = 0x7000};
+	    .version = 1, .features = {.spp = 1, .singlestep = 1}};
+	struct kvmi_v7_event_trap trap = {
+	    .vector = 14, .error_code = 2, .cr2 = 0x7000};
 	struct kvmi_v7_event_singlestep ss = {.failed = 1};
 	struct kvmi_v7_event_cpuid cpuid = {.function = 0x40000000,
 					    .insn_length = 2};
-	struct kvmi_v7_event_cmd_error ce = {.err = -KVM_EINVAL,
-					     .msg_seq = 44,
-					     .msg_id = 10};
+	struct kvmi_v7_event_cmd_error ce = {
+	    .err = -KVM_EINVAL, .msg_seq = 44, .msg_id = 10};
 	uint64_t gpa = 0x5000;
 	struct kvmi_event ev;
 
@@ -546,7 +546,8 @@ static void v7_stream(struct stream *s)
 	put(s, kvmi_encode_event(buf, sizeof(buf), 4, &ev, sizeof(ev), &ce,
 				 sizeof(ce)));
 	/* the unknown id 12 answered -KVM_ENOSYS; EAGAIN for an event reply */
-	put(s, kvmi_encode_reply(buf, sizeof(buf), 12, 2, -KVM_ENOSYS, NULL, 0));
+	put(s,
+	    kvmi_encode_reply(buf, sizeof(buf), 12, 2, -KVM_ENOSYS, NULL, 0));
 	put(s, kvmi_encode_event_reply_error(buf, sizeof(buf), 9, -KVM_EAGAIN));
 	put(s, kvmi_encode_reply(buf, sizeof(buf), KVMI_V7_VCPU_TRANSLATE_GVA,
 				 3, 0, &gpa, sizeof(gpa)));
@@ -612,8 +613,8 @@ static void test_v7_reply_rules(void **state)
 	assert_int_equal(o.err, KVMI_E_MSG_SIZE);
 	/* a successful reply to a 2023-only id is no 2021 reply */
 	memset(&s, 0, sizeof(s));
-	put(&s, kvmi_encode_reply(buf, sizeof(buf), 31, 1, 0, &gfn,
-				  sizeof(gfn)));
+	put(&s,
+	    kvmi_encode_reply(buf, sizeof(buf), 31, 1, 0, &gfn, sizeof(gfn)));
 	decode_all(KVMI_DIALECT_V7, &s, 0, &o);
 	assert_int_equal(o.err, KVMI_E_UNKNOWN_MSG);
 	decode_all(KVMI_DIALECT_V7_2023, &s, 0, &o);
@@ -635,10 +636,10 @@ static void test_v7_reply_rules(void **state)
 static void v12_stream(struct stream *s)
 {
 	struct kvmi_v12_get_version_reply ver = {
-		.version = 1, .max_msg_size = 8184, .features = {.singlestep = 1}};
+	    .version = 1, .max_msg_size = 8184, .features = {.singlestep = 1}};
 	struct kvmi_event_breakpoint bp = {.gpa = 0x401000, .insn_len = 1};
-	struct kvmi_v12_vcpu_event_cr cr = {.cr = 3, .old_value = 1,
-					    .new_value = 2};
+	struct kvmi_v12_vcpu_event_cr cr = {
+	    .cr = 3, .old_value = 1, .new_value = 2};
 	struct kvmi_v7_event_singlestep ss = {.failed = 0};
 	uint8_t regs[sizeof(struct kvmi_get_registers_reply) + 16];
 	struct kvmi_get_registers_reply r;
@@ -662,7 +663,8 @@ static void v12_stream(struct stream *s)
 	regs[sizeof(r) + 8] = 0x42;
 	put(s, kvmi_encode_reply(buf, sizeof(buf), KVMI_V12_VCPU_GET_REGISTERS,
 				 2, 0, regs, sizeof(regs)));
-	put(s, kvmi_encode_reply(buf, sizeof(buf), 40, 3, -KVM_ENOSYS, NULL, 0));
+	put(s,
+	    kvmi_encode_reply(buf, sizeof(buf), 40, 3, -KVM_ENOSYS, NULL, 0));
 	put(s, kvmi_encode_event_reply_error_d(KVMI_DIALECT_V12, buf,
 					       sizeof(buf), 3, -KVM_EINVAL));
 	event_common(&ev, 0, KVMI_V12_VM_EVENT_UNHOOK);
@@ -693,7 +695,8 @@ static void test_v12_stream_every_split(void **state)
 	assert_int_equal(o.event[3], KVMI_V12_VCPU_EVENT_SINGLESTEP);
 	assert_int_equal(o.dlen[3], 8);
 	assert_int_equal(o.kind[4], KVMI_MSG_REPLY);
-	assert_int_equal(o.dlen[4], sizeof(struct kvmi_get_registers_reply) + 16);
+	assert_int_equal(o.dlen[4],
+			 sizeof(struct kvmi_get_registers_reply) + 16);
 	assert_int_equal(o.herr[5], -KVM_ENOSYS);
 	assert_int_equal(o.kind[6], KVMI_MSG_EVENT_REPLY_ERROR);
 	assert_int_equal(o.herr[6], -KVM_EINVAL);
@@ -735,8 +738,8 @@ static void test_v12_event_rules(void **state)
 	/* a VM event message carrying a vCPU event id */
 	memset(&s, 0, sizeof(s));
 	{
-		struct kvmi_msg_hdr h = {.id = KVMI_V12_VM_EVENT, .size = 8,
-					 .seq = 1};
+		struct kvmi_msg_hdr h = {
+		    .id = KVMI_V12_VM_EVENT, .size = 8, .seq = 1};
 		struct kvmi_v12_event_hdr eh = {.event = 5};
 
 		memcpy(s.b, &h, sizeof(h));
@@ -755,8 +758,7 @@ struct rt {
 	int vcpu; /* expected has_vcpu */
 };
 
-static void check_command(enum kvmi_dialect d, int n, int has_vcpu,
-			  size_t body)
+static void check_command(enum kvmi_dialect d, int n, int has_vcpu, size_t body)
 {
 	struct kvmi_decoder *dec = kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
 	const struct kvmi_msg *m;
@@ -787,69 +789,77 @@ static void test_round_trips(void **state)
 		enum kvmi_dialect d = all[i];
 		int v12 = d == KVMI_DIALECT_V12;
 
-		check_command(d, kvmi_encode_check_command_d(d, buf, sizeof(buf),
-							     1, 2),
-			      0, 8);
-		check_command(d, kvmi_encode_get_vcpu_info_d(d, buf, sizeof(buf),
-							     1, 1),
-			      1, 0);
-		check_command(d, kvmi_encode_pause_vcpu_d(d, buf, sizeof(buf), 1,
-							  1, 0),
-			      !v12, 8);
-		check_command(d, kvmi_encode_get_registers_d(d, buf, sizeof(buf),
-							     1, 1, NULL, 0),
+		check_command(
+		    d, kvmi_encode_check_command_d(d, buf, sizeof(buf), 1, 2),
+		    0, 8);
+		check_command(
+		    d, kvmi_encode_get_vcpu_info_d(d, buf, sizeof(buf), 1, 1),
+		    1, 0);
+		check_command(
+		    d, kvmi_encode_pause_vcpu_d(d, buf, sizeof(buf), 1, 1, 0),
+		    !v12, 8);
+		check_command(d,
+			      kvmi_encode_get_registers_d(d, buf, sizeof(buf),
+							  1, 1, NULL, 0),
 			      1, 8);
-		check_command(d, kvmi_encode_set_registers_d(d, buf, sizeof(buf),
-							     1, 1, &regs),
+		check_command(d,
+			      kvmi_encode_set_registers_d(d, buf, sizeof(buf),
+							  1, 1, &regs),
 			      1, sizeof(regs));
-		check_command(d, kvmi_encode_read_physical_d(d, buf, sizeof(buf),
-							     1, 0, 8),
-			      0, 16);
-		check_command(d, kvmi_encode_set_page_access_d(d, buf,
-							       sizeof(buf), 1,
-							       0, &e, 1),
+		check_command(
+		    d,
+		    kvmi_encode_read_physical_d(d, buf, sizeof(buf), 1, 0, 8),
+		    0, 16);
+		check_command(d,
+			      kvmi_encode_set_page_access_d(d, buf, sizeof(buf),
+							    1, 0, &e, 1),
 			      0, 24);
-		check_command(d, kvmi_encode_translate_gva_d(d, buf, sizeof(buf),
-							     1, 1, 0),
+		check_command(
+		    d,
+		    kvmi_encode_translate_gva_d(d, buf, sizeof(buf), 1, 1, 0),
+		    1, 8);
+		check_command(d,
+			      kvmi_encode_control_singlestep_d(
+				  d, buf, sizeof(buf), 1, 1, 1),
 			      1, 8);
-		check_command(d, kvmi_encode_control_singlestep_d(
-					 d, buf, sizeof(buf), 1, 1, 1),
-			      1, 8);
-		check_command(d, kvmi_encode_get_xcr_d(d, buf, sizeof(buf), 1, 1,
-						       0),
-			      1, 8);
+		check_command(
+		    d, kvmi_encode_get_xcr_d(d, buf, sizeof(buf), 1, 1, 0), 1,
+		    8);
 		if (!v12) {
-			check_command(d, kvmi_encode_set_ept_view_d(
-						 d, buf, sizeof(buf), 1, 1, 0),
+			check_command(d,
+				      kvmi_encode_set_ept_view_d(
+					  d, buf, sizeof(buf), 1, 1, 0),
 				      1, 8);
-			check_command(d, kvmi_encode_set_page_sve_d(
-						 d, buf, sizeof(buf), 1, 0, 0, 1),
+			check_command(d,
+				      kvmi_encode_set_page_sve_d(
+					  d, buf, sizeof(buf), 1, 0, 0, 1),
 				      0, 16);
-			check_command(d, kvmi_encode_get_max_gfn_d(
-						 d, buf, sizeof(buf), 1),
-				      0, 0);
+			check_command(
+			    d,
+			    kvmi_encode_get_max_gfn_d(d, buf, sizeof(buf), 1),
+			    0, 0);
 		} else {
-			check_command(d, kvmi_encode_control_cleanup_d(
-						 d, buf, sizeof(buf), 1, 1),
+			check_command(d,
+				      kvmi_encode_control_cleanup_d(
+					  d, buf, sizeof(buf), 1, 1),
 				      0, 8);
 		}
 		/* an event reply decodes as one in its dialect */
 		{
 			struct kvmi_decoder *dec =
-				kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
+			    kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
 			const struct kvmi_msg *m;
 			int n = kvmi_encode_event_reply_msr_d(
-				d, buf, sizeof(buf), 5, 1,
-				KVMI_EVENT_ACTION_CONTINUE, 9);
+			    d, buf, sizeof(buf), 5, 1,
+			    KVMI_EVENT_ACTION_CONTINUE, 9);
 
 			assert_int_equal(kvmi_decoder_set_dialect(dec, d), 0);
-			assert_int_equal(kvmi_decoder_feed(dec, buf, (size_t)n,
-							   &m),
-					 n);
+			assert_int_equal(
+			    kvmi_decoder_feed(dec, buf, (size_t)n, &m), n);
 			assert_int_equal(m->kind, KVMI_MSG_EVENT_REPLY);
-			assert_int_equal(m->u.event_reply.common.event,
-					 kvmi_dialect_event_to_wire(
-						 d, KVMI_EVENT_MSR));
+			assert_int_equal(
+			    m->u.event_reply.common.event,
+			    kvmi_dialect_event_to_wire(d, KVMI_EVENT_MSR));
 			assert_int_equal(m->u.event_reply.tail_len, 8);
 			kvmi_decoder_free(dec);
 		}
@@ -898,27 +908,24 @@ static void test_names_and_maps(void **state)
 
 			if (c >= 0)
 				assert_int_equal(
-					kvmi_dialect_msg_to_wire(d, (unsigned)c),
-					id);
+				    kvmi_dialect_msg_to_wire(d, (unsigned)c),
+				    id);
 			c = kvmi_dialect_event_from_wire(d, id);
 			if (c >= 0)
-				assert_int_equal(kvmi_dialect_event_to_wire(
-							 d, (unsigned)c),
-						 id);
+				assert_int_equal(
+				    kvmi_dialect_event_to_wire(d, (unsigned)c),
+				    id);
 		}
 	}
-	assert_int_equal(kvmi_dialect_msg_to_wire(KVMI_DIALECT_V12,
-						  KVMI_GET_REGISTERS),
-			 7);
-	assert_int_equal(kvmi_dialect_msg_to_wire(KVMI_DIALECT_V12,
-						  KVMI_GET_MAX_GFN),
-			 -1);
-	assert_int_equal(kvmi_dialect_event_to_wire(KVMI_DIALECT_V12,
-						    KVMI_EVENT_PF),
-			 17);
-	assert_int_equal(kvmi_dialect_event_to_wire(KVMI_DIALECT_V12,
-						    KVMI_V7_EVENT_CPUID),
-			 -1);
+	assert_int_equal(
+	    kvmi_dialect_msg_to_wire(KVMI_DIALECT_V12, KVMI_GET_REGISTERS), 7);
+	assert_int_equal(
+	    kvmi_dialect_msg_to_wire(KVMI_DIALECT_V12, KVMI_GET_MAX_GFN), -1);
+	assert_int_equal(
+	    kvmi_dialect_event_to_wire(KVMI_DIALECT_V12, KVMI_EVENT_PF), 17);
+	assert_int_equal(
+	    kvmi_dialect_event_to_wire(KVMI_DIALECT_V12, KVMI_V7_EVENT_CPUID),
+	    -1);
 }
 
 static void test_dialect_from_version(void **state)
@@ -1005,10 +1012,10 @@ static void test_mutated_streams(void **state)
 			s.b[rng % s.len] ^= (uint8_t)(1u << (rng >> 40) % 8);
 		}
 		for (unsigned dl = 0; dl < KVMI_NUM_DIALECTS; dl++) {
-			mutated_once((enum kvmi_dialect)dl, KVMI_DIR_HOST_TO_TOOL,
-				     &s);
-			mutated_once((enum kvmi_dialect)dl, KVMI_DIR_TOOL_TO_HOST,
-				     &s);
+			mutated_once((enum kvmi_dialect)dl,
+				     KVMI_DIR_HOST_TO_TOOL, &s);
+			mutated_once((enum kvmi_dialect)dl,
+				     KVMI_DIR_TOOL_TO_HOST, &s);
 		}
 	}
 }
@@ -1025,8 +1032,8 @@ static void test_set_dialect_rules(void **state)
 	assert_int_equal(kvmi_decoder_set_dialect(NULL, KVMI_DIALECT_V7),
 			 -EINVAL);
 	/* partly buffered: refused; after the message: allowed */
-	int n = kvmi_encode_reply(buf, sizeof(buf), 2, 1, 0, "\1\0\0\0\0\0\0\0",
-				  8);
+	int n =
+	    kvmi_encode_reply(buf, sizeof(buf), 2, 1, 0, "\1\0\0\0\0\0\0\0", 8);
 	assert_int_equal(kvmi_decoder_feed(d, buf, 3, &m), 3);
 	assert_int_equal(kvmi_decoder_set_dialect(d, KVMI_DIALECT_V7), -EBUSY);
 	assert_int_equal(kvmi_decoder_feed(d, buf + 3, (size_t)n - 3, &m),

@@ -563,6 +563,43 @@ static void v7_verdict_every_view(void **state)
 	assert_non_null(strstr(json, "\"cmd_error\":0,\"cpuid\":0}"));
 }
 
+/* kvmi-v7: CREATE_VCPU enabled before the vCPUs first run is sent for
+ * each of them; v6 sends it only for hot-plugged ones */
+static void v7_create_vcpu_at_hook(void **state)
+{
+	enum kvmi_dialect all[] = {KVMI_DIALECT_V7, KVMI_DIALECT_V6};
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		int seen[2] = {0, 0};
+
+		start(all[i], 1u << FH_INSN_READ);
+		assert_int_equal(cmd(kvmi_encode_control_vm_events_d(
+					     H.dialect, B(&H), H.seq++,
+					     KVMI_EVENT_CREATE_VCPU, 1),
+				     NULL),
+				 0);
+		for (int k = 0; k < 4; k++) {
+			const struct test_msg *m;
+
+			fh_vm_run(H.vm);
+			while ((m = h_next(&H))) {
+				assert_int_equal(m->event.event,
+						 KVMI_EVENT_CREATE_VCPU);
+				seen[m->event.vcpu]++;
+				EV = *m;
+				assert_int_equal(
+					reply_ok(&EV, KVMI_EVENT_ACTION_CONTINUE),
+					0);
+			}
+		}
+		assert_int_equal(seen[0], i == 0);
+		assert_int_equal(seen[1], i == 0);
+		if (i == 0)
+			h_free(&H);
+	}
+}
+
 /* ---- v12 ---- */
 
 static void v12_ids_and_layouts(void **state)
@@ -920,6 +957,7 @@ int main(void)
 	    T(v7_2023_commands),
 	    T(v7_views),
 	    T(v7_verdict_every_view),
+	    T(v7_create_vcpu_at_hook),
 	    T(v12_ids_and_layouts),
 	    T(v12_events_and_replies),
 	    T(mutated_tool_streams),

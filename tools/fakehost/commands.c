@@ -372,6 +372,13 @@ static void control_event_mask(struct cmd *c, uint32_t accepted, uint32_t *mask)
 		else
 			*mask &= ~(1u << id);
 	}
+	/* kvmi-v7: the vCPUs present at hook that have not run their first
+	 * jobs report CREATE_VCPU too (KVMI-V7.md sec. 7) */
+	if (fh_vm_is_v7(c->vm) && mask == &c->vm->vm_events &&
+	    id == KVMI_EVENT_CREATE_VCPU && req.enable)
+		for (unsigned i = 0; i < c->vm->nvcpus; i++)
+			if (!c->vm->vcpus[i].started)
+				c->vm->vcpus[i].create_pending = 1;
 	reply_err(c, 0);
 }
 

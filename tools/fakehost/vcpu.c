@@ -504,6 +504,7 @@ static int trap_event(struct fh_vm *vm, struct fh_vcpu *v)
 
 int fh_vcpu_run(struct fh_vm *vm, struct fh_vcpu *v)
 {
+	v->started = 1;
 	for (unsigned n = 0; n < vm->cfg.steps_per_run; n++) {
 		if (v->state == FH_VCPU_WAITING || vm->crashed || vm->closed)
 			return 0;

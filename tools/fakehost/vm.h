@@ -117,6 +117,8 @@ struct fh_vcpu {
 	uint8_t views_visible; /* kvmi-v7: bit per view VMFUNC may pick */
 	int singlestep_done; /* send SINGLESTEP (PF reply asked for it) */
 	int create_pending;  /* send CREATE_VCPU when it starts */
+	int started;	     /* it has run (kvmi-v7: CREATE_VCPU enabled
+				before that is sent for it too) */
 
 	/* the event it waits for (state WAITING) */
 	uint8_t ev_id;

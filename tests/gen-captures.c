@@ -6,7 +6,8 @@
  * Every capture holds the KVMI messages of one connection after the QEMU
  * handshake; record times are synthetic (1 us apart) and the start time
  * is fixed, so regenerating gives identical files.  tests/data/README
- * describes each capture.
+ * describes each capture.  The v7-*, v7-2023-* and v12-* captures speak
+ * those dialects (KVMI-V7.md, KVMI-V12.md), built with the *_d encoders.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -438,6 +439,344 @@ static void malformed(const char *kind)
 	kvmi_capture_writer_add(w, KVMI_CAPTURE_EOF, H2T, now_ns, NULL, 0);
 }
 
+/* ---- other dialects ---- */
+
+static enum kvmi_dialect dl;
+
+/* the command in buf (length n) and the host's reply to its id */
+static void dx(int n, int32_t err, const void *data, size_t dlen)
+{
+	struct kvmi_msg_hdr h;
+
+	if (n < 0)
+		die("encode", n);
+	memcpy(&h, buf, sizeof(h));
+	emit(T2H, n);
+	emit(H2T, kvmi_encode_reply(buf, sizeof(buf), h.id, h.seq, err, data,
+				    dlen));
+}
+
+/* a host event of common id @id with @len bytes of @data; its seq */
+static uint32_t dev(uint16_t vcpu, uint8_t id, const void *data, size_t len,
+		    uint16_t view)
+{
+	struct kvmi_event ev;
+	int wire = kvmi_dialect_event_to_wire(dl, id);
+
+	if (wire < 0)
+		die("event id", -EINVAL);
+	fill_arch(&ev, vcpu, id);
+	if (id == KVMI_EVENT_UNHOOK || id == KVMI_V7_EVENT_CMD_ERROR) {
+		memset(&ev.arch, 0, sizeof(ev.arch));
+		ev.vcpu = 0;
+	}
+	ev.event = (uint8_t)wire;
+	ev.arch.padding[1] = (uint8_t)view; /* kvmi-v7 arch.view */
+	ev.arch.padding[2] = (uint8_t)(view >> 8);
+	emit(H2T, kvmi_encode_event_d(dl, buf, sizeof(buf), ++host_seq, &ev,
+				      sizeof(ev), data, len));
+	return host_seq;
+}
+
+/* the tool's reply to event @seq (common id @id) */
+static void dreply(uint32_t seq, uint16_t vcpu, uint8_t id, uint8_t action,
+		   uint64_t new_val)
+{
+	int wire = kvmi_dialect_event_to_wire(dl, id);
+
+	if (id == KVMI_EVENT_CR)
+		emit(T2H, kvmi_encode_event_reply_cr_d(dl, buf, sizeof(buf), seq,
+						       vcpu, action, new_val));
+	else if (id == KVMI_EVENT_MSR)
+		emit(T2H, kvmi_encode_event_reply_msr_d(dl, buf, sizeof(buf),
+							seq, vcpu, action,
+							new_val));
+	else
+		emit(T2H, kvmi_encode_event_reply_d(dl, buf, sizeof(buf), seq,
+						    vcpu, (uint8_t)wire, action));
+}
+
+/*
+ * A kvmi-v7 session: the 16-byte GET_VERSION reply, the generation probe
+ * (CHECK_COMMAND 39: -KVM_EPERM on 2021, 0 on 2023), ids gone since v6
+ * (-KVM_ENOSYS), views, TRAP after an injection, CPUID, SINGLESTEP with
+ * failed, CMD_ERROR while replies are off, a PF on view 1 with rep_complete,
+ * the kvmi-v7 commands (2023: QUERY_PHYSICAL, GFNs, CHANGE_GFN with view),
+ * UNHOOK.
+ */
+static void v7_session(int gen2023)
+{
+	struct kvmi_v7_get_version_reply ver = {
+		.version = 1,
+		.features = {.spp = 0, .vmfunc = 1, .eptp = 1, .ve = 1,
+			     .singlestep = 1}};
+	struct kvmi_get_guest_info_reply gi = {.vcpu_count = 2};
+	struct kvmi_page_access_entry pae = {.gpa = 0x500000, .access = 5};
+	struct kvmi_v7_vcpu_get_ept_view_reply view = {.view = 1};
+	struct kvmi_v7_event_trap trap = {.vector = 14, .error_code = 2,
+					  .cr2 = 0x7000};
+	struct kvmi_v7_event_singlestep ss0 = {.failed = 0}, ss1 = {.failed = 1};
+	struct kvmi_v7_event_cpuid cpuid = {.function = 0x40000000,
+					    .insn_length = 2};
+	struct kvmi_v7_event_cmd_error ce = {.err = -KVM_EINVAL};
+	struct kvmi_event_breakpoint bp = {.gpa = 0x401000, .insn_len = 1};
+	struct kvmi_v7_event_pf pf = {.gva = 0xfffff80000500010ull,
+				      .gpa = 0x500010,
+				      .access = KVMI_PAGE_ACCESS_W};
+	struct kvmi_event_pf_reply pfr;
+	uint64_t gpa = 0x401000, xcr0 = 7, gfn = 0x40000;
+	struct kvmi_v7_vm_query_physical_reply qp = {.gfn = 0, .size = 0x40000};
+	static uint8_t area[512];
+	uint32_t seq;
+
+	dl = gen2023 ? KVMI_DIALECT_V7_2023 : KVMI_DIALECT_V7;
+	dx(kvmi_encode_get_version(buf, sizeof(buf), S), 0, &ver, sizeof(ver));
+	dx(kvmi_encode_check_command_d(dl, buf, sizeof(buf), S,
+				       KVMI_V7_VM_QUERY_PHYSICAL),
+	   gen2023 ? 0 : -KVM_EPERM, NULL, 0);
+	dx(kvmi_encode_check_command_d(dl, buf, sizeof(buf), S,
+				       KVMI_V7_VCPU_CONTROL_SINGLESTEP),
+	   0, NULL, 0);
+	dx(kvmi_encode_check_command_d(dl, buf, sizeof(buf), S, 0xffff),
+	   -KVM_EINVAL, NULL, 0);
+	dx(kvmi_encode_command_raw(buf, sizeof(buf), 12, S, 0, 0, NULL, 0),
+	   -KVM_ENOSYS, NULL, 0);
+	dx(kvmi_encode_get_guest_info_d(dl, buf, sizeof(buf), S), 0, &gi,
+	   sizeof(gi));
+	dx(kvmi_encode_control_vm_events_d(dl, buf, sizeof(buf), S,
+					   KVMI_EVENT_UNHOOK, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_control_events_d(dl, buf, sizeof(buf), S, 0,
+					KVMI_EVENT_BREAKPOINT, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_control_events_d(dl, buf, sizeof(buf), S, 0,
+					KVMI_V7_EVENT_CPUID, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_control_events_d(dl, buf, sizeof(buf), S, 1,
+					KVMI_EVENT_SINGLESTEP, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_control_events_d(dl, buf, sizeof(buf), S, 1,
+					KVMI_EVENT_PF, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_set_page_access_d(dl, buf, sizeof(buf), S, 1, &pae, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_set_ept_view_d(dl, buf, sizeof(buf), S, 1, 1), 0, NULL,
+	   0);
+	dx(kvmi_encode_get_ept_view_d(dl, buf, sizeof(buf), S, 1), 0, &view,
+	   sizeof(view));
+	dx(kvmi_encode_control_ept_view_d(dl, buf, sizeof(buf), S, 1, 1, 1), 0,
+	   NULL, 0);
+	dx(kvmi_encode_set_page_sve_d(dl, buf, sizeof(buf), S, 1, 0x500000, 0),
+	   0, NULL, 0);
+	dx(kvmi_encode_set_ve_info_d(dl, buf, sizeof(buf), S, 1, 0x9000, 0), 0,
+	   NULL, 0);
+	dx(kvmi_encode_translate_gva_d(dl, buf, sizeof(buf), S, 0,
+				       0xfffff80000401000ull),
+	   0, &gpa, sizeof(gpa));
+	dx(kvmi_encode_get_xcr_d(dl, buf, sizeof(buf), S, 0, 0), 0, &xcr0,
+	   sizeof(xcr0));
+	dx(kvmi_encode_set_xsave_d(dl, buf, sizeof(buf), S, 0, area,
+				   sizeof(area)),
+	   0, NULL, 0);
+	{
+		struct kvmi_page_write_bitmap_entry wbe = {.gpa = 0x500000,
+							   .bitmap = ~0u};
+
+		dx(kvmi_encode_set_page_write_bitmap_d(dl, buf, sizeof(buf), S,
+						       0, &wbe, 1),
+		   -KVM_EPERM, NULL, 0);
+	}
+
+	/* a breakpoint, then an injection and its TRAP (no enable needed) */
+	seq = dev(0, KVMI_EVENT_BREAKPOINT, &bp, sizeof(bp), 0);
+	dx(kvmi_encode_inject_exception_d(dl, buf, sizeof(buf), S, 0, 14, 0, 2,
+					  0x7000),
+	   0, NULL, 0);
+	dreply(seq, 0, KVMI_EVENT_BREAKPOINT, KVMI_EVENT_ACTION_RETRY, 0);
+	seq = dev(0, KVMI_EVENT_TRAP, &trap, sizeof(trap), 0);
+	dreply(seq, 0, KVMI_EVENT_TRAP, KVMI_EVENT_ACTION_CONTINUE, 0);
+	seq = dev(0, KVMI_V7_EVENT_CPUID, &cpuid, sizeof(cpuid), 0);
+	dreply(seq, 0, KVMI_V7_EVENT_CPUID, KVMI_EVENT_ACTION_CONTINUE, 0);
+
+	/* single-stepping vCPU 1 on view 1; a PF there */
+	dx(kvmi_encode_control_singlestep_d(dl, buf, sizeof(buf), S, 1, 1), 0,
+	   NULL, 0);
+	seq = dev(1, KVMI_EVENT_SINGLESTEP, &ss0, sizeof(ss0), 1);
+	dreply(seq, 1, KVMI_EVENT_SINGLESTEP, KVMI_EVENT_ACTION_CONTINUE, 0);
+	seq = dev(1, KVMI_EVENT_SINGLESTEP, &ss1, sizeof(ss1), 1);
+	dreply(seq, 1, KVMI_EVENT_SINGLESTEP, KVMI_EVENT_ACTION_CONTINUE, 0);
+	dx(kvmi_encode_control_singlestep_d(dl, buf, sizeof(buf), S, 1, 0), 0,
+	   NULL, 0);
+	seq = dev(1, KVMI_EVENT_PF, &pf, sizeof(pf), 1);
+	memset(&pfr, 0, sizeof(pfr));
+	pfr.rep_complete = 1;
+	emit(T2H, kvmi_encode_event_reply_pf_d(dl, buf, sizeof(buf), seq, 1,
+					       KVMI_EVENT_ACTION_CONTINUE, &pfr));
+
+	/* replies off with CMD_ERROR events: a failing CONTROL_CR */
+	emit(T2H, kvmi_encode_control_cmd_response_d(
+			  dl, buf, sizeof(buf), S, 0, 1,
+			  KVMI_V7_CMD_RESPONSE_ERROR_EVENTS));
+	emit(T2H, kvmi_encode_command_raw(buf, sizeof(buf),
+					  KVMI_V7_VCPU_CONTROL_CR, S, 1, 0,
+					  "\1\0\0\0\7\0\0\0", 8));
+	ce.msg_seq = tool_seq - 1;
+	ce.msg_id = KVMI_V7_VCPU_CONTROL_CR;
+	dev(0, KVMI_V7_EVENT_CMD_ERROR, &ce, sizeof(ce), 0);
+	dx(kvmi_encode_control_cmd_response_d(dl, buf, sizeof(buf), S, 1, 0, 0),
+	   0, NULL, 0);
+
+	if (gen2023) {
+		struct kvmi_v7_vm_create_ept_view_reply cv = {.view = 2};
+
+		dx(kvmi_encode_get_next_available_gfn_d(dl, buf, sizeof(buf),
+							S),
+		   0, &gfn, sizeof(gfn));
+		dx(kvmi_encode_alloc_gfn_d(dl, buf, sizeof(buf), S, 0, gfn), 0,
+		   NULL, 0);
+		dx(kvmi_encode_alloc_gfn_d(dl, buf, sizeof(buf), S, 1, gfn + 1),
+		   -KVM_ETIME, NULL, 0);
+		dx(kvmi_encode_query_physical_d(dl, buf, sizeof(buf), S, 0x10),
+		   0, &qp, sizeof(qp));
+		dx(kvmi_encode_create_ept_view_d(dl, buf, sizeof(buf), S), 0,
+		   &cv, sizeof(cv));
+		dx(kvmi_encode_change_gfn_d(dl, buf, sizeof(buf), S, 0, 2,
+					    0x401, gfn),
+		   0, NULL, 0);
+		dx(kvmi_encode_change_gfn_d(dl, buf, sizeof(buf), S, 0, 2,
+					    0x401, 0x401),
+		   0, NULL, 0);
+		dx(kvmi_encode_destroy_ept_view_d(dl, buf, sizeof(buf), S, 2),
+		   0, NULL, 0);
+		dx(kvmi_encode_free_gfn_d(dl, buf, sizeof(buf), S, 0, gfn), 0,
+		   NULL, 0);
+	} else {
+		dx(kvmi_encode_change_gfn_d(dl, buf, sizeof(buf), S, 0, 0,
+					    0x401, 0x402),
+		   0, NULL, 0);
+	}
+	dx(kvmi_encode_set_ept_view_d(dl, buf, sizeof(buf), S, 1, 0), 0, NULL,
+	   0);
+	dev(0, KVMI_EVENT_UNHOOK, NULL, 0, 0);
+}
+
+/*
+ * A v12 session: the GET_VERSION reply with max_msg_size, v12's safe
+ * probe, the renumbered commands and their layouts (CONTROL_CR,
+ * READ/WRITE_PHYSICAL, PAUSE_VCPU, SET_PAGE_ACCESS), events with the event
+ * header (BREAKPOINT, CR, PF without reply struct, PAUSE, TRAP,
+ * SINGLESTEP), an event reply the host refuses, CONTROL_CLEANUP, an id v12
+ * does not have, the VM event UNHOOK.
+ */
+static void v12_session(void)
+{
+	struct kvmi_v12_get_version_reply ver = {
+		.version = 1, .max_msg_size = 8184, .features = {.singlestep = 1}};
+	struct kvmi_get_guest_info_reply gi = {.vcpu_count = 2};
+	struct kvmi_page_access_entry pae = {.gpa = 0x500000, .access = 5};
+	struct kvmi_event_breakpoint bp = {.gpa = 0x401000, .insn_len = 1};
+	struct kvmi_v12_vcpu_event_cr cr = {.cr = 3, .old_value = 0x1aa000,
+					    .new_value = 0x2bb000};
+	struct kvmi_event_pf pf = {.gva = 0xfffff80000500010ull,
+				   .gpa = 0x500010,
+				   .access = KVMI_PAGE_ACCESS_W};
+	struct kvmi_v7_event_trap trap = {.vector = 13, .error_code = 0};
+	struct kvmi_v7_event_singlestep ss = {.failed = 0};
+	uint8_t regsreply[sizeof(struct kvmi_get_registers_reply) +
+			  sizeof(struct kvm_msr_entry)];
+	struct kvmi_get_registers_reply rr;
+	struct kvm_msr_entry me = {.index = 0xc0000082,
+				   .data = 0xfffff80000402000ull};
+	uint32_t msr = 0xc0000082;
+	uint64_t gpa = 0x401000, xcr0 = 7;
+	uint32_t seq;
+
+	dl = KVMI_DIALECT_V12;
+	memset(&rr, 0, sizeof(rr));
+	rr.mode = KVMI_MODE_64;
+	rr.regs.rip = 0xfffff80000401000ull;
+	rr.msrs.nmsrs = 1;
+	memcpy(regsreply, &rr, sizeof(rr));
+	memcpy(regsreply + sizeof(rr), &me, sizeof(me));
+
+	dx(kvmi_encode_get_version(buf, sizeof(buf), S), 0, &ver, sizeof(ver));
+	dx(kvmi_encode_check_command_d(dl, buf, sizeof(buf), S,
+				       KVMI_V12_VCPU_TRANSLATE_GVA),
+	   0, NULL, 0);
+	dx(kvmi_encode_check_command_d(dl, buf, sizeof(buf), S, 31),
+	   -KVM_ENOENT, NULL, 0);
+	dx(kvmi_encode_get_guest_info_d(dl, buf, sizeof(buf), S), 0, &gi,
+	   sizeof(gi));
+	dx(kvmi_encode_control_cleanup_d(dl, buf, sizeof(buf), S, 1), 0, NULL,
+	   0);
+	dx(kvmi_encode_control_vm_events_d(dl, buf, sizeof(buf), S,
+					   KVMI_V12_VM_EVENT_UNHOOK, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_control_events_d(dl, buf, sizeof(buf), S, 0,
+					KVMI_V12_VCPU_EVENT_BREAKPOINT, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_control_events_d(dl, buf, sizeof(buf), S, 0,
+					KVMI_V12_VCPU_EVENT_CR, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_control_events_d(dl, buf, sizeof(buf), S, 1,
+					KVMI_V12_VCPU_EVENT_PF, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_control_cr_d(dl, buf, sizeof(buf), S, 0, 3, 1), 0, NULL,
+	   0);
+	dx(kvmi_encode_control_msr_d(dl, buf, sizeof(buf), S, 0, msr, 1), 0,
+	   NULL, 0);
+	dx(kvmi_encode_read_physical_d(dl, buf, sizeof(buf), S, 0x401000, 1), 0,
+	   "\x55", 1);
+	dx(kvmi_encode_write_physical_d(dl, buf, sizeof(buf), S, 0x401000,
+					"\xcc", 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_set_page_access_d(dl, buf, sizeof(buf), S, 0, &pae, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_get_registers_d(dl, buf, sizeof(buf), S, 0, &msr, 1), 0,
+	   regsreply, sizeof(regsreply));
+	dx(kvmi_encode_get_xcr_d(dl, buf, sizeof(buf), S, 0, 0), 0, &xcr0,
+	   sizeof(xcr0));
+	dx(kvmi_encode_translate_gva_d(dl, buf, sizeof(buf), S, 0,
+				       0xfffff80000401000ull),
+	   0, &gpa, sizeof(gpa));
+	dx(kvmi_encode_command_raw(buf, sizeof(buf), 22, S, 0, 0, NULL, 0),
+	   -KVM_ENOSYS, NULL, 0);
+
+	seq = dev(0, KVMI_EVENT_BREAKPOINT, &bp, sizeof(bp), 0);
+	dx(kvmi_encode_write_physical_d(dl, buf, sizeof(buf), S, 0x401000,
+					"\x55", 1),
+	   0, NULL, 0);
+	dreply(seq, 0, KVMI_EVENT_BREAKPOINT, KVMI_EVENT_ACTION_RETRY, 0);
+	seq = dev(0, KVMI_EVENT_CR, &cr, sizeof(cr), 0);
+	dreply(seq, 0, KVMI_EVENT_CR, KVMI_EVENT_ACTION_CONTINUE, cr.new_value);
+	seq = dev(1, KVMI_EVENT_PF, &pf, sizeof(pf), 0);
+	/* a reply naming vCPU 9: refused (message 1, an error) */
+	emit(T2H, kvmi_encode_event_reply_d(dl, buf, sizeof(buf), seq, 9,
+					    KVMI_V12_VCPU_EVENT_PF,
+					    KVMI_EVENT_ACTION_CONTINUE));
+	emit(H2T, kvmi_encode_event_reply_error_d(dl, buf, sizeof(buf), seq,
+						  -KVM_EINVAL));
+	dreply(seq, 1, KVMI_EVENT_PF, KVMI_EVENT_ACTION_CONTINUE, 0);
+	dx(kvmi_encode_pause_vcpu_d(dl, buf, sizeof(buf), S, 1, 0), 0, NULL, 0);
+	seq = dev(1, KVMI_EVENT_PAUSE_VCPU, NULL, 0, 0);
+	dx(kvmi_encode_inject_exception_d(dl, buf, sizeof(buf), S, 1, 13, 0, 0,
+					  0),
+	   0, NULL, 0);
+	dreply(seq, 1, KVMI_EVENT_PAUSE_VCPU, KVMI_EVENT_ACTION_CONTINUE, 0);
+	seq = dev(1, KVMI_EVENT_TRAP, &trap, sizeof(trap), 0);
+	dreply(seq, 1, KVMI_EVENT_TRAP, KVMI_EVENT_ACTION_CONTINUE, 0);
+	dx(kvmi_encode_control_events_d(dl, buf, sizeof(buf), S, 1,
+					KVMI_V12_VCPU_EVENT_SINGLESTEP, 1),
+	   0, NULL, 0);
+	dx(kvmi_encode_control_singlestep_d(dl, buf, sizeof(buf), S, 1, 1), 0,
+	   NULL, 0);
+	seq = dev(1, KVMI_EVENT_SINGLESTEP, &ss, sizeof(ss), 0);
+	dreply(seq, 1, KVMI_EVENT_SINGLESTEP, KVMI_EVENT_ACTION_CONTINUE, 0);
+	dx(kvmi_encode_control_singlestep_d(dl, buf, sizeof(buf), S, 1, 0), 0,
+	   NULL, 0);
+	dev(0, KVMI_EVENT_UNHOOK, NULL, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const bad[] = {
@@ -473,5 +812,17 @@ int main(int argc, char **argv)
 		malformed(bad[i]);
 		close_capture();
 	}
+
+	open_capture(argv[1], "v7-session");
+	v7_session(0);
+	close_capture();
+
+	open_capture(argv[1], "v7-2023-session");
+	v7_session(1);
+	close_capture();
+
+	open_capture(argv[1], "v12-session");
+	v12_session();
+	close_capture();
 	return 0;
 }

@@ -4,8 +4,11 @@
  * for Wireshark (--pcapng, layout in tools/dump_pcapng.h).
  *
  * Both directions of the capture are decoded with their own decoder and
- * printed in the order the bytes crossed the socket.  A malformed capture
- * or stream is reported with its byte offset and exit status 1.
+ * printed in the order the bytes crossed the socket.  The dialect is told
+ * from the GET_VERSION reply (and a kvmi-v7 generation probe) unless
+ * --dialect names it; a "# dialect ..." line says when it changes.  A
+ * malformed capture or stream is reported with its byte offset and exit
+ * status 1.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,14 +30,15 @@ struct sink {
 };
 
 /* 0, or 1 after reporting a write error */
-static int sink_message(struct sink *s, enum kvmi_direction dir,
-			uint64_t time_ns, const struct kvmi_msg *m)
+static int sink_message(struct sink *s, enum kvmi_dialect dialect,
+			enum kvmi_direction dir, uint64_t time_ns,
+			const struct kvmi_msg *m)
 {
 	char line[1024];
 	int err;
 
 	if (!s->pcap) {
-		kvmi_dump_format(line, sizeof(line), dir, m);
+		kvmi_dump_format_d(line, sizeof(line), dialect, dir, m);
 		puts(line);
 		return 0;
 	}
@@ -108,6 +112,11 @@ static void usage(FILE *f, const char *prog)
 		"tool to host), message name, seq, vCPU, event and key fields.\n"
 		"\n"
 		"options:\n"
+		"  -d, --dialect D   decode as D (v6, v7, v7-2023, v12) from the\n"
+		"                    start; default: v6 until the GET_VERSION\n"
+		"                    reply (and, on kvmi-v7, a CHECK_COMMAND of\n"
+		"                    id 39 answered 0) tells otherwise, which is\n"
+		"                    printed as a line \"# dialect D (...)\"\n"
 		"  -p, --pcapng OUT  write the messages to the pcapng file OUT\n"
 		"                    instead (\"-\" is stdout): one packet per\n"
 		"                    message with its direction and time, link\n"
@@ -124,9 +133,19 @@ static void usage(FILE *f, const char *prog)
 		prog);
 }
 
+/* switch @dec to @d once it is between messages (it may hold part of
+ * one from an earlier record); 1 while still pending */
+static int switch_dialect(struct kvmi_decoder *dec, enum kvmi_dialect d)
+{
+	if (kvmi_decoder_dialect(dec) == d)
+		return 0;
+	return kvmi_decoder_set_dialect(dec, d) == -EBUSY;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{"dialect", required_argument, NULL, 'd'},
 		{"pcapng", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
@@ -134,10 +153,12 @@ int main(int argc, char **argv)
 	struct kvmi_decoder *dec[2];
 	struct kvmi_capture_record rec;
 	struct sink sink = {0};
-	char err[256];
-	int c, rc, status = 0;
+	struct kvmi_dump_detect det;
+	char err[256], note[256];
+	int c, rc, status = 0, fixed = 0, pending[2] = {0, 0};
 
-	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+	kvmi_dump_detect_init(&det);
+	while ((c = getopt_long(argc, argv, "d:p:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, argv[0]);
 			return 0;
@@ -146,6 +167,14 @@ int main(int argc, char **argv)
 			sink.pcap_path = optarg;
 			continue;
 		}
+		if (c == 'd' && !kvmi_dialect_parse(optarg, &det.dialect)) {
+			fixed = 1;
+			continue;
+		}
+		if (c == 'd')
+			fprintf(stderr, "kvmi-dump: --dialect: '%s' is not v6, "
+					"v7, v7-2023 or v12\n",
+				optarg);
 		usage(stderr, argv[0]);
 		return 2;
 	}
@@ -173,6 +202,8 @@ int main(int argc, char **argv)
 		kvmi_capture_reader_free(r);
 		return sink_close(&sink, 1);
 	}
+	kvmi_decoder_set_dialect(dec[0], det.dialect);
+	kvmi_decoder_set_dialect(dec[1], det.dialect);
 	while (!status && (rc = kvmi_capture_reader_next(r, &rec)) == 1) {
 		struct kvmi_decoder *d = dec[rec.dir];
 		const uint8_t *p = rec.data;
@@ -194,8 +225,11 @@ int main(int argc, char **argv)
 		}
 		while (left) {
 			const struct kvmi_msg *m;
-			ssize_t n = kvmi_decoder_feed(d, p, left, &m);
+			ssize_t n;
 
+			if (pending[rec.dir])
+				pending[rec.dir] = switch_dialect(d, det.dialect);
+			n = kvmi_decoder_feed(d, p, left, &m);
 			if (n < 0) {
 				uint64_t off = 0;
 				const char *t = kvmi_decoder_error(d, &off);
@@ -209,9 +243,17 @@ int main(int argc, char **argv)
 			}
 			p += n;
 			left -= (size_t)n;
-			if (m && sink_message(&sink, rec.dir, rec.time_ns, m)) {
+			if (m && sink_message(&sink, kvmi_decoder_dialect(d),
+					      rec.dir, rec.time_ns, m)) {
 				status = 1;
 				break;
+			}
+			if (m && !fixed &&
+			    kvmi_dump_detect(&det, rec.dir, m, note,
+					     sizeof(note))) {
+				if (!sink.pcap)
+					puts(note);
+				pending[0] = pending[1] = 1;
 			}
 		}
 	}

@@ -101,8 +101,8 @@ KVMI_EXPORT const char *kvmi_err_name(int err);
 /*
  * kvmi_host_error_to_errno - map a host error as sent on the wire
  * (0 or -KVM_E*) to 0 or a negative errno value: the KVM_E* numbers are
- * errno numbers except KVM_ENOSYS (1000) which becomes -ENOSYS.  A value
- * that is neither maps to -EPROTO.
+ * errno numbers (kvmi-v7 adds KVM_ETIME, 62) except KVM_ENOSYS (1000)
+ * which becomes -ENOSYS.  A value that is neither maps to -EPROTO.
  */
 KVMI_EXPORT int kvmi_host_error_to_errno(int32_t host_err);
 

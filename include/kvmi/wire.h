@@ -16,6 +16,10 @@
  *
  * All integers are in host byte order (little-endian on x86-64).  Every
  * field named padding* must be sent as zero.
+ *
+ * The other dialects a host may speak (enum kvmi_dialect) are described
+ * in <kvmi/wire-v7.h> (kvmi-v7, 2021 and 2023) and <kvmi/wire-v12.h> (the
+ * 2021 upstream series), included at the end of this header.
  */
 #ifndef KVMI_WIRE_H
 #define KVMI_WIRE_H
@@ -26,6 +30,18 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * The dialects of the protocol (all report version 1 in GET_VERSION; the
+ * reply's size and contents tell them apart, KVMI-V7.md sec. 14).
+ */
+enum kvmi_dialect {
+	KVMI_DIALECT_V6 = 0,	  /* KVMI-PROTOCOL.md: this header */
+	KVMI_DIALECT_V7 = 1,	  /* kvmi-v7 branch, 2021 generation */
+	KVMI_DIALECT_V7_2023 = 2, /* kvmi-v7 branch after the 2023 additions */
+	KVMI_DIALECT_V12 = 3,	  /* kvmi-v12 branch / 2021 series */
+};
+#define KVMI_NUM_DIALECTS 4
 
 /* ------------------------------------------------------------------ */
 /* Versions and limits                                                 */
@@ -447,22 +463,25 @@ struct kvmi_get_max_gfn_reply {
 /* Events (sec. 6.4)                                                   */
 /* ------------------------------------------------------------------ */
 
+/* The MSRs every event carries (the same in every dialect). */
+struct kvmi_event_msrs {
+	__u64 sysenter_cs;
+	__u64 sysenter_esp;
+	__u64 sysenter_eip;
+	__u64 efer;
+	__u64 star;
+	__u64 lstar;
+	__u64 cstar;
+	__u64 pat;
+	__u64 shadow_gs;
+};
+
 struct kvmi_event_arch {
 	__u8 mode;	 /* 2, 4 or 8 */
-	__u8 padding[7]; /* extension: padding1, __u16 view at 2, padding2[4] */
+	__u8 padding[7]; /* kvmi-v7: padding1, __u16 view at 2, padding2[4] */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct {
-		__u64 sysenter_cs;
-		__u64 sysenter_esp;
-		__u64 sysenter_eip;
-		__u64 efer;
-		__u64 star;
-		__u64 lstar;
-		__u64 cstar;
-		__u64 pat;
-		__u64 shadow_gs;
-	} msrs;
+	struct kvmi_event_msrs msrs;
 };
 
 struct kvmi_event {
@@ -648,6 +667,7 @@ KVMI__CHECK_SIZE(struct kvmi_get_map_token_reply, 32);
 KVMI__CHECK_SIZE(struct kvmi_mem_map, 48);
 KVMI__CHECK_SIZE(struct kvmi_get_max_gfn_reply, 8);
 
+KVMI__CHECK_SIZE(struct kvmi_event_msrs, 72);
 KVMI__CHECK_SIZE(struct kvmi_event_arch, 536);
 KVMI__CHECK_OFF(struct kvmi_event_arch, regs, 8);
 KVMI__CHECK_OFF(struct kvmi_event_arch, sregs, 152);
@@ -684,6 +704,9 @@ KVMI__CHECK_OFF(struct kvmi_qemu2introspector, start_time, 24);
 KVMI__CHECK_OFF(struct kvmi_qemu2introspector, name, 32);
 KVMI__CHECK_SIZE(struct kvmi_qemu2introspector_ext, 104);
 KVMI__CHECK_SIZE(struct kvmi_introspector2qemu, 24);
+
+#include <kvmi/wire-v7.h>
+#include <kvmi/wire-v12.h>
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,10 @@
  * bytes are gathered in one reassembly buffer allocated on first need.
  * Event common structs and event data are copied to aligned storage and
  * normalized (the host's common struct may be larger or smaller than
- * ours).  Errors are sticky until kvmi_decoder_reset().
+ * ours).  Errors are sticky until kvmi_decoder_reset().  The dialect
+ * (v6 by default) decides the ids, event sizes and reply sizes accepted;
+ * a v12 vCPU event's 8-byte event header is folded into the common
+ * struct's event byte so every dialect's events look alike.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -24,6 +27,7 @@
 
 struct kvmi_decoder {
 	enum kvmi_direction dir;
+	enum kvmi_dialect dialect;
 	int error;		/* sticky error, 0 when none */
 	size_t max_payload;
 	uint64_t offset;	/* bytes consumed */
@@ -77,6 +81,22 @@ KVMI_EXPORT int kvmi_decoder_set_max_size(struct kvmi_decoder *d,
 	}
 	d->max_payload = max_payload;
 	return 0;
+}
+
+KVMI_EXPORT int kvmi_decoder_set_dialect(struct kvmi_decoder *d,
+					 enum kvmi_dialect dialect)
+{
+	if (!d || (unsigned)dialect >= KVMI_NUM_DIALECTS)
+		return -EINVAL;
+	if (d->have)
+		return -EBUSY;
+	d->dialect = dialect;
+	return 0;
+}
+
+KVMI_EXPORT enum kvmi_dialect kvmi_decoder_dialect(const struct kvmi_decoder *d)
+{
+	return d ? d->dialect : KVMI_DIALECT_V6;
 }
 
 KVMI_EXPORT void kvmi_decoder_reset(struct kvmi_decoder *d)
@@ -146,12 +166,12 @@ static int check_header(struct kvmi_decoder *d, const struct kvmi_msg_hdr *h,
  */
 static inline __attribute__((always_inline)) int
 decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
-	     int in_buf)
+	     int in_buf, int v12_event, int v6)
 {
 	struct kvmi_msg *m = &d->msg;
 	__u16 csize;
 	size_t copy, rem;
-	int dsize;
+	int dsize, id;
 
 	if (n < COMMON_MIN)
 		return fail(d, KVMI_E_EVENT_COMMON_SHORT, at,
@@ -167,19 +187,28 @@ decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
 		return fail(d, KVMI_E_EVENT_COMMON_OVERRUN, at + HDR_SIZE,
 			    "event common size %u is beyond the message size %zu",
 			    csize, n);
-	dsize = kvmi__event_data_size(p[offsetof(struct kvmi_event, event)]);
+	id = v12_event >= 0 ? v12_event : p[offsetof(struct kvmi_event, event)];
+	if (v12_event >= 0) {
+		dsize = kvmi_event_data_size_d(d->dialect, (unsigned)id);
+		at += sizeof(struct kvmi_v12_event_hdr);
+		in_buf = 0; /* the event byte is written below */
+	} else if (v6) { /* a constant: the v6 path has no dialect test */
+		dsize = kvmi__event_data_size((unsigned)id);
+	} else {
+		dsize = kvmi_event_data_size_d(d->dialect, (unsigned)id);
+	}
 	if (dsize < 0)
 		return fail(d, KVMI_E_UNKNOWN_EVENT,
-			    at + HDR_SIZE + offsetof(struct kvmi_event, event),
-			    "unknown event id %u",
-			    p[offsetof(struct kvmi_event, event)]);
+			    at + HDR_SIZE + (v12_event >= 0 ? 0
+				: offsetof(struct kvmi_event, event)),
+			    "unknown %s event id %d",
+			    kvmi_dialect_name(d->dialect), id);
 	rem = n - csize;
 	if (rem < (size_t)dsize)
 		return fail(d, KVMI_E_EVENT_PAYLOAD_SHORT, at + HDR_SIZE + csize,
 			    "%s carries %zu bytes of event data, needs %d",
-			    kvmi_event_name(p[offsetof(struct kvmi_event,
-						       event)]),
-			    rem, dsize);
+			    kvmi_event_name_d(d->dialect, (unsigned)id), rem,
+			    dsize);
 
 	m->u.event.common = &d->common;
 	if (csize == sizeof(d->common) && in_buf) {
@@ -198,6 +227,8 @@ decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
 			       d->common_hi - copy);
 		d->common_hi = copy;
 	}
+	if (v12_event >= 0)
+		d->common.event = (__u8)id; /* v12: padding on the wire */
 	p += csize;
 	switch (dsize) {
 	case 0:
@@ -222,16 +253,53 @@ decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
 	return 0;
 }
 
-static int decode_reply(struct kvmi_decoder *d, const __u8 *p, size_t n,
-			uint64_t at, int event_reply_error)
+/* v12: every event payload starts with kvmi_v12_event_hdr; a VM event
+ * (message 0) has nothing else, a vCPU event (message 1) the common
+ * struct and data after it. */
+static int decode_event_v12(struct kvmi_decoder *d, const __u8 *p, size_t n,
+			    uint64_t at, int vcpu)
+{
+	struct kvmi_msg *m = &d->msg;
+	struct kvmi_v12_event_hdr eh;
+
+	if (n < sizeof(eh))
+		return fail(d, KVMI_E_EVENT_COMMON_SHORT, at,
+			    "v12 event message of %zu bytes has no event header",
+			    n);
+	memcpy(&eh, p, sizeof(eh));
+	if ((eh.event & 1) != vcpu ||
+	    kvmi_event_data_size_d(d->dialect, eh.event) < 0)
+		return fail(d, KVMI_E_UNKNOWN_EVENT, at + HDR_SIZE,
+			    "unknown v12 %s event id %u", vcpu ? "vCPU" : "VM",
+			    eh.event);
+	if (vcpu)
+		return decode_event(d, p + sizeof(eh), n - sizeof(eh), at, 0,
+				    eh.event, 0);
+	memset(&d->common, 0, sizeof(d->common));
+	d->common_hi = 0;
+	d->common.event = (__u8)eh.event;
+	memset(&d->data, 0, sizeof(d->data));
+	m->kind = KVMI_MSG_EVENT;
+	m->u.event.common = &d->common;
+	m->u.event.data = &d->data;
+	m->u.event.data_size = 0;
+	return 0;
+}
+
+/* @v6: a constant at each call (the v6 path tests no dialect) */
+static inline __attribute__((always_inline)) int
+decode_reply(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
+	     int event_reply_error, int v6)
 {
 	struct kvmi_msg *m = &d->msg;
 	struct kvmi_error_code ec;
+	size_t min;
+	int getregs;
 
 	if (n < sizeof(ec))
 		return fail(d, KVMI_E_MSG_SHORT, at,
 			    "%s reply of %zu bytes has no error code",
-			    kvmi_msg_name(m->hdr.id), n);
+			    kvmi_msg_name_d(d->dialect, m->hdr.id), n);
 	memcpy(&ec, p, sizeof(ec));
 	m->kind = event_reply_error ? KVMI_MSG_EVENT_REPLY_ERROR
 				    : KVMI_MSG_REPLY;
@@ -243,12 +311,23 @@ static int decode_reply(struct kvmi_decoder *d, const __u8 *p, size_t n,
 		return 0;
 
 	n -= sizeof(ec);
-	if (n < kvmi__reply_min_data(m->hdr.id))
+	if (v6) { /* decode() checked the id */
+		min = kvmi__reply_min_data(m->hdr.id);
+		getregs = m->hdr.id == KVMI_GET_REGISTERS;
+	} else if (!kvmi__is_reply_id_d(d->dialect, m->hdr.id)) {
+		return fail(d, KVMI_E_UNKNOWN_MSG, at,
+			    "successful reply to unknown %s message id %u",
+			    kvmi_dialect_name(d->dialect), m->hdr.id);
+	} else {
+		min = kvmi__reply_min_data_d(d->dialect, m->hdr.id);
+		getregs = kvmi_dialect_msg_from_wire(d->dialect, m->hdr.id) ==
+			  KVMI_GET_REGISTERS;
+	}
+	if (n < min)
 		return fail(d, KVMI_E_MSG_SIZE, at,
 			    "%s reply carries %zu bytes of data, needs %zu",
-			    kvmi_msg_name(m->hdr.id), n,
-			    kvmi__reply_min_data(m->hdr.id));
-	if (m->hdr.id == KVMI_GET_REGISTERS) {
+			    kvmi_msg_name_d(d->dialect, m->hdr.id), n, min);
+	if (getregs) {
 		__u32 nmsrs;
 
 		memcpy(&nmsrs,
@@ -258,9 +337,10 @@ static int decode_reply(struct kvmi_decoder *d, const __u8 *p, size_t n,
 		if (n != sizeof(struct kvmi_get_registers_reply) +
 				 (size_t)nmsrs * sizeof(struct kvm_msr_entry))
 			return fail(d, KVMI_E_MSG_SIZE, at,
-				    "KVMI_GET_REGISTERS reply of %zu data bytes "
-				    "does not match nmsrs %u",
-				    n, nmsrs);
+				    "%s reply of %zu data bytes does not match "
+				    "nmsrs %u",
+				    kvmi_msg_name_d(d->dialect, m->hdr.id), n,
+				    nmsrs);
 	}
 	m->u.reply.data = n ? p + sizeof(ec) : NULL;
 	m->u.reply.data_len = n;
@@ -271,13 +351,16 @@ static int decode_tool_msg(struct kvmi_decoder *d, const __u8 *p, size_t n,
 			   uint64_t at)
 {
 	struct kvmi_msg *m = &d->msg;
+	unsigned reply_id = d->dialect == KVMI_DIALECT_V12 ? KVMI_V12_VCPU_EVENT
+							   : KVMI_EVENT_REPLY;
 
-	if (m->hdr.id == KVMI_EVENT_REPLY) {
+	if (m->hdr.id == reply_id) {
 		if (n < KVMI_EVENT_REPLY_BASE_SIZE)
 			return fail(d, KVMI_E_MSG_SHORT, at,
-				    "KVMI_EVENT_REPLY of %zu bytes is shorter "
+				    "%s event reply of %zu bytes is shorter "
 				    "than %zu",
-				    n, (size_t)KVMI_EVENT_REPLY_BASE_SIZE);
+				    kvmi_dialect_name(d->dialect), n,
+				    (size_t)KVMI_EVENT_REPLY_BASE_SIZE);
 		m->kind = KVMI_MSG_EVENT_REPLY;
 		memcpy(&m->u.event_reply.vcpu, p, sizeof(struct kvmi_vcpu_hdr));
 		memcpy(&m->u.event_reply.common,
@@ -288,7 +371,7 @@ static int decode_tool_msg(struct kvmi_decoder *d, const __u8 *p, size_t n,
 		return 0;
 	}
 
-	int has_vcpu = kvmi_command_has_vcpu(m->hdr.id);
+	int has_vcpu = kvmi_command_has_vcpu_d(d->dialect, m->hdr.id);
 
 	m->kind = KVMI_MSG_COMMAND;
 	m->u.command.known = has_vcpu >= 0;
@@ -298,7 +381,7 @@ static int decode_tool_msg(struct kvmi_decoder *d, const __u8 *p, size_t n,
 		if (n < sizeof(struct kvmi_vcpu_hdr))
 			return fail(d, KVMI_E_MSG_SHORT, at,
 				    "%s of %zu bytes has no vCPU header",
-				    kvmi_msg_name(m->hdr.id), n);
+				    kvmi_msg_name_d(d->dialect, m->hdr.id), n);
 		memcpy(&m->u.command.vcpu, p, sizeof(struct kvmi_vcpu_hdr));
 		m->u.command.body = p + sizeof(struct kvmi_vcpu_hdr);
 		m->u.command.body_len = n - sizeof(struct kvmi_vcpu_hdr);
@@ -321,14 +404,47 @@ decode(struct kvmi_decoder *d, const __u8 *p, uint64_t at, int in_buf)
 	p += HDR_SIZE;
 	if (d->dir == KVMI_DIR_TOOL_TO_HOST)
 		return decode_tool_msg(d, p, n, at);
-	if (m->hdr.id == KVMI_EVENT)
-		return decode_event(d, p, n, at, in_buf);
-	if (m->hdr.id == KVMI_EVENT_REPLY)
-		return decode_reply(d, p, n, at, 1);
-	if (kvmi__is_reply_id(m->hdr.id))
-		return decode_reply(d, p, n, at, 0);
-	return fail(d, KVMI_E_UNKNOWN_MSG, at, "unknown message id %u",
-		    m->hdr.id);
+	if (d->dialect == KVMI_DIALECT_V6) {
+		if (m->hdr.id == KVMI_EVENT)
+			return decode_event(d, p, n, at, in_buf, -1, 1);
+		if (m->hdr.id == KVMI_EVENT_REPLY)
+			return decode_reply(d, p, n, at, 1, 1);
+		if (kvmi__is_reply_id(m->hdr.id))
+			return decode_reply(d, p, n, at, 0, 1);
+	} else if (m->hdr.id == KVMI_EVENT && d->dialect != KVMI_DIALECT_V12) {
+		/* kvmi-v7: the -KVM_ENOSYS answer to a tool that sent id 1
+		 * (an event starts with its size, 544) */
+		if (n == sizeof(struct kvmi_error_code) && (p[3] & 0x80))
+			return decode_reply(d, p, n, at, 0, 0);
+		return decode_event(d, p, n, at, in_buf, -1, 0);
+	} else if (d->dialect == KVMI_DIALECT_V12) {
+		__s32 first = 0;
+
+		if (n >= sizeof(first))
+			memcpy(&first, p, sizeof(first));
+		/* an 8-byte message 0 with a negative first word is the
+		 * host's error answer to a tool that sent id 0 (an event
+		 * header has a small id and zero padding there) */
+		if (m->hdr.id == KVMI_V12_VM_EVENT &&
+		    n == sizeof(struct kvmi_error_code) && first < 0)
+			return decode_reply(d, p, n, at, 0, 0);
+		if (m->hdr.id == KVMI_V12_VM_EVENT)
+			return decode_event_v12(d, p, n, at, 0);
+		/* an 8-byte message 1 is the host refusing an event reply */
+		if (m->hdr.id == KVMI_V12_VCPU_EVENT)
+			return n == sizeof(struct kvmi_error_code)
+				       ? decode_reply(d, p, n, at, 1, 0)
+				       : decode_event_v12(d, p, n, at, 1);
+	} else if (m->hdr.id == KVMI_EVENT_REPLY) {
+		return decode_reply(d, p, n, at, 1, 0);
+	}
+	/* v7/v12 hosts answer ids they do not know with -KVM_ENOSYS */
+	if (d->dialect != KVMI_DIALECT_V6 &&
+	    (kvmi__is_reply_id_d(d->dialect, m->hdr.id) ||
+	     n >= sizeof(struct kvmi_error_code)))
+		return decode_reply(d, p, n, at, 0, 0);
+	return fail(d, KVMI_E_UNKNOWN_MSG, at, "unknown %s message id %u",
+		    kvmi_dialect_name(d->dialect), m->hdr.id);
 }
 
 static int ensure_buf(struct kvmi_decoder *d)
@@ -433,5 +549,6 @@ KVMI_EXPORT int kvmi_decoder_finish(struct kvmi_decoder *d)
 			    d->have, HDR_SIZE);
 	return fail(d, KVMI_E_TRUNC_BODY, d->msg_start,
 		    "stream ended after %zu of %zu bytes of a %s message",
-		    d->have, HDR_SIZE + d->hdr.size, kvmi_msg_name(d->hdr.id));
+		    d->have, HDR_SIZE + d->hdr.size,
+		    kvmi_msg_name_d(d->dialect, d->hdr.id));
 }

@@ -121,6 +121,7 @@ KVMI_EXPORT int kvmi_host_error_to_errno(int32_t host_err)
 	case -KVM_EBUSY:
 	case -KVM_EINVAL:
 	case -KVM_EOPNOTSUPP:
+	case -KVM_ETIME: /* kvmi-v7 2023: ALLOC/FREE_GFN without QEMU's helper */
 		return host_err;
 	case -KVM_ENOSYS:
 		return -ENOSYS;
@@ -156,6 +157,8 @@ KVMI_EXPORT const char *kvmi_host_error_name(int32_t host_err)
 		return "KVM_EOPNOTSUPP";
 	case KVM_ENOSYS:
 		return "KVM_ENOSYS";
+	case KVM_ETIME:
+		return "KVM_ETIME";
 	default:
 		return "KVM_E?";
 	}

@@ -5,7 +5,10 @@
  * and give the same messages and error when each direction is fed split at
  * every byte offset and one byte at a time; kvmi-dump's usage and exit
  * statuses, each malformed capture named with its error and offset; the
- * generator reproduces every capture byte for byte.
+ * generator reproduces every capture byte for byte.  Captures of other
+ * dialects are decoded as kvmi-dump does (v6 until the GET_VERSION reply
+ * tells otherwise, with a "# dialect" line in the golden text) and, per
+ * direction, in their dialect from the start.
  *
  * Environment: KVMI_TEST_DATA (tests/data), KVMI_DUMP (kvmi-dump binary),
  * KVMI_GEN_CAPTURES (gen-captures binary).
@@ -30,21 +33,25 @@ struct expect {
 	const char *name;
 	int err;      /* final error of the host->tool stream */
 	uint64_t off; /* and the stream offset it names */
+	enum kvmi_dialect dialect; /* the capture's (v6 = 0) */
 };
 
 static const struct expect captures[] = {
-	{"full-session", 0, 0},
-	{"events-during-command", 0, 0},
-	{"host-larger-common", 0, 0},
-	{"host-smaller-common", 0, 0},
-	{"bad-trunc-header", KVMI_E_TRUNC_HEADER, 552},
-	{"bad-trunc-body", KVMI_E_TRUNC_BODY, 552},
-	{"bad-oversized", KVMI_E_MSG_TOO_BIG, 552},
-	{"bad-common-short", KVMI_E_EVENT_COMMON_SHORT, 560},
-	{"bad-common-overrun", KVMI_E_EVENT_COMMON_OVERRUN, 560},
-	{"bad-unknown-msg", KVMI_E_UNKNOWN_MSG, 552},
-	{"bad-unknown-event", KVMI_E_UNKNOWN_EVENT, 564},
-	{"bad-payload-short", KVMI_E_EVENT_PAYLOAD_SHORT, 1104},
+	{"full-session", 0, 0, KVMI_DIALECT_V6},
+	{"events-during-command", 0, 0, KVMI_DIALECT_V6},
+	{"host-larger-common", 0, 0, KVMI_DIALECT_V6},
+	{"host-smaller-common", 0, 0, KVMI_DIALECT_V6},
+	{"bad-trunc-header", KVMI_E_TRUNC_HEADER, 552, KVMI_DIALECT_V6},
+	{"bad-trunc-body", KVMI_E_TRUNC_BODY, 552, KVMI_DIALECT_V6},
+	{"bad-oversized", KVMI_E_MSG_TOO_BIG, 552, KVMI_DIALECT_V6},
+	{"bad-common-short", KVMI_E_EVENT_COMMON_SHORT, 560, KVMI_DIALECT_V6},
+	{"bad-common-overrun", KVMI_E_EVENT_COMMON_OVERRUN, 560, KVMI_DIALECT_V6},
+	{"bad-unknown-msg", KVMI_E_UNKNOWN_MSG, 552, KVMI_DIALECT_V6},
+	{"bad-unknown-event", KVMI_E_UNKNOWN_EVENT, 564, KVMI_DIALECT_V6},
+	{"bad-payload-short", KVMI_E_EVENT_PAYLOAD_SHORT, 1104, KVMI_DIALECT_V6},
+	{"v7-session", 0, 0, KVMI_DIALECT_V7},
+	{"v7-2023-session", 0, 0, KVMI_DIALECT_V7_2023},
+	{"v12-session", 0, 0, KVMI_DIALECT_V12},
 };
 
 struct text {
@@ -94,8 +101,9 @@ static char *read_all(const char *path, size_t *len)
 
 /* decode one direction's stream, fed as [0,split) [split,n) or in
  * chunks of `chunk`; lines appended to t; returns the final error */
-static int decode_stream(enum kvmi_direction dir, const struct stream *s,
-			 size_t split, size_t chunk, struct text *t)
+static int decode_stream(enum kvmi_dialect dl, enum kvmi_direction dir,
+			 const struct stream *s, size_t split, size_t chunk,
+			 struct text *t)
 {
 	struct kvmi_decoder *d = kvmi_decoder_new(dir);
 	char line[1024];
@@ -103,6 +111,7 @@ static int decode_stream(enum kvmi_direction dir, const struct stream *s,
 	int err = 0;
 
 	assert_non_null(d);
+	assert_int_equal(kvmi_decoder_set_dialect(d, dl), 0);
 	while (pos < s->len && !err) {
 		size_t end;
 
@@ -123,7 +132,8 @@ static int decode_stream(enum kvmi_direction dir, const struct stream *s,
 			}
 			pos += (size_t)r;
 			if (m) {
-				kvmi_dump_format(line, sizeof(line), dir, m);
+				kvmi_dump_format_d(line, sizeof(line), dl, dir,
+						   m);
 				text_add(t, line);
 			}
 		}
@@ -144,7 +154,9 @@ static void check_capture(const struct expect *e)
 	struct kvmi_decoder *dec[2];
 	struct stream st[2] = {{0}, {0}};
 	struct text whole = {0}, per[2] = {{0}, {0}};
-	int err[2] = {0, 0}, rc;
+	struct kvmi_dump_detect det;
+	char note[256];
+	int err[2] = {0, 0}, rc, pending[2] = {0, 0};
 	size_t glen;
 	char *golden;
 	FILE *p;
@@ -156,6 +168,7 @@ static void check_capture(const struct expect *e)
 			 0);
 	dec[0] = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
 	dec[1] = kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
+	kvmi_dump_detect_init(&det);
 	while ((rc = kvmi_capture_reader_next(r, &rec)) == 1) {
 		const uint8_t *q = rec.data;
 		size_t left = rec.len;
@@ -169,8 +182,13 @@ static void check_capture(const struct expect *e)
 		st[d].len += rec.len;
 		while (left && !err[d]) {
 			const struct kvmi_msg *m;
-			ssize_t n = kvmi_decoder_feed(dec[d], q, left, &m);
+			ssize_t n;
 
+			/* as kvmi-dump: switch once between messages */
+			if (pending[d] &&
+			    kvmi_decoder_set_dialect(dec[d], det.dialect) == 0)
+				pending[d] = 0;
+			n = kvmi_decoder_feed(dec[d], q, left, &m);
 			if (n < 0) {
 				err[d] = (int)n;
 				break;
@@ -178,9 +196,16 @@ static void check_capture(const struct expect *e)
 			q += n;
 			left -= (size_t)n;
 			if (m) {
-				kvmi_dump_format(line, sizeof(line), rec.dir, m);
+				kvmi_dump_format_d(line, sizeof(line),
+						   kvmi_decoder_dialect(dec[d]),
+						   rec.dir, m);
 				text_add(&whole, line);
 				text_add(&per[d], line);
+				if (kvmi_dump_detect(&det, rec.dir, m, note,
+						     sizeof(note))) {
+					text_add(&whole, note);
+					pending[0] = pending[1] = 1;
+				}
 			}
 		}
 	}
@@ -188,6 +213,7 @@ static void check_capture(const struct expect *e)
 	for (int d = 0; d < 2; d++)
 		if (!err[d])
 			err[d] = kvmi_decoder_finish(dec[d]);
+	assert_int_equal(det.dialect, e->dialect);
 	assert_int_equal(err[0], e->err);
 	assert_int_equal(err[1], 0);
 	if (e->err) {
@@ -226,7 +252,8 @@ static void check_capture(const struct expect *e)
 	for (int d = 0; d < 2; d++) {
 		for (size_t split = 0; split <= st[d].len; split++) {
 			struct text t = {0};
-			int e2 = decode_stream(d, &st[d], split, 0, &t);
+			int e2 = decode_stream(e->dialect, d, &st[d], split, 0,
+					       &t);
 
 			assert_int_equal(e2, err[d]);
 			assert_string_equal(t.p ? t.p : "",
@@ -235,7 +262,7 @@ static void check_capture(const struct expect *e)
 		}
 		{
 			struct text t = {0};
-			int e2 = decode_stream(d, &st[d], 0, 1, &t);
+			int e2 = decode_stream(e->dialect, d, &st[d], 0, 1, &t);
 
 			assert_int_equal(e2, err[d]);
 			assert_string_equal(t.p ? t.p : "",
@@ -343,6 +370,43 @@ static void test_dump_usage(void **state)
 	assert_int_equal(run_dump(args, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "message size 9000 exceeds the maximum "
 				    "8192 (at byte offset 552)"));
+
+	/* --dialect: decoded so from the start, no "# dialect" line; the
+	 * same messages as detected */
+	assert_int_equal(run_dump("--dialect v9 x", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "'v9' is not"));
+	for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {
+		static char golden_out[65536];
+		size_t glen;
+		char *golden, *g, *o;
+
+		if (captures[i].dialect == KVMI_DIALECT_V6)
+			continue;
+		snprintf(args, sizeof(args), "--dialect %s '%s/%s.kvmicap'",
+			 kvmi_dialect_name(captures[i].dialect), dir,
+			 captures[i].name);
+		assert_int_equal(run_dump(args, golden_out, sizeof(golden_out)),
+				 0);
+		assert_null(strstr(golden_out, "# dialect"));
+		snprintf(args, sizeof(args), "%s/%s.dump", dir,
+			 captures[i].name);
+		golden = read_all(args, &glen);
+		assert_non_null(golden);
+		/* the golden text without its "# dialect" lines */
+		for (g = o = golden; *g;) {
+			char *nl = strchr(g, '\n');
+			size_t len = nl ? (size_t)(nl - g) + 1 : strlen(g);
+
+			if (strncmp(g, "# dialect", 9)) {
+				memmove(o, g, len);
+				o += len;
+			}
+			g += len;
+		}
+		*o = 0;
+		assert_string_equal(golden_out, golden);
+		free(golden);
+	}
 
 	/* every malformed capture: its own error name and the offset */
 	for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++) {

@@ -32,7 +32,7 @@ def main(argv):
     lines = m.group(1).splitlines()
     described = set()
     for i, line in enumerate(lines[:-1]):
-        d = re.match(r'^_<kvmi/([\w.]+)>_\s*$', line)
+        d = re.match(r'^_<kvmi/([\w.-]+)>_\s*$', line)
         if d and lines[i + 1].startswith('\t'):
             described.add(d.group(1))
     problems = ['<kvmi/%s> is installed but not described' % h

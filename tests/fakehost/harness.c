@@ -36,6 +36,8 @@ void h_init(struct harness *h, const struct fh_vm_config *cfg)
 	assert_int_equal(fh_vm_new(cfg, &h->vm), 0);
 	h->dec = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
 	assert_non_null(h->dec);
+	h->dialect = cfg->dialect;
+	assert_int_equal(kvmi_decoder_set_dialect(h->dec, h->dialect), 0);
 	h->seq = 100;
 }
 
@@ -129,8 +131,8 @@ int h_reply(struct harness *h, const struct test_msg *ev, uint8_t action)
 {
 	int n;
 
-	n = test_encode_event_reply(h->buf, sizeof(h->buf), ev->hdr.seq, &ev->event,
-				    &ev->ev, action);
+	n = test_encode_event_reply_d(h->dialect, h->buf, sizeof(h->buf),
+				      ev->hdr.seq, &ev->event, &ev->ev, action);
 	assert_true(n > 0);
 	return h_feed(h, h->buf, (size_t)n);
 }

@@ -14,6 +14,7 @@
 #include "vm.h"
 
 struct harness {
+	enum kvmi_dialect dialect; /* the guest's (cfg->dialect) */
 	struct fh_vm *vm;
 	struct kvmi_decoder *dec;
 	uint32_t seq;

@@ -526,6 +526,120 @@ static void cli_help_and_bad_arguments(void **state)
 	assert_int_equal(run_cli("--bogus"), 2);
 	assert_int_equal(run_cli("--guests=0"), 2);
 	assert_int_equal(run_cli("--deny-command=KVMI_GET_VERSION"), 2);
+	assert_int_equal(run_cli("--dialect=v8"), 2);
+}
+
+/*
+ * One guest in @dialect over the socket: QEMU's struct size, the dialect
+ * told from the GET_VERSION reply, a breakpoint event in that dialect's
+ * framing answered, the report naming the dialect.
+ */
+static void dialect_session(const char *name, uint32_t want_qsize)
+{
+	uint32_t n_qsize = 0;
+	char dir[] = "/tmp/fhdia-XXXXXX", path[64], cmd[256], out[8192];
+	const char *const extra[] = { "--dialect", name, "--insn", "exec",
+				      "--vcpus", "1", "--record", dir,
+				      "--name", "d", NULL };
+	const char *dump = getenv("KVMI_DUMP");
+	FILE *p;
+	size_t got;
+	struct test_msg r, ev;
+	enum kvmi_dialect d, want;
+	uint8_t orig;
+	int n;
+
+	assert_int_equal(kvmi_dialect_parse(name, &want), 0);
+	assert_non_null(mkdtemp(dir));
+	start(extra);
+	assert_int_equal(tool_handshake(&T, 24, NULL, NULL, 0, &n_qsize), 0);
+	assert_int_equal(n_qsize, want_qsize);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_get_version(B(&T), T.seq++), &r),
+			 0);
+	assert_int_equal(kvmi_dialect_from_version_reply(r.data, r.data_len, &d),
+			 0);
+	/* the reply cannot tell the kvmi-v7 generations apart */
+	assert_int_equal(d, want == KVMI_DIALECT_V7_2023 ? KVMI_DIALECT_V7 : want);
+	assert_int_equal(kvmi_decoder_set_dialect(T.dec, want), 0);
+	d = want;
+	if (d != KVMI_DIALECT_V12) { /* the generation probe (KVMI-V7.md 14) */
+		n = kvmi_encode_check_command_d(d, B(&T), T.seq++,
+						KVMI_V7_VM_QUERY_PHYSICAL);
+		assert_int_equal(tool_cmd(&T, n, NULL),
+				 d == KVMI_DIALECT_V7_2023 ? 0 : -KVM_EPERM);
+	}
+	/* plant an INT3 at the hot address, take one hit, restore, RETRY */
+	n = kvmi_encode_read_physical_d(d, B(&T), T.seq++, hot, 1);
+	assert_int_equal(tool_cmd(&T, n, &r), 0);
+	orig = r.data[0];
+	n = kvmi_encode_control_events_d(
+		d, B(&T), T.seq++, 0,
+		(uint16_t)kvmi_dialect_event_to_wire(d, KVMI_EVENT_BREAKPOINT), 1);
+	assert_int_equal(tool_cmd(&T, n, NULL), 0);
+	n = kvmi_encode_write_physical_d(d, B(&T), T.seq++, hot, "\xcc", 1);
+	assert_int_equal(tool_cmd(&T, n, NULL), 0);
+	assert_int_equal(tool_event(&T, &ev), 1);
+	assert_int_equal(kvmi_dialect_event_from_wire(d, ev.event.event),
+			 KVMI_EVENT_BREAKPOINT);
+	assert_int_equal(ev.ev.breakpoint.gpa, hot);
+	n = kvmi_encode_write_physical_d(d, B(&T), T.seq++, hot, &orig, 1);
+	assert_int_equal(tool_cmd(&T, n, NULL), 0);
+	n = kvmi_encode_control_events_d(
+		d, B(&T), T.seq++, 0,
+		(uint16_t)kvmi_dialect_event_to_wire(d, KVMI_EVENT_BREAKPOINT), 0);
+	assert_int_equal(tool_cmd(&T, n, NULL), 0);
+	n = kvmi_encode_event_reply_d(d, B(&T), ev.hdr.seq, ev.event.vcpu,
+				      ev.event.event, KVMI_EVENT_ACTION_RETRY);
+	assert_int_equal(tool_send(&T, T.buf, (size_t)n), 0);
+	assert_int_equal(tool_cmd(&T, kvmi_encode_get_version(B(&T), T.seq++),
+				  NULL),
+			 0);
+	while (T.nq) {
+		assert_int_equal(tool_event(&T, &ev), 1);
+		n = kvmi_encode_event_reply_d(d, B(&T), ev.hdr.seq,
+					      ev.event.vcpu, ev.event.event,
+					      KVMI_EVENT_ACTION_RETRY);
+		assert_int_equal(tool_send(&T, T.buf, (size_t)n), 0);
+	}
+	assert_int_equal(tool_finish(&T, 1), 0);
+	assert_string_equal(field("dialect"), want == KVMI_DIALECT_V12 ? "\"v12\""
+					      : want == KVMI_DIALECT_V7 ? "\"v7\""
+									: "\"v7-2023\"");
+	assert_string_equal(field("verdict"), "\"clean\"");
+
+	/* the recorded session: kvmi-dump tells the dialect and decodes
+	 * every message of it */
+	assert_non_null(dump);
+	snprintf(path, sizeof(path), "%s/d.kvmicap", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' '%s'", dump, path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	got = fread(out, 1, sizeof(out) - 1, p);
+	out[got] = 0;
+	assert_int_equal(pclose(p), 0);
+	snprintf(cmd, sizeof(cmd), "# dialect %s (", name);
+	assert_non_null(strstr(out, cmd));
+	assert_non_null(strstr(out, "BREAKPOINT action=RETRY"));
+	unlink(path);
+	rmdir(dir);
+}
+
+static void dialect_v7_over_socket(void **state)
+{
+	(void)state;
+	dialect_session("v7", 96);
+}
+
+static void dialect_v7_2023_over_socket(void **state)
+{
+	(void)state;
+	dialect_session("v7-2023", 96);
+}
+
+static void dialect_v12_over_socket(void **state)
+{
+	(void)state;
+	dialect_session("v12", 104);
 }
 
 int main(void)
@@ -549,6 +663,9 @@ int main(void)
 		T(policy_and_duration_from_the_command_line),
 		T(many_guests_in_one_process),
 		cmocka_unit_test(cli_help_and_bad_arguments),
+		T(dialect_v7_over_socket),
+		T(dialect_v7_2023_over_socket),
+		T(dialect_v12_over_socket),
 	};
 
 	return cmocka_run_group_tests(tests, setup_group, NULL);

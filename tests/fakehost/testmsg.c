@@ -23,22 +23,30 @@ void test_msg_copy(struct test_msg *o, const struct kvmi_msg *m)
 	}
 }
 
+int test_encode_event_reply_d(enum kvmi_dialect d, void *buf, size_t cap,
+			      uint32_t seq, const struct kvmi_event *ev,
+			      const union kvmi_event_data *data, uint8_t action)
+{
+	switch (kvmi_dialect_event_from_wire(d, ev->event)) {
+	case KVMI_EVENT_CR:
+		return kvmi_encode_event_reply_cr_d(d, buf, cap, seq, ev->vcpu,
+						    action, data->cr.new_value);
+	case KVMI_EVENT_MSR:
+		return kvmi_encode_event_reply_msr_d(d, buf, cap, seq, ev->vcpu,
+						     action, data->msr.new_value);
+	case KVMI_EVENT_PF:
+		return kvmi_encode_event_reply_pf_d(d, buf, cap, seq, ev->vcpu,
+						    action, NULL);
+	default:
+		return kvmi_encode_event_reply_d(d, buf, cap, seq, ev->vcpu,
+						 ev->event, action);
+	}
+}
+
 int test_encode_event_reply(void *buf, size_t cap, uint32_t seq,
 			    const struct kvmi_event *ev,
 			    const union kvmi_event_data *data, uint8_t action)
 {
-	switch (ev->event) {
-	case KVMI_EVENT_CR:
-		return kvmi_encode_event_reply_cr(buf, cap, seq, ev->vcpu, action,
-						  data->cr.new_value);
-	case KVMI_EVENT_MSR:
-		return kvmi_encode_event_reply_msr(buf, cap, seq, ev->vcpu, action,
-						   data->msr.new_value);
-	case KVMI_EVENT_PF:
-		return kvmi_encode_event_reply_pf(buf, cap, seq, ev->vcpu, action,
-						  NULL);
-	default:
-		return kvmi_encode_event_reply(buf, cap, seq, ev->vcpu, ev->event,
-					       action);
-	}
+	return test_encode_event_reply_d(KVMI_DIALECT_V6, buf, cap, seq, ev,
+					 data, action);
 }

@@ -27,5 +27,9 @@ void test_msg_copy(struct test_msg *o, const struct kvmi_msg *m);
 int test_encode_event_reply(void *buf, size_t cap, uint32_t seq,
 			    const struct kvmi_event *ev,
 			    const union kvmi_event_data *data, uint8_t action);
+/* the same in dialect @d (@ev->event is @d's wire id) */
+int test_encode_event_reply_d(enum kvmi_dialect d, void *buf, size_t cap,
+			      uint32_t seq, const struct kvmi_event *ev,
+			      const union kvmi_event_data *data, uint8_t action);
 
 #endif

@@ -639,6 +639,7 @@ static int guest_init(struct host *h, struct guest *g, unsigned i)
 		g->uuid[15] ^= (uint8_t)i;
 	}
 	g->outcome.name = g->name;
+	g->outcome.dialect = cfg->vm.dialect;
 	g->outcome.uuid = g->uuid;
 	g->outcome.unhook_ms = -1;
 	r = fh_vm_new(&cfg->vm, &g->vm);

@@ -123,7 +123,7 @@ static struct fh_page *get_page(struct fh_memory *m, uint64_t gfn)
 	p->used = 1;
 	p->gfn = gfn;
 	p->data = NULL;
-	p->access = ACCESS_RWX;
+	memset(p->access, ACCESS_RWX, sizeof(p->access));
 	m->used++;
 	return p;
 }
@@ -167,14 +167,21 @@ int fh_memory_write(struct fh_memory *m, uint64_t gpa, const void *data,
 	return 0;
 }
 
-uint8_t fh_memory_access(const struct fh_memory *m, uint64_t gpa)
+uint8_t fh_memory_access_view(const struct fh_memory *m, unsigned view,
+			      uint64_t gpa)
 {
 	const struct fh_page *p = lookup(m, gpa >> FH_PAGE_SHIFT);
 
-	return p ? p->access : ACCESS_RWX;
+	return p ? p->access[view] : ACCESS_RWX;
 }
 
-int fh_memory_set_access(struct fh_memory *m, uint64_t gpa, uint8_t access)
+uint8_t fh_memory_access(const struct fh_memory *m, uint64_t gpa)
+{
+	return fh_memory_access_view(m, 0, gpa);
+}
+
+int fh_memory_set_access_view(struct fh_memory *m, unsigned view, uint64_t gpa,
+			      uint8_t access)
 {
 	struct fh_page *p;
 
@@ -183,12 +190,26 @@ int fh_memory_set_access(struct fh_memory *m, uint64_t gpa, uint8_t access)
 	p = get_page(m, gpa >> FH_PAGE_SHIFT);
 	if (!p)
 		return -ENOMEM;
-	if (p->access == ACCESS_RWX && access != ACCESS_RWX)
+	if (p->access[view] == ACCESS_RWX && access != ACCESS_RWX)
 		m->restricted++;
-	else if (p->access != ACCESS_RWX && access == ACCESS_RWX)
+	else if (p->access[view] != ACCESS_RWX && access == ACCESS_RWX)
 		m->restricted--;
-	p->access = access;
+	p->access[view] = access;
 	return 0;
+}
+
+int fh_memory_set_access(struct fh_memory *m, uint64_t gpa, uint8_t access)
+{
+	return fh_memory_set_access_view(m, 0, gpa, access);
+}
+
+void fh_memory_reset_view(struct fh_memory *m, unsigned view)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].used)
+			fh_memory_set_access_view(m, view,
+						  m->slots[i].gfn << FH_PAGE_SHIFT,
+						  ACCESS_RWX);
 }
 
 uint64_t fh_memory_diff(const struct fh_memory *m)

@@ -15,11 +15,15 @@
 
 #define FH_PAGE_SIZE 4096u
 #define FH_PAGE_SHIFT 12
+/* EPT views with their own access rights (kvmi-v7): view 0 and up to 7
+ * more (the host allows 511; the model stops at 8) */
+#define FH_MAX_VIEWS 8
 
 struct fh_page {
 	uint64_t gfn;
 	uint8_t *data; /* current content; NULL = still the original */
-	uint8_t access; /* KVMI_PAGE_ACCESS_* bits; 7 = unrestricted */
+	uint8_t access[FH_MAX_VIEWS]; /* KVMI_PAGE_ACCESS_* bits per view;
+					 7 = unrestricted */
 	uint8_t used;
 };
 
@@ -29,7 +33,7 @@ struct fh_memory {
 	struct fh_page *slots;	/* open addressing on gfn */
 	size_t cap;		/* power of two (or 0) */
 	size_t used;
-	size_t restricted;	/* pages whose access is not rwx */
+	size_t restricted;	/* (page, view) pairs whose access is not rwx */
 };
 
 /* fh_memory_init - @npages of RAM whose content derives from @seed. */
@@ -57,6 +61,13 @@ uint8_t fh_memory_byte(const struct fh_memory *m, uint64_t gpa);
  * forgets the restriction.  set returns 0 or -ENOMEM. */
 uint8_t fh_memory_access(const struct fh_memory *m, uint64_t gpa);
 int fh_memory_set_access(struct fh_memory *m, uint64_t gpa, uint8_t access);
+/* the same in view @view (< FH_MAX_VIEWS) */
+uint8_t fh_memory_access_view(const struct fh_memory *m, unsigned view,
+			      uint64_t gpa);
+int fh_memory_set_access_view(struct fh_memory *m, unsigned view, uint64_t gpa,
+			      uint8_t access);
+/* fh_memory_reset_view - every page of @view back to rwx */
+void fh_memory_reset_view(struct fh_memory *m, unsigned view);
 
 /* fh_memory_diff - bytes that differ from the original content. */
 uint64_t fh_memory_diff(const struct fh_memory *m);

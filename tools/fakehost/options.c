@@ -17,7 +17,8 @@
 
 static const char help_text[] =
 "Usage: kvmi-fakehost --connect PATH [OPTION]...\n"
-"A simulated QEMU + KVMI host (protocol version 1, \"v6\") for testing\n"
+"A simulated QEMU + KVMI host (protocol version 1: \"v6\", kvmi-v7 or v12) for\n"
+"testing\n"
 "introspection tools: connects to the tool's unix socket like QEMU, performs\n"
 "QEMU's handshake, then answers every KVMI command with the host kernel's\n"
 "validation rules while model guests raise events.  At the end of each guest\n"
@@ -48,6 +49,24 @@ static const char help_text[] =
 "                            v6-era QEMU), 104 (adds max_gpa) or any N in\n"
 "                            4..1048576 (zero-filled beyond 104)\n"
 "  --max-gpa                 same as --handshake-size 104\n"
+"  --dialect D               the host's dialect: v6 (default, KVMI-PROTOCOL.md),\n"
+"                            v7 (kvmi-v7 branch, 2021), v7-2023 (the same\n"
+"                            after the 2023 additions) or v12 (kvmi-v12,\n"
+"                            its QEMU sends 104 handshake bytes unless\n"
+"                            --handshake-size says otherwise).  kvmi-v7: the\n"
+"                            16-byte GET_VERSION reply with its feature\n"
+"                            block (VMFUNC, EPTP switching and single-step;\n"
+"                            no SPP, no #VE), EPT views with their own page\n"
+"                            access (2021: views 0-2; 2023: created on\n"
+"                            demand, up to 7), -KVM_ENOSYS\n"
+"                            for unknown ids, TRAP after every injection,\n"
+"                            CPUID and CMD_ERROR events, single-stepping,\n"
+"                            and the host's bugs (PAUSE_VCPU read from the\n"
+"                            vCPU header, SET_PAGE_WRITE_BITMAP never\n"
+"                            allowed, GET_REGISTERS zeros after a bad MSR).\n"
+"                            Ids given to --deny-command and --deny-event\n"
+"                            are the kvmi-v7 numbers (v6's, plus CMD_ERROR\n"
+"                            12 and CPUID 13) in every dialect.\n"
 "\n"
 "Guest model (per guest):\n"
 "  --vcpus N                 online vCPUs, default 2 (max 256)\n"
@@ -61,7 +80,8 @@ static const char help_text[] =
 "  --events-per-vcpu N       a vCPU stops raising workload events after N\n"
 "  --insn LIST               the only instructions the workload uses,\n"
 "                            comma-separated: exec, read, write, cr3, msr,\n"
-"                            xsetbv, hypercall, descriptor (default: all, in\n"
+"                            xsetbv, hypercall, descriptor, cpuid (kvmi-v7\n"
+"                            only) (default: all, in\n"
 "                            the mix below; 'cr3' makes every instruction an\n"
 "                            event when CR3 is intercepted: for benchmarks)\n"
 "  --hotplug-after-ms N      hot-plug one vCPU N ms after the handshake (it\n"
@@ -120,7 +140,9 @@ static const char help_text[] =
 "integrity_error, guest_int3_handled (#BP of the guest's own INT3s it\n"
 "handled), unsupported_actions, exceptions_injected, exceptions_dropped\n"
 "(lost against a re-injected #BP; reported with TRAP), hooks_left (events\n"
-"and intercepts still enabled), verdict.\n"
+"and intercepts still enabled; kvmi-v7/v12 also vCPUs off view 0, with\n"
+"visible views or single-stepping, views created, gfns allocated), dialect,\n"
+"verdict.  pages_restricted counts every view.\n"
 "\n"
 "Verdict \"clean\" requires: the handshake succeeded, the host never closed\n"
 "the channel over a bad message, no CRASH, every byte of guest memory equal\n"
@@ -142,7 +164,7 @@ enum {
 	O_MAX_GPA, O_VCPUS, O_MAX_VCPUS, O_MEM, O_SEED, O_HOT, O_HOT_COUNT,
 	O_EVENTS_PER_VCPU, O_INSN, O_HOTPLUG, O_DENY_CMD, O_DENY_EVENT, O_PA_ERRORS,
 	O_UNHOOK_MS, O_UNHOOK_EVENTS, O_UNHOOK_TIMEOUT, O_DURATION, O_REPORT,
-	O_RECORD, O_VERSION,
+	O_RECORD, O_VERSION, O_DIALECT,
 };
 
 static const struct option longopts[] = {
@@ -158,6 +180,7 @@ static const struct option longopts[] = {
 	{ "start-time", required_argument, NULL, O_START_TIME },
 	{ "handshake-size", required_argument, NULL, O_HS_SIZE },
 	{ "max-gpa", no_argument, NULL, O_MAX_GPA },
+	{ "dialect", required_argument, NULL, O_DIALECT },
 	{ "vcpus", required_argument, NULL, O_VCPUS },
 	{ "max-vcpus", required_argument, NULL, O_MAX_VCPUS },
 	{ "mem-mb", required_argument, NULL, O_MEM },
@@ -257,6 +280,7 @@ static int parse_insn(const char *list, uint32_t *mask)
 		{"msr", FH_INSN_MSR},	  {"xsetbv", FH_INSN_XSETBV},
 		{"hypercall", FH_INSN_HYPERCALL},
 		{"descriptor", FH_INSN_DESCRIPTOR},
+		{"cpuid", FH_INSN_CPUID},
 	};
 	const char *p = list;
 
@@ -279,7 +303,15 @@ static int parse_insn(const char *list, uint32_t *mask)
 	return *mask ? 0 : -1;
 }
 
-/* A message/event id by number or by name (with or without "KVMI_"). */
+/* @s is @name, or @name without @pre */
+static int name_is(const char *name, const char *pre, const char *s)
+{
+	return !strcmp(name, s) || (!strncmp(name, pre, strlen(pre)) &&
+				    !strcmp(name + strlen(pre), s));
+}
+
+/* A message/event id (common numbering) by number or by name, v6's or
+ * kvmi-v7's (with or without "KVMI_"). */
 static int parse_id(const char *s, int event, unsigned limit)
 {
 	char *end;
@@ -288,12 +320,13 @@ static int parse_id(const char *s, int event, unsigned limit)
 	if (end != s && !*end)
 		return v < limit ? (int)v : -1;
 	for (unsigned i = 0; i < limit; i++) {
-		const char *name = event ? kvmi_event_name(i) : kvmi_msg_name(i);
+		const enum kvmi_dialect d7 = KVMI_DIALECT_V7_2023;
 		const char *pre = event ? "KVMI_EVENT_" : "KVMI_";
 
-		if (!strcmp(name, s) ||
-		    (!strncmp(name, pre, strlen(pre)) &&
-		     !strcmp(name + strlen(pre), s)))
+		if (event ? name_is(kvmi_event_name(i), pre, s) ||
+				    name_is(kvmi_event_name_d(d7, i), pre, s)
+			  : name_is(kvmi_msg_name(i), pre, s) ||
+				    name_is(kvmi_msg_name_d(d7, i), pre, s))
 			return (int)i;
 	}
 	return -1;
@@ -320,7 +353,7 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 	static char secret_buf[SECRET_MAX + 3];
 	struct parser p = { errbuf, errlen, 0 };
 	const char *secret_arg = NULL, *secret_file = NULL;
-	int max_vcpus_set = 0;
+	int max_vcpus_set = 0, hs_size_set = 0;
 	int c, id;
 
 	fh_host_config_defaults(cfg);
@@ -348,8 +381,18 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 				fail(&p, "--uuid: '%s' is not a UUID (32 hex digits, dashes allowed)", optarg);
 			break;
 		case O_START_TIME: cfg->start_time = (int64_t)number(&p, "start-time", optarg, 0, INT64_MAX); break;
-		case O_HS_SIZE: cfg->handshake_size = (uint32_t)number(&p, "handshake-size", optarg, 4, 1u << 20); break;
-		case O_MAX_GPA: cfg->handshake_size = sizeof(struct kvmi_qemu2introspector_ext); break;
+		case O_HS_SIZE:
+			cfg->handshake_size = (uint32_t)number(&p, "handshake-size", optarg, 4, 1u << 20);
+			hs_size_set = 1;
+			break;
+		case O_MAX_GPA:
+			cfg->handshake_size = sizeof(struct kvmi_qemu2introspector_ext);
+			hs_size_set = 1;
+			break;
+		case O_DIALECT:
+			if (kvmi_dialect_parse(optarg, &cfg->vm.dialect))
+				fail(&p, "--dialect: '%s' is not v6, v7, v7-2023 or v12", optarg);
+			break;
 		case O_VCPUS: cfg->vm.vcpus = (unsigned)number(&p, "vcpus", optarg, 1, FH_MAX_VCPUS); break;
 		case O_MAX_VCPUS:
 			cfg->vm.max_vcpus = (unsigned)number(&p, "max-vcpus", optarg, 1, FH_MAX_VCPUS);
@@ -362,7 +405,7 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 		case O_EVENTS_PER_VCPU: cfg->vm.events_per_vcpu = number(&p, "events-per-vcpu", optarg, 1, UINT64_MAX); break;
 		case O_INSN:
 			if (parse_insn(optarg, &cfg->vm.insn_mask))
-				fail(&p, "--insn: '%s' is not a list of exec, read, write, cr3, msr, xsetbv, hypercall, descriptor", optarg);
+				fail(&p, "--insn: '%s' is not a list of exec, read, write, cr3, msr, xsetbv, hypercall, descriptor, cpuid", optarg);
 			break;
 		case O_HOTPLUG: cfg->hotplug_after_ms = (unsigned)number(&p, "hotplug-after-ms", optarg, 1, UINT32_MAX); break;
 		case O_DENY_CMD:
@@ -376,7 +419,7 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 				cfg->vm.deny_commands |= 1ULL << id;
 			break;
 		case O_DENY_EVENT:
-			id = parse_id(optarg, 1, KVMI_NUM_EVENTS);
+			id = parse_id(optarg, 1, FH_NUM_EVENTS);
 			if (id < 0)
 				fail(&p, "--deny-event: unknown event '%s'", optarg);
 			else
@@ -430,6 +473,8 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 		fail(&p, "--connect: the path is longer than a unix socket path may be");
 		return FH_OPTIONS_ERROR;
 	}
+	if (!hs_size_set && cfg->vm.dialect == KVMI_DIALECT_V12)
+		cfg->handshake_size = KVMI_V12_HANDSHAKE_QEMU_SIZE;
 	if (!max_vcpus_set)
 		cfg->vm.max_vcpus = cfg->vm.vcpus < FH_MAX_VCPUS ? cfg->vm.vcpus + 1
 								 : FH_MAX_VCPUS;

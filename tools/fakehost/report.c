@@ -7,10 +7,20 @@
 #include <errno.h>
 #include <string.h>
 
-static const char *const event_keys[KVMI_NUM_EVENTS] = {
+/* by common event id; kvmi-v7 adds the last two */
+static const char *const event_keys[FH_NUM_EVENTS] = {
 	"unhook", "cr", "msr", "xsetbv", "breakpoint", "hypercall",
 	"pf", "trap", "descriptor", "create_vcpu", "pause_vcpu", "singlestep",
+	"cmd_error", "cpuid",
 };
+
+/* the event ids the guest's dialect has (v6: 12, kvmi-v7 and v12's
+ * common numbering: 14) */
+static unsigned num_events(const struct fh_vm *vm)
+{
+	return vm && vm->cfg.dialect != KVMI_DIALECT_V6 ? FH_NUM_EVENTS
+							: KVMI_NUM_EVENTS;
+}
 
 static void add_reason(struct fh_verdict *v, const char *r)
 {
@@ -81,10 +91,10 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_counts(FILE *f, const uint64_t *counts)
+static void json_counts(FILE *f, const uint64_t *counts, unsigned n)
 {
 	fputc('{', f);
-	for (unsigned i = 0; i < KVMI_NUM_EVENTS; i++)
+	for (unsigned i = 0; i < n; i++)
 		fprintf(f, "%s\"%s\":%llu", i ? "," : "", event_keys[i],
 			(unsigned long long)counts[i]);
 	fputc('}', f);
@@ -92,19 +102,19 @@ static void json_counts(FILE *f, const uint64_t *counts)
 
 static void json_hooks_left(FILE *f, const struct fh_vm *vm)
 {
-	uint64_t per_event[KVMI_NUM_EVENTS] = { 0 };
+	uint64_t per_event[FH_NUM_EVENTS] = { 0 };
 	unsigned crs = 0, msrs = 0, first = 1;
 
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		const struct fh_vcpu *c = &vm->vcpus[i];
 
-		for (unsigned e = 0; e < KVMI_NUM_EVENTS; e++)
+		for (unsigned e = 0; e < FH_NUM_EVENTS; e++)
 			per_event[e] += (c->events >> e) & 1;
 		crs += (unsigned)__builtin_popcount(c->crs);
 		msrs += c->msrs_intercepted;
 	}
 	fputs("{\"vcpu_events\":{", f);
-	for (unsigned e = 0; e < KVMI_NUM_EVENTS; e++)
+	for (unsigned e = 0; e < FH_NUM_EVENTS; e++)
 		if (per_event[e]) {
 			fprintf(f, "%s\"%s\":%llu", first ? "" : ",", event_keys[e],
 				(unsigned long long)per_event[e]);
@@ -112,18 +122,36 @@ static void json_hooks_left(FILE *f, const struct fh_vm *vm)
 		}
 	fputs("},\"vm_events\":[", f);
 	first = 1;
-	for (unsigned e = 0; e < KVMI_NUM_EVENTS; e++)
+	for (unsigned e = 0; e < FH_NUM_EVENTS; e++)
 		if ((vm->vm_events >> e) & 1) {
 			fprintf(f, "%s\"%s\"", first ? "" : ",", event_keys[e]);
 			first = 0;
 		}
-	fprintf(f, "],\"cr_intercepts\":%u,\"msr_intercepts\":%u}", crs, msrs);
+	fprintf(f, "],\"cr_intercepts\":%u,\"msr_intercepts\":%u", crs, msrs);
+	if (vm->cfg.dialect != KVMI_DIALECT_V6) {
+		unsigned off_view0 = 0, visible = 0, stepping = 0;
+
+		/* kvmi-v7 / v12 state the host undoes at unhook */
+		for (unsigned i = 0; i < vm->nvcpus; i++) {
+			off_view0 += vm->vcpus[i].view != 0;
+			visible += vm->vcpus[i].views_visible != 0;
+			stepping += vm->vcpus[i].singlestep != 0;
+		}
+		fprintf(f,
+			",\"vcpus_off_view0\":%u,\"vcpus_with_visible_views\":%u,"
+			"\"vcpus_singlestepping\":%u,\"views_created\":%u,"
+			"\"gfns_allocated\":%u",
+			off_view0, visible, stepping,
+			(unsigned)__builtin_popcount(vm->views_created),
+			vm->ngfns);
+	}
+	fputc('}', f);
 }
 
 int fh_report_write(FILE *f, const struct fh_outcome *o,
 		    const struct fh_verdict *v)
 {
-	static const uint64_t none[KVMI_NUM_EVENTS];
+	static const uint64_t none[FH_NUM_EVENTS];
 	const struct fh_vm *vm = o->vm;
 	char uuid[37];
 	const uint8_t *u = o->uuid;
@@ -138,10 +166,13 @@ int fh_report_write(FILE *f, const struct fh_outcome *o,
 	fprintf(f, ",\"uuid\":\"%s\",\"handshake_ok\":%s,\"handshake_error\":",
 		uuid, o->handshake_ok ? "true" : "false");
 	json_str(f, o->handshake_error);
+	fprintf(f, ",\"dialect\":\"%s\"",
+		kvmi_dialect_name(o->dialect));
 	fprintf(f, ",\"vcpus\":%u,\"events_sent\":", vm ? vm->nvcpus : 0);
-	json_counts(f, vm ? vm->stats.events_sent : none);
+	json_counts(f, vm ? vm->stats.events_sent : none, num_events(vm));
 	fputs(",\"events_replied\":", f);
-	json_counts(f, vm ? vm->stats.events_replied : none);
+	json_counts(f, vm ? vm->stats.events_replied : none,
+		    num_events(vm));
 	fprintf(f, ",\"events_total\":%llu,\"events_unreplied\":%llu,"
 		   "\"commands\":%llu",
 		(unsigned long long)(vm ? fh_vm_total_events(vm) : 0),

@@ -31,6 +31,7 @@ struct fh_outcome {
 	double unhook_ms;	     /* UNHOOK sent -> socket closed; < 0 n/a */
 	const char *end;	     /* how the channel ended (see host.c) */
 	const struct fh_vm *vm;	     /* NULL when there was no channel */
+	enum kvmi_dialect dialect;   /* the host's dialect */
 };
 
 struct fh_verdict {

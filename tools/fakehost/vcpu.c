@@ -4,9 +4,13 @@
  * Each instruction is drawn from the hot set: execute the byte at a hot
  * address (a #BP when it is 0xCC), read or write data on a hot page, load
  * CR3, write an MSR or XCR0, issue the agent hypercall, or read a
- * descriptor-table register.  Page-access restrictions, CR/MSR interception and
- * the events the tool enabled turn these into KVMI events; the vCPU then
- * waits for the reply and applies its action as the v6 host does.
+ * descriptor-table register (and, on kvmi-v7, execute CPUID).  Page-access
+ * restrictions, CR/MSR interception and the events the tool enabled turn
+ * these into KVMI events; the vCPU then waits for the reply and applies its
+ * action as the host of the dialect does.  kvmi-v7 and v12: every
+ * injected exception is reported with a TRAP event, and CONTROL_SINGLESTEP
+ * makes every completed instruction a SINGLESTEP event (failed = 0; the
+ * failed = 1 exits are not modelled).
  */
 #include "vm.h"
 
@@ -175,20 +179,63 @@ static const uint8_t default_mix[32] = {
 	FH_INSN_EXEC,	   FH_INSN_EXEC,  FH_INSN_EXEC,	  FH_INSN_EXEC,
 };
 
-void fh_vcpu_mix(uint8_t table[32], uint32_t mask)
+static void mix_from(const uint8_t base[32], uint8_t table[32], uint32_t mask)
 {
 	uint8_t allowed[32];
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < 32; i++)
-		if (!mask || (mask >> default_mix[i]) & 1)
-			allowed[n++] = default_mix[i];
+		if (!mask || (mask >> base[i]) & 1)
+			allowed[n++] = base[i];
 	if (!n) { /* kinds outside the mix: keep the usual one */
-		memcpy(table, default_mix, 32);
+		memcpy(table, base, 32);
 		return;
 	}
 	for (unsigned i = 0; i < 32; i++)
 		table[i] = allowed[i % n];
+}
+
+void fh_vcpu_mix(uint8_t table[32], uint32_t mask)
+{
+	mix_from(default_mix, table, mask);
+}
+
+void fh_vcpu_mix_cpuid(uint8_t table[32], uint32_t mask)
+{
+	uint8_t base[32];
+
+	memcpy(base, default_mix, sizeof(base));
+	base[31] = FH_INSN_CPUID; /* one execution in 32 becomes a CPUID */
+	mix_from(base, table, mask);
+}
+
+/* CPUID leaves of the model CPU (GET_CPUID and the CPUID instruction) */
+int fh_cpuid_leaf(uint32_t function, struct kvmi_get_cpuid_reply *out)
+{
+	static const struct {
+		uint32_t function;
+		struct kvmi_get_cpuid_reply r;
+	} leaves[] = {
+		{ 0x0, { 0xd, 0x756e6547, 0x6c65746e, 0x49656e69 } },
+		{ 0x1, { 0x000906ea, 0x00000800, 0xfffa3223, 0x0f8bfbff } },
+		{ 0x7, { 0x0, 0x029c67af, 0x0, 0x0 } },
+		{ 0x80000000, { 0x80000008, 0, 0, 0 } },
+		{ 0x80000001, { 0, 0, 0x121, 0x2c100800 } },
+		{ 0x80000008, { 0x3027, 0, 0, 0 } },
+	};
+
+	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
+		if (leaves[i].function == function) {
+			*out = leaves[i].r;
+			return 0;
+		}
+	return -1;
+}
+
+int fh_vector_has_error(uint8_t vector)
+{
+	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 ||
+	       vector == 21 || vector == 29 || vector == 30;
 }
 
 static void next_insn(struct fh_vm *vm, struct fh_vcpu *v)
@@ -217,6 +264,11 @@ static void next_insn(struct fh_vm *vm, struct fh_vcpu *v)
 	} else if (k == FH_INSN_DESCRIPTOR) {
 		in->kind = FH_INSN_DESCRIPTOR;
 		in->value = KVMI_DESC_IDTR + (r >> 40) % 4;
+	} else if (k == FH_INSN_CPUID) {
+		static const uint32_t fns[] = { 0x0, 0x1, 0x7, 0x80000001 };
+
+		in->kind = FH_INSN_CPUID;
+		in->value = fns[(r >> 40) % 4];
 	} else if (k == FH_INSN_READ) {
 		in->kind = FH_INSN_READ;
 		in->gpa = (hot & ~(uint64_t)(FH_PAGE_SIZE - 1)) | ((r >> 32) & 0xff8);
@@ -241,9 +293,13 @@ static void complete(struct fh_vcpu *v)
 static void deliver_bp(struct fh_vm *vm, struct fh_vcpu *v, uint64_t gpa)
 {
 	if (v->inject_pending) {
-		/* the tool's exception loses against the #BP (sec. 7.16) */
+		/* the tool's exception loses against the #BP (sec. 7.16);
+		 * kvmi-v7/v12: TRAP says the #BP was injected */
 		v->inject_pending = 0;
 		v->trap_pending = 1;
+		v->trap_vector = 3;
+		v->trap_error_code = 0;
+		v->trap_cr2 = v->sregs.cr2;
 		vm->stats.exceptions_dropped++;
 	}
 	if (fh_memory_orig_byte(&vm->mem, gpa) == 0xCC)
@@ -295,7 +351,9 @@ static int step(struct fh_vm *vm, struct fh_vcpu *v)
 				       : in->kind == FH_INSN_READ ? KVMI_PAGE_ACCESS_R
 								  : KVMI_PAGE_ACCESS_W;
 
-			if (!(fh_memory_access(&vm->mem, in->gpa) & need) &&
+			/* the restrictions of the vCPU's current view */
+			if (!(fh_memory_access_view(&vm->mem, v->view, in->gpa) &
+			      need) &&
 			    enabled(v, KVMI_EVENT_PF)) {
 				struct kvmi_event_pf pf;
 
@@ -375,6 +433,26 @@ static int step(struct fh_vm *vm, struct fh_vcpu *v)
 			return raise_event(vm, v, KVMI_EVENT_DESCRIPTOR, &d, sizeof(d), 1);
 		}
 		break;
+	case FH_INSN_CPUID: {
+		struct kvmi_get_cpuid_reply r = { 0 };
+
+		/* the outputs are in the registers before the event (7.1) */
+		fh_cpuid_leaf((uint32_t)in->value, &r);
+		v->regs.rax = r.eax;
+		v->regs.rbx = r.ebx;
+		v->regs.rcx = r.ecx;
+		v->regs.rdx = r.edx;
+		if (fh_vm_is_v7(vm) && enabled(v, KVMI_V7_EVENT_CPUID)) {
+			struct kvmi_v7_event_cpuid e;
+
+			memset(&e, 0, sizeof(e));
+			e.function = (uint32_t)in->value;
+			e.insn_length = 2;
+			return raise_event(vm, v, KVMI_V7_EVENT_CPUID, &e,
+					   sizeof(e), 1);
+		}
+		break;
+	}
 	case FH_INSN_NONE:
 		break;
 	}
@@ -382,8 +460,51 @@ static int step(struct fh_vm *vm, struct fh_vcpu *v)
 	return 0;
 }
 
+/* kvmi-v7/v12 entry: the queued exception is injected (unless a
+ * single-step loop runs) and TRAP reports it before any other event */
+static int inject_v7(struct fh_vm *vm, struct fh_vcpu *v)
+{
+	if (!v->inject_pending || v->singlestep)
+		return 0;
+	v->inject_pending = 0;
+	v->trap_pending = 1;
+	v->trap_vector = v->inject_nr;
+	v->trap_error_code =
+		fh_vector_has_error(v->inject_nr) ? v->inject_error_code : 0;
+	if (v->inject_nr == 14)
+		v->sregs.cr2 = v->inject_address;
+	v->trap_cr2 = v->sregs.cr2;
+	(void)vm;
+	return 1;
+}
+
+static int trap_event(struct fh_vm *vm, struct fh_vcpu *v)
+{
+	v->trap_pending = 0;
+	if (vm->cfg.dialect == KVMI_DIALECT_V6) {
+		struct kvmi_event_trap t;
+
+		memset(&t, 0, sizeof(t));
+		t.vector = 3;	/* the #BP re-injected instead */
+		t.type = 0x600; /* software exception */
+		if (!enabled(v, KVMI_EVENT_TRAP))
+			return 0;
+		return raise_event(vm, v, KVMI_EVENT_TRAP, &t, sizeof(t), 0);
+	} else {
+		struct kvmi_v7_event_trap t;
+
+		/* always sent, no enable check (KVMI-V7.md 7.2) */
+		memset(&t, 0, sizeof(t));
+		t.vector = v->trap_vector;
+		t.error_code = v->trap_error_code;
+		t.cr2 = v->trap_cr2;
+		return raise_event(vm, v, KVMI_EVENT_TRAP, &t, sizeof(t), 0);
+	}
+}
+
 int fh_vcpu_run(struct fh_vm *vm, struct fh_vcpu *v)
 {
+	v->started = 1;
 	for (unsigned n = 0; n < vm->cfg.steps_per_run; n++) {
 		if (v->state == FH_VCPU_WAITING || vm->crashed || vm->closed)
 			return 0;
@@ -399,19 +520,13 @@ int fh_vcpu_run(struct fh_vm *vm, struct fh_vcpu *v)
 				return raise_event(vm, v, KVMI_EVENT_SINGLESTEP,
 						   NULL, 0, 0);
 		}
-		if (v->trap_pending) {
-			struct kvmi_event_trap t;
-
-			v->trap_pending = 0;
-			memset(&t, 0, sizeof(t));
-			t.vector = 3;	  /* the #BP re-injected instead */
-			t.type = 0x600; /* software exception */
-			if (enabled(v, KVMI_EVENT_TRAP))
-				return raise_event(vm, v, KVMI_EVENT_TRAP, &t,
-						   sizeof(t), 0);
-		}
+		if (v->trap_pending && trap_event(vm, v))
+			return 1;
 		/* entry: a queued INJECT_EXCEPTION is delivered */
-		v->inject_pending = 0;
+		if (vm->cfg.dialect == KVMI_DIALECT_V6)
+			v->inject_pending = 0;
+		else if (inject_v7(vm, v) && trap_event(vm, v))
+			return 1;
 		if (v->pause_requests) {
 			v->pause_requests--;
 			return raise_event(vm, v, KVMI_EVENT_PAUSE_VCPU, NULL, 0, 0);
@@ -427,6 +542,16 @@ int fh_vcpu_run(struct fh_vm *vm, struct fh_vcpu *v)
 		if (step(vm, v)) {
 			v->quiet_runs = 0;
 			return 1;
+		}
+		if (v->singlestep && v->insn.kind == FH_INSN_NONE &&
+		    enabled(v, KVMI_EVENT_SINGLESTEP)) {
+			struct kvmi_v7_event_singlestep ss;
+
+			/* an MTF exit after the instruction (KVMI-V7.md 7.3) */
+			memset(&ss, 0, sizeof(ss));
+			v->quiet_runs = 0;
+			return raise_event(vm, v, KVMI_EVENT_SINGLESTEP, &ss,
+					   sizeof(ss), 0);
 		}
 	}
 	v->state = FH_VCPU_IDLE;
@@ -517,6 +642,14 @@ void fh_vcpu_event_reply(struct fh_vm *vm, struct fh_vcpu *v, uint8_t action,
 		else
 			v->regs.rax = 0;
 		complete(v);
+		break;
+	case KVMI_V7_EVENT_CPUID:
+		/* CONTINUE skips it with the current registers; anything
+		 * else leaves rip: CPUID runs (and raises) again */
+		if (action == KVMI_EVENT_ACTION_CONTINUE)
+			complete(v);
+		else
+			vm->stats.unsupported_actions++;
 		break;
 	case KVMI_EVENT_CR:
 	case KVMI_EVENT_MSR:

@@ -51,7 +51,8 @@ int fh_vm_new(const struct fh_vm_config *cfg, struct fh_vm **out)
 	if (!cfg || !out || cfg->vcpus < 1 || cfg->vcpus > FH_MAX_VCPUS ||
 	    cfg->max_vcpus > FH_MAX_VCPUS || cfg->mem_mb < 1 ||
 	    cfg->mem_mb > (1ULL << 30) ||
-	    (cfg->n_hot_gpas && !cfg->hot_gpas))
+	    (cfg->n_hot_gpas && !cfg->hot_gpas) ||
+	    (unsigned)cfg->dialect >= KVMI_NUM_DIALECTS)
 		return -EINVAL;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
@@ -70,6 +71,12 @@ int fh_vm_new(const struct fh_vm_config *cfg, struct fh_vm **out)
 		fh_vm_free(vm);
 		return -ENOMEM;
 	}
+	kvmi_decoder_set_dialect(vm->dec, cfg->dialect);
+	/* kvmi-v7 2021: three fixed views; 2023: view 0 until others are
+	 * created */
+	vm->view_count = cfg->dialect == KVMI_DIALECT_V7
+				 ? KVMI_V7_2021_MAX_EPT_VIEWS
+				 : 1;
 	for (size_t i = 0; i < cfg->n_hot_gpas; i++) {
 		if (!fh_memory_valid(&vm->mem, cfg->hot_gpas[i], 1)) {
 			fh_vm_free(vm);
@@ -80,7 +87,10 @@ int fh_vm_new(const struct fh_vm_config *cfg, struct fh_vm **out)
 	generate_hot(vm);
 	if (!vm->nhot)
 		vm->hot[vm->nhot++] = 0x1000;
-	fh_vcpu_mix(vm->insn_table, cfg->insn_mask);
+	if (fh_vm_is_v7(vm))
+		fh_vcpu_mix_cpuid(vm->insn_table, cfg->insn_mask);
+	else
+		fh_vcpu_mix(vm->insn_table, cfg->insn_mask);
 	for (unsigned i = 0; i < cfg->vcpus; i++)
 		fh_vcpu_init(&vm->vcpus[i], i, cfg->seed);
 	vm->nvcpus = cfg->vcpus;
@@ -132,6 +142,26 @@ int fh_vm_event_allowed(const struct fh_vm *vm, unsigned id)
 	return id >= 32 || !(vm->cfg.deny_events & (1u << id));
 }
 
+int fh_vm_is_v7(const struct fh_vm *vm)
+{
+	return vm->cfg.dialect == KVMI_DIALECT_V7 ||
+	       vm->cfg.dialect == KVMI_DIALECT_V7_2023;
+}
+
+/* The model CPU: MTF single-step, VMFUNC and EPTP switching (EPT views
+ * with their own access rights), no SPP, no #VE. */
+struct kvmi_v7_features fh_vm_features(const struct fh_vm *vm)
+{
+	struct kvmi_v7_features f;
+
+	(void)vm;
+	memset(&f, 0, sizeof(f));
+	f.vmfunc = 1;
+	f.eptp = 1;
+	f.singlestep = 1;
+	return f;
+}
+
 int fh_vm_feed(struct fh_vm *vm, const void *data, size_t len)
 {
 	const uint8_t *p = data;
@@ -162,6 +192,8 @@ int fh_vm_feed(struct fh_vm *vm, const void *data, size_t len)
 static void fill_arch(const struct fh_vcpu *v, struct kvmi_event_arch *a)
 {
 	a->mode = KVMI_MODE_64;
+	a->padding[1] = (__u8)v->view; /* kvmi-v7 arch.view (0 elsewhere) */
+	a->padding[2] = (__u8)(v->view >> 8);
 	a->regs = v->regs;
 	a->sregs = v->sregs;
 	a->msrs.sysenter_cs = v->msrs[0];
@@ -180,31 +212,37 @@ uint32_t fh_vm_emit_event(struct fh_vm *vm, const struct fh_vcpu *vcpu,
 {
 	struct kvmi_event ev;
 	uint8_t *p;
-	int n;
+	int n, wire;
 
 	if (vm->closed)
 		return 0;
-	p = fh_buf_reserve(&vm->out, 8 + sizeof(ev) + len);
+	p = fh_buf_reserve(&vm->out, 16 + sizeof(ev) + len);
 	if (!p) {
 		fh_vm_close(vm, "out of memory sending an event");
 		return 0;
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.size = sizeof(ev);
-	ev.event = id;
+	wire = kvmi_dialect_event_to_wire(vm->cfg.dialect, id);
+	if (wire < 0) {
+		fh_vm_close(vm, "event %u does not exist in %s", id,
+			    kvmi_dialect_name(vm->cfg.dialect));
+		return 0;
+	}
+	ev.event = (__u8)wire;
 	if (vcpu) {
 		ev.vcpu = (__u16)vcpu->index;
-		fill_arch(vcpu, &ev.arch);
+		fill_arch(vcpu, &ev.arch); /* kvmi-v7 arch.view: always 0 */
 	}
 	vm->event_seq++;
-	n = kvmi_encode_event(p, 8 + sizeof(ev) + len, vm->event_seq, &ev,
-			      sizeof(ev), data, len);
+	n = kvmi_encode_event_d(vm->cfg.dialect, p, 16 + sizeof(ev) + len,
+				vm->event_seq, &ev, sizeof(ev), data, len);
 	if (n < 0) {
 		fh_vm_close(vm, "cannot encode event %u: %s", id, kvmi_strerror(n));
 		return 0;
 	}
 	vm->out.len += (size_t)n;
-	if (id < KVMI_NUM_EVENTS)
+	if (id < FH_NUM_EVENTS)
 		vm->stats.events_sent[id]++;
 	return vm->event_seq;
 }
@@ -307,7 +345,7 @@ uint64_t fh_vm_total_events(const struct fh_vm *vm)
 {
 	uint64_t n = 0;
 
-	for (unsigned i = 0; i < KVMI_NUM_EVENTS; i++)
+	for (unsigned i = 0; i < FH_NUM_EVENTS; i++)
 		n += vm->stats.events_sent[i];
 	return n;
 }

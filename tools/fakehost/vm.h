@@ -6,9 +6,12 @@
  * what the host sends back (command replies, events) to vm->out.  Its vCPUs
  * "execute" a seeded workload when fh_vm_run() is called and raise the
  * events the tool enabled; a vCPU that raised an event waits for its reply
- * as on the real host.  Everything follows the v6 host described in
- * KVMI-PROTOCOL.md (validation order, error codes, when the socket is
- * closed).  Tests drive this directly; host.c wires it to a socket.
+ * as on the real host.  Everything follows the host of the configured
+ * dialect: v6 as described in KVMI-PROTOCOL.md, kvmi-v7 (2021 or 2023) as
+ * in KVMI-V7.md, v12 as in KVMI-V12.md (validation order, error codes,
+ * when the socket is closed).  Internally ids are the common (kvmi-v7)
+ * numbering of codec.h; they are mapped to the dialect's at the wire.
+ * Tests drive this directly; host.c wires it to a socket.
  *
  * Not thread-safe: one thread per vm.
  */
@@ -25,6 +28,8 @@
 
 #define FH_MAX_VCPUS 256
 #define FH_NMSRS 9 /* the MSRs of kvmi_event_arch.msrs, in that order */
+#define FH_NUM_EVENTS KVMI_V7_NUM_EVENTS /* common event ids 0..13 */
+#define FH_MAX_GFNS 64 /* kvmi-v7 2023: gfns ALLOC_GFN may add */
 
 /* What SET_PAGE_ACCESS returns when some entries are bad (all variants
  * keep applying the good entries unless told otherwise). */
@@ -50,6 +55,7 @@ struct fh_vm_config {
 				     uses; 0 = all, in their usual mix */
 	unsigned steps_per_run;	  /* instructions per vCPU and run before it
 				     idles without an event; 0 = 256 */
+	enum kvmi_dialect dialect; /* the host's dialect (default v6) */
 };
 
 enum fh_vcpu_state {
@@ -69,6 +75,7 @@ enum fh_insn_kind {
 	FH_INSN_XSETBV,	    /* xsetbv: XCR0 = value */
 	FH_INSN_HYPERCALL,  /* the agent hypercall (rax 34, rdi 24, rsi 0) */
 	FH_INSN_DESCRIPTOR, /* sidt/sgdt/sldt/str (value = KVMI_DESC_*) */
+	FH_INSN_CPUID,	    /* cpuid leaf value (kvmi-v7 workloads only) */
 };
 
 struct fh_insn {
@@ -98,9 +105,20 @@ struct fh_vcpu {
 	unsigned pause_requests;
 	int inject_pending;  /* INJECT_EXCEPTION queued for the next entry */
 	uint8_t inject_nr;
-	int trap_pending;    /* report the dropped injection with TRAP */
+	uint32_t inject_error_code;
+	uint64_t inject_address;
+	int trap_pending;    /* v6: report the dropped injection with TRAP;
+				kvmi-v7/v12: report every injection */
+	uint8_t trap_vector; /* kvmi-v7/v12: what was actually injected */
+	uint32_t trap_error_code;
+	uint64_t trap_cr2;
+	int singlestep;	     /* kvmi-v7/v12: CONTROL_SINGLESTEP loop on */
+	uint16_t view;	     /* kvmi-v7: the EPT view it runs on */
+	uint8_t views_visible; /* kvmi-v7: bit per view VMFUNC may pick */
 	int singlestep_done; /* send SINGLESTEP (PF reply asked for it) */
 	int create_pending;  /* send CREATE_VCPU when it starts */
+	int started;	     /* it has run (kvmi-v7: CREATE_VCPU enabled
+				before that is sent for it too) */
 
 	/* the event it waits for (state WAITING) */
 	uint8_t ev_id;
@@ -114,8 +132,8 @@ struct fh_vcpu {
 };
 
 struct fh_stats {
-	uint64_t events_sent[KVMI_NUM_EVENTS];
-	uint64_t events_replied[KVMI_NUM_EVENTS];
+	uint64_t events_sent[FH_NUM_EVENTS];	/* by common event id */
+	uint64_t events_replied[FH_NUM_EVENTS];
 	uint64_t commands;
 	uint64_t guest_integrity_errors; /* #BP/#GP the guest did not expect */
 	uint64_t unsupported_actions;
@@ -138,7 +156,12 @@ struct fh_vm {
 	struct fh_buf out; /* bytes for the tool */
 	uint32_t event_seq;
 	int replies_disabled;
+	uint8_t cmd_response_flags; /* kvmi-v7: CMD_ERROR events when off */
 	uint32_t vm_events; /* enabled VM events (UNHOOK, CREATE_VCPU) */
+	uint64_t gfns[FH_MAX_GFNS]; /* kvmi-v7 2023: gfns ALLOC_GFN added */
+	unsigned ngfns;
+	unsigned view_count;	/* kvmi-v7: valid views are 0..view_count-1 */
+	uint8_t views_created;	/* kvmi-v7 2023: bit per created view */
 	int wake;	    /* state changed: idle vCPUs run again */
 
 	int closed;		/* the channel is gone (any reason) */
@@ -206,24 +229,35 @@ void fh_vm_close(struct fh_vm *vm, const char *fmt, ...)
 /* fh_vm_integrity_error - the guest got an exception it did not expect. */
 void fh_vm_integrity_error(struct fh_vm *vm, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* fh_vm_emit_event - append an event of @vcpu (NULL: VM event with zero
- * arch, vcpu 0) with @len bytes of specific data; returns its seq or 0 on
- * failure (channel closed). */
+/* fh_vm_emit_event - append an event (common id @id) of @vcpu (NULL: VM
+ * event with zero arch, vcpu 0) with @len bytes of specific data in the
+ * dialect's framing; returns its seq or 0 on failure (channel closed). */
 uint32_t fh_vm_emit_event(struct fh_vm *vm, const struct fh_vcpu *vcpu,
 			  uint8_t id, const void *data, size_t len);
-/* fh_vm_event_allowed - QEMU's policy allows event @id. */
+/* fh_vm_event_allowed - QEMU's policy allows event @id (common id). */
 int fh_vm_event_allowed(const struct fh_vm *vm, unsigned id);
+/* fh_vm_is_v7 - the host speaks kvmi-v7 (either generation) */
+int fh_vm_is_v7(const struct fh_vm *vm);
+/* fh_vm_features - the GET_VERSION feature block this host reports
+ * (kvmi-v7; v12 uses only singlestep) */
+struct kvmi_v7_features fh_vm_features(const struct fh_vm *vm);
 
 /* vcpu.c */
 void fh_vcpu_init(struct fh_vcpu *v, unsigned index, uint64_t seed);
 /* fh_vcpu_mix - the workload's draw table for the kinds in @mask (bit per
  * enum fh_insn_kind; 0 = the usual mix), in their usual proportions */
 void fh_vcpu_mix(uint8_t table[32], uint32_t mask);
+/* the same with one execution in 32 a CPUID (kvmi-v7 workloads) */
+void fh_vcpu_mix_cpuid(uint8_t table[32], uint32_t mask);
+/* the model CPU's leaf @function; 0, or -1 when it has none */
+int fh_cpuid_leaf(uint32_t function, struct kvmi_get_cpuid_reply *out);
 /* run one vCPU; 1 if it raised an event */
 int fh_vcpu_run(struct fh_vm *vm, struct fh_vcpu *v);
 /* apply an event reply (already validated) */
 void fh_vcpu_event_reply(struct fh_vm *vm, struct fh_vcpu *v, uint8_t action,
 			 const uint8_t *tail, size_t tail_len);
+/* kvmi-v7 vectors that carry an error code (the host decides) */
+int fh_vector_has_error(uint8_t vector);
 /* read an MSR the vCPU models; 0 or -1 when it cannot be read */
 int fh_vcpu_get_msr(const struct fh_vcpu *v, uint32_t msr, uint64_t *val);
 int fh_vcpu_msr_intercepted(const struct fh_vcpu *v, uint32_t msr);

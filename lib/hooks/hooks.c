@@ -452,9 +452,12 @@ static void hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 		/* our bytes are being restored (the restore went out before
 		 * this reply will): the vCPU re-executes the guest's own
 		 * instruction; nothing is re-armed any more */
-		if (kvmi_event_id(ev) == KVMI_EVENT_BREAKPOINT &&
-		    kvmi__site_find(hk, kvmi_event_data(ev)->breakpoint.gpa))
+		if (kvmi_event_id(ev) != KVMI_EVENT_BREAKPOINT)
+			return;
+		if (kvmi__site_find(hk, kvmi_event_data(ev)->breakpoint.gpa))
 			kvmi_event_reply(ev, KVMI_EVENT_ACTION_RETRY);
+		else
+			ev->default_ok = true; /* the guest's own INT3 */
 		return;
 	}
 
@@ -474,6 +477,9 @@ static void hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 		/* a site whose INT3 is not written yet: not ours (yet) */
 		if (s && !(s->placing && !s->armed))
 			on_breakpoint(dom, hk, ev, s);
+		else
+			ev->default_ok = true; /* the guest's own INT3: its
+						* #BP, unless a handler says */
 		break;
 	case KVMI_EVENT_CREATE_VCPU:
 		new_vcpu(dom, hk, (uint16_t)vcpu);

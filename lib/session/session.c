@@ -419,6 +419,7 @@ static int on_event(struct kvmi_session *s, const struct kvmi_msg *m)
 	ev->data = *m->u.event.data;
 	ev->state = KVMI__EV_QUEUED;
 	ev->held = false;
+	ev->default_ok = false;
 	/* one open event per vCPU plus the UNHOOK: the queue is bounded by
 	 * the vCPU count, and the UNHOOK always has its place */
 	kvmi__deliver(s, &ev->item,

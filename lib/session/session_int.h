@@ -46,6 +46,8 @@ struct kvmi_event_ctx {
 	struct kvmi_session *sess;
 	enum kvmi__ev_state state;
 	bool held;
+	bool default_ok; /* a library layer saw it: the default reply is
+			  * right when no tool handler takes it (quiet) */
 	uint32_t seq;
 	struct kvmi_event common;
 	union kvmi_event_data data;

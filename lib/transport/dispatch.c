@@ -201,7 +201,9 @@ void kvmi__dom_on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,
 			  "handlers of %s seq=%u returned without a reply: "
 			  "replying CONTINUE",
 			  kvmi_event_name(id), ev->seq);
-	} else if (!(dom->sess->warned & (1u << id))) {
+	} else if (!ev->default_ok && !(dom->sess->warned & (1u << id))) {
+		/* (an event a library layer expects to go by default, the
+		 * guest's own INT3, is not worth a warning) */
 		dom->sess->warned |= 1u << id;
 		kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
 			  "no handler for %s: replying CONTINUE (warned once)",

@@ -60,6 +60,12 @@ KVMI_EXPORT struct kvmi_server *kvmi_dom_server(const struct kvmi_dom *dom);
  * connection, raised by KVMI_EVENT_CREATE_VCPU events. */
 KVMI_EXPORT unsigned int kvmi_dom_vcpu_count(const struct kvmi_dom *dom);
 
+/* kvmi_dom_dialect - the dialect the host speaks (v6, kvmi-v7 2021 or
+ * 2023, v12: detected at connection, see session.h).  Calls the dialect
+ * lacks fail with -EOPNOTSUPP before anything is sent (GET_PAGE_ACCESS
+ * exists in v6 only; GET_MAX_GFN not in v12). */
+KVMI_EXPORT enum kvmi_dialect kvmi_dom_dialect(const struct kvmi_dom *dom);
+
 /* kvmi_dom_version - the host's KVMI version (>= 1). */
 KVMI_EXPORT uint32_t kvmi_dom_version(const struct kvmi_dom *dom);
 

@@ -136,6 +136,10 @@ struct kvmi_server_config {
 	 * Copied by kvmi_server_new() */
 	const unsigned int *allowed_cids;
 	size_t n_allowed_cids;
+
+	/* the hosts' dialect: 0 detects it per connection from the
+	 * GET_VERSION reply; KVMI_SESSION_DIALECT(d) forces d (session.h) */
+	unsigned int force_dialect;
 };
 
 /* the size of the first released struct kvmi_server_config (the least

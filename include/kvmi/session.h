@@ -86,10 +86,22 @@ struct kvmi_session_callbacks {
 	void (*wake)(struct kvmi_session *s, void *user);
 };
 
+/*
+ * The dialect: detected from the host's GET_VERSION reply (KVMI-V7.md
+ * sec. 14: v6's 8 bytes, kvmi-v7's 16 with a feature block, v12's size
+ * word), refined on kvmi-v7 by a CHECK_COMMAND probe that tells the 2023
+ * generation; or forced with force_dialect = KVMI_SESSION_DIALECT(d).
+ * Everything the session encodes and decodes follows it; event ids are
+ * given in the common numbering (kvmi-v7's, which extends v6's) in every
+ * dialect and mapped to the host's on the wire.
+ */
+#define KVMI_SESSION_DIALECT(d) ((unsigned int)(d) + 1)
+
 struct kvmi_session_config {
 	size_t size; /* sizeof(struct kvmi_session_config): set it */
 	unsigned int max_vcpus;		 /* vCPU indices accepted; 0: 1024 */
 	unsigned int command_timeout_ms; /* per command; 0: 10000 */
+	unsigned int force_dialect; /* 0: detect; KVMI_SESSION_DIALECT(d) */
 };
 
 /*
@@ -106,8 +118,9 @@ KVMI_EXPORT int kvmi_session_new(const struct kvmi_session_config *cfg,
 KVMI_EXPORT void kvmi_session_free(struct kvmi_session *s);
 
 /*
- * kvmi_session_start - queue the start-up commands (KVMI_GET_VERSION,
- * then KVMI_GET_GUEST_INFO).  The ready callback follows once both are
+ * kvmi_session_start - queue the start-up commands: KVMI_GET_VERSION;
+ * once it is answered (and the dialect known), KVMI_GET_GUEST_INFO and on
+ * kvmi-v7 the generation probe.  The ready callback follows once all are
  * answered; a host below version 1 fails the session with KVMI_E_VERSION.
  * 0, -EALREADY, or a negative error.
  */
@@ -167,6 +180,10 @@ KVMI_EXPORT int kvmi_session_error(const struct kvmi_session *s);
 
 /* kvmi_session_user - the @user given at creation. */
 KVMI_EXPORT void *kvmi_session_user(const struct kvmi_session *s);
+/* kvmi_session_dialect - the dialect spoken (v6 until the GET_VERSION
+ * reply told otherwise). */
+KVMI_EXPORT enum kvmi_dialect
+kvmi_session_dialect(const struct kvmi_session *s);
 /* kvmi_session_version - the host's KVMI version (0 before ready). */
 KVMI_EXPORT uint32_t kvmi_session_version(const struct kvmi_session *s);
 /* kvmi_session_vcpu_count - vCPUs known: GET_GUEST_INFO's count, raised

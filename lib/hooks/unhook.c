@@ -432,9 +432,10 @@ void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
 		if (!site || !site->armed ||
 		    kvmi__out_reserve(s, KVMI_ENCODE_MAX, &where))
 			continue;
-		n = kvmi_encode_write_physical(where, KVMI_ENCODE_MAX,
-					       kvmi_seq_next(&s->seq),
-					       site->gpa, &site->orig, 1);
+		n = kvmi_encode_write_physical_d(s->dialect, where,
+						 KVMI_ENCODE_MAX,
+						 kvmi_seq_next(&s->seq),
+						 site->gpa, &site->orig, 1);
 		if (n > 0) {
 			kvmi__out_commit(s, (size_t)n);
 			bps++;
@@ -448,9 +449,10 @@ void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
 
 		if (kvmi__out_reserve(s, KVMI_ENCODE_MAX, &where))
 			continue;
-		n = kvmi_encode_set_page_access(where, KVMI_ENCODE_MAX,
-						kvmi_seq_next(&s->seq), 0, &e,
-						1);
+		n = kvmi_encode_set_page_access_d(s->dialect, where,
+						  KVMI_ENCODE_MAX,
+						  kvmi_seq_next(&s->seq), 0,
+						  &e, 1);
 		if (n > 0) {
 			kvmi__out_commit(s, (size_t)n);
 			pages++;

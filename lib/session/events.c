@@ -11,6 +11,20 @@
 #include "alloc.h"
 #include "session_int.h"
 
+int kvmi__event_to_wire(const struct kvmi_session *s, unsigned int id)
+{
+	int w = kvmi_dialect_event_to_wire(s->dialect, id);
+
+	return w < 0 ? (int)id : w; /* none: let the encoder refuse it */
+}
+
+int kvmi__event_from_wire(const struct kvmi_session *s, unsigned int id)
+{
+	int c = kvmi_dialect_event_from_wire(s->dialect, id);
+
+	return c < 0 ? (int)id : c;
+}
+
 struct kvmi_event_ctx *kvmi__event_slot(struct kvmi_session *s,
 				       unsigned int vcpu, bool create)
 {
@@ -67,6 +81,7 @@ int kvmi__event_encode_reply(struct kvmi_event_ctx *ev, uint8_t *buf,
 			     size_t cap, uint8_t action, const void *tail,
 			     size_t tlen)
 {
+	enum kvmi_dialect d = ev->sess->dialect;
 	uint16_t vcpu = ev->common.vcpu;
 
 	(void)tlen;
@@ -76,23 +91,25 @@ int kvmi__event_encode_reply(struct kvmi_event_ctx *ev, uint8_t *buf,
 
 		if (tail)
 			memcpy(&v, tail, sizeof(v));
-		return kvmi_encode_event_reply_cr(buf, cap, ev->seq, vcpu,
-						  action, v);
+		return kvmi_encode_event_reply_cr_d(d, buf, cap, ev->seq, vcpu,
+						    action, v);
 	}
 	case KVMI_EVENT_MSR: {
 		uint64_t v = ev->data.msr.new_value;
 
 		if (tail)
 			memcpy(&v, tail, sizeof(v));
-		return kvmi_encode_event_reply_msr(buf, cap, ev->seq, vcpu,
-						   action, v);
+		return kvmi_encode_event_reply_msr_d(d, buf, cap, ev->seq, vcpu,
+						     action, v);
 	}
 	case KVMI_EVENT_PF:
-		return kvmi_encode_event_reply_pf(buf, cap, ev->seq, vcpu,
-						  action, tail);
+		return kvmi_encode_event_reply_pf_d(d, buf, cap, ev->seq, vcpu,
+						    action, tail);
 	default:
-		return kvmi_encode_event_reply(buf, cap, ev->seq, vcpu,
-					       ev->common.event, action);
+		return kvmi_encode_event_reply_d(
+			d, buf, cap, ev->seq, vcpu,
+			(uint8_t)kvmi__event_to_wire(ev->sess, ev->common.event),
+			action);
 	}
 }
 

@@ -44,6 +44,8 @@ void kvmi__sess_wake(struct kvmi_session *s)
 		s->cbs.wake(s, s->user);
 }
 
+static void use_dialect(struct kvmi_session *s, enum kvmi_dialect d);
+
 /* ---- life ---- */
 
 KVMI_EXPORT int kvmi_session_new(const struct kvmi_session_config *cfg,
@@ -62,8 +64,15 @@ KVMI_EXPORT int kvmi_session_new(const struct kvmi_session_config *cfg,
 		free(s);
 		return -ENOMEM;
 	}
+	if (cfg && cfg->force_dialect > KVMI_NUM_DIALECTS) {
+		kvmi_decoder_free(s->dec);
+		free(s);
+		return -EINVAL;
+	}
 	if (cfg)
 		s->cfg = *cfg;
+	if (s->cfg.force_dialect)
+		use_dialect(s, (enum kvmi_dialect)(s->cfg.force_dialect - 1));
 	s->cfg.size = sizeof(s->cfg);
 	if (!s->cfg.max_vcpus)
 		s->cfg.max_vcpus = KVMI__DEFAULT_MAX_VCPUS;
@@ -118,6 +127,12 @@ KVMI_EXPORT int kvmi_session_error(const struct kvmi_session *s)
 KVMI_EXPORT void *kvmi_session_user(const struct kvmi_session *s)
 {
 	return s ? s->user : NULL;
+}
+
+KVMI_EXPORT enum kvmi_dialect
+kvmi_session_dialect(const struct kvmi_session *s)
+{
+	return s ? s->dialect : KVMI_DIALECT_V6;
 }
 
 KVMI_EXPORT uint32_t kvmi_session_version(const struct kvmi_session *s)
@@ -300,36 +315,97 @@ KVMI_EXPORT int kvmi_session_command(struct kvmi_session *s, const void *msg,
 
 /* ---- start-up ---- */
 
+static void startup_reply(struct kvmi_session *s, struct kvmi__waiter *w);
+
+static int queue_startup(struct kvmi_session *s, struct kvmi__waiter *w,
+			 int len, void *out, size_t cap)
+{
+	*w = (struct kvmi__waiter){.out = out, .out_cap = cap,
+				   .cb = startup_reply};
+	return kvmi__sess_queue_command(s, len, w);
+}
+
+/* speak @d from now on (the decoder switches between messages) */
+static void use_dialect(struct kvmi_session *s, enum kvmi_dialect d)
+{
+	s->dialect = d;
+	s->dec_switch = kvmi_decoder_set_dialect(s->dec, d) == -EBUSY;
+}
+
+/* the version is known: GET_GUEST_INFO, and the kvmi-v7 probe */
+static int startup_second(struct kvmi_session *s)
+{
+	struct kvmi__startup *st = &s->st;
+	uint8_t *where;
+	int err = kvmi__out_reserve(s, 64, &where);
+
+	if (err)
+		return err;
+	err = queue_startup(s, &st->info,
+			    kvmi_encode_get_guest_info_d(s->dialect, where, 32,
+							 kvmi_seq_next(&s->seq)),
+			    &st->info_reply, sizeof(st->info_reply));
+	if (!err && s->dialect == KVMI_DIALECT_V7 && !s->cfg.force_dialect) {
+		/* kvmi-v7 2023 added CHANGE_GFN with a view (id 39): allowed
+		 * there, unknown before */
+		where = s->out + s->out_len;
+		err = queue_startup(s, &st->probe,
+				    kvmi_encode_check_command_d(
+					    KVMI_DIALECT_V7, where, 32,
+					    kvmi_seq_next(&s->seq), 39),
+				    NULL, 0);
+		st->probing = !err;
+	}
+	st->second = !err;
+	if (!err)
+		kvmi__sess_wake(s);
+	return err;
+}
+
 static void startup_reply(struct kvmi_session *s, struct kvmi__waiter *w)
 {
 	struct kvmi__startup *st = &s->st;
 	int err;
 
-	(void)w;
-	/* both replies may be in: the first delivery decides */
-	if (!st->ver.done || !st->info.done || s->error || s->ready)
+	if (s->error || s->ready)
 		return;
-	err = st->ver.result ? st->ver.result : st->info.result;
-	if (!err && st->ver_reply.version < 1) {
-		kvmi__sess_log(s, KVMI_LOG_ERROR,
-			       "host speaks KVMI version %u; version 1 or "
-			       "later is required",
-			       st->ver_reply.version);
-		err = KVMI_E_VERSION;
-	}
-	if (err) {
-		kvmi__sess_log(s, KVMI_LOG_ERROR,
-			       "start-up commands failed: %s",
-			       kvmi_strerror(err));
-		kvmi_session_fail(s, err);
+	if (w == &st->ver) {
+		err = st->ver.result;
+		if (!err && st->ver_reply.version < 1) {
+			kvmi__sess_log(s, KVMI_LOG_ERROR,
+				       "host speaks KVMI version %u; version 1 "
+				       "or later is required",
+				       st->ver_reply.version);
+			err = KVMI_E_VERSION;
+		}
+		if (!err)
+			err = startup_second(s);
+		if (err) {
+			kvmi__sess_log(s, KVMI_LOG_ERROR,
+				       "start-up commands failed: %s",
+				       kvmi_strerror(err));
+			kvmi_session_fail(s, err);
+		}
 		return;
 	}
+	if (!st->info.done || (st->probing && !st->probe.done))
+		return;
+	if (st->info.result) {
+		kvmi__sess_log(s, KVMI_LOG_ERROR, "start-up commands failed: %s",
+			       kvmi_strerror(st->info.result));
+		kvmi_session_fail(s, st->info.result);
+		return;
+	}
+	if (st->probing && st->probe.result == 0)
+		use_dialect(s, KVMI_DIALECT_V7_2023);
 	s->version = st->ver_reply.version;
 	if (st->info_reply.vcpu_count > s->vcpu_count)
 		s->vcpu_count = st->info_reply.vcpu_count;
 	if (s->vcpu_count > s->cfg.max_vcpus)
 		s->vcpu_count = s->cfg.max_vcpus;
 	s->ready = true;
+	kvmi__sess_log(s, KVMI_LOG_DEBUG, "host dialect %s",
+		       kvmi_dialect_name(s->dialect));
 	if (s->cbs.ready) {
 		s->depth++;
 		s->cbs.ready(s, s->user);
@@ -337,24 +413,10 @@ static void startup_reply(struct kvmi_session *s, struct kvmi__waiter *w)
 	}
 }
 
-static int queue_simple(struct kvmi_session *s, struct kvmi__waiter *w,
-			int (*enc)(void *, size_t, uint32_t), void *out,
-			size_t cap)
-{
-	uint8_t *where;
-	int err = kvmi__out_reserve(s, 16, &where);
-
-	if (err)
-		return err;
-	*w = (struct kvmi__waiter){.out = out, .out_cap = cap,
-				   .cb = startup_reply};
-	return kvmi__sess_queue_command(
-		s, enc(where, 16, kvmi_seq_next(&s->seq)), w);
-}
-
 KVMI_EXPORT int kvmi_session_start(struct kvmi_session *s)
 {
 	struct kvmi__startup *st;
+	uint8_t *where;
 	int err;
 
 	if (!s)
@@ -364,17 +426,28 @@ KVMI_EXPORT int kvmi_session_start(struct kvmi_session *s)
 		return -EALREADY;
 	if (s->error)
 		return -ENOTCONN;
-	err = queue_simple(s, &st->ver, kvmi_encode_get_version,
-			   &st->ver_reply, sizeof(st->ver_reply));
-	if (!err) {
-		err = queue_simple(s, &st->info, kvmi_encode_get_guest_info,
-				   &st->info_reply, sizeof(st->info_reply));
-		if (err)
-			kvmi__waiter_drop(s, &st->ver);
-	}
+	err = kvmi__out_reserve(s, 32, &where);
+	if (!err)
+		err = queue_startup(s, &st->ver,
+				    kvmi_encode_get_version(
+					    where, 32, kvmi_seq_next(&s->seq)),
+				    &st->ver_reply, sizeof(st->ver_reply));
 	if (!err)
 		st->started = true;
 	return err;
+}
+
+/* the GET_VERSION reply, as it is read: the dialect of everything after
+ * it (decoded in this very call, so the switch cannot wait) */
+static void version_seen(struct kvmi_session *s, const struct kvmi_msg *m)
+{
+	enum kvmi_dialect d;
+
+	if (s->cfg.force_dialect || m->u.reply.err ||
+	    kvmi_dialect_from_version_reply(m->u.reply.data,
+					    m->u.reply.data_len, &d) < 0)
+		return;
+	use_dialect(s, d);
 }
 
 /* ---- input ---- */
@@ -382,20 +455,21 @@ KVMI_EXPORT int kvmi_session_start(struct kvmi_session *s)
 static int on_event(struct kvmi_session *s, const struct kvmi_msg *m)
 {
 	const struct kvmi_event *c = m->u.event.common;
+	unsigned int id = (unsigned int)kvmi__event_from_wire(s, c->event);
 	struct kvmi_event_ctx *ev;
 
-	if (c->event == KVMI_EVENT_UNHOOK) {
+	if (id == KVMI_EVENT_UNHOOK) {
 		ev = &s->unhook_ev;
 		if (ev->state != KVMI__EV_FREE)
 			return 0; /* already queued: once is enough */
 	} else {
 		if (c->vcpu >= s->cfg.max_vcpus ||
 		    (c->vcpu >= s->vcpu_count &&
-		     c->event != KVMI_EVENT_CREATE_VCPU)) {
+		     id != KVMI_EVENT_CREATE_VCPU)) {
 			kvmi__sess_log(s, KVMI_LOG_ERROR,
 				       "host sent %s seq=%u for vCPU %u, which "
 				       "does not exist (%u known)",
-				       kvmi_event_name(c->event), m->hdr.seq,
+				       kvmi_event_name(id), m->hdr.seq,
 				       c->vcpu, s->vcpu_count);
 			return -EPROTO;
 		}
@@ -406,16 +480,17 @@ static int on_event(struct kvmi_session *s, const struct kvmi_msg *m)
 			kvmi__sess_log(s, KVMI_LOG_ERROR,
 				       "host sent %s seq=%u for vCPU %u while "
 				       "its event seq=%u is not replied",
-				       kvmi_event_name(c->event), m->hdr.seq,
+				       kvmi_event_name(id), m->hdr.seq,
 				       c->vcpu, ev->seq);
 			return -EPROTO;
 		}
-		if (c->event == KVMI_EVENT_CREATE_VCPU &&
+		if (id == KVMI_EVENT_CREATE_VCPU &&
 		    c->vcpu >= s->vcpu_count)
 			s->vcpu_count = c->vcpu + 1u;
 	}
 	ev->seq = m->hdr.seq;
 	ev->common = *c;
+	ev->common.event = (__u8)id;
 	ev->data = *m->u.event.data;
 	ev->state = KVMI__EV_QUEUED;
 	ev->held = false;
@@ -446,6 +521,8 @@ static int on_reply(struct kvmi_session *s, const struct kvmi_msg *m)
 		memcpy(w->out, m->u.reply.data, n);
 	}
 	w->out_len = m->u.reply.data_len;
+	if (w == &s->st.ver)
+		version_seen(s, m);
 	if (m->hdr.id == KVMI_CONTROL_CMD_RESPONSE && m->u.reply.err == 0)
 		kvmi__waiters_finish_optional(s, m->hdr.seq);
 	kvmi__waiter_finish(s, w, m->u.reply.err);
@@ -464,8 +541,13 @@ KVMI_EXPORT ssize_t kvmi_session_recv(struct kvmi_session *s, const void *buf,
 		return s->error;
 	while (left) {
 		const struct kvmi_msg *m;
-		ssize_t n = kvmi_decoder_feed(s->dec, p, left, &m);
+		ssize_t n;
 		int err = 0;
+
+		if (s->dec_switch)
+			s->dec_switch = kvmi_decoder_set_dialect(
+						s->dec, s->dialect) == -EBUSY;
+		n = kvmi_decoder_feed(s->dec, p, left, &m);
 
 		if (n < 0) {
 			uint64_t off = 0;

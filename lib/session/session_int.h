@@ -85,11 +85,16 @@ struct kvmi__waiter {
 	void *ctx;	/* for the owner of @cb */
 };
 
+/* start-up: GET_VERSION alone (its reply tells the dialect), then
+ * GET_GUEST_INFO in that dialect and, on kvmi-v7, the CHECK_COMMAND probe
+ * that tells the 2023 generation */
 struct kvmi__startup {
-	struct kvmi__waiter ver, info;
+	struct kvmi__waiter ver, info, probe;
 	struct kvmi_get_version_reply ver_reply;
 	struct kvmi_get_guest_info_reply info_reply;
 	bool started;
+	bool second; /* GET_GUEST_INFO (and the probe) sent */
+	bool probing;
 };
 
 struct kvmi_session {
@@ -102,6 +107,8 @@ struct kvmi_session {
 	bool replies_off; /* KVMI_CONTROL_CMD_RESPONSE disabled replies */
 	int depth;	/* callbacks running */
 	struct kvmi_decoder *dec;
+	enum kvmi_dialect dialect; /* what we speak (and encode) */
+	bool dec_switch; /* the decoder still has to switch to @dialect */
 	struct kvmi_seq seq;
 	uint32_t version;
 	unsigned int vcpu_count;
@@ -169,7 +176,10 @@ void kvmi__undeliver(struct kvmi_session *s, struct kvmi__item *it);
  * (they only record their result); events and other completions wait */
 void kvmi__sess_deliver_sync(struct kvmi_session *s);
 
-/* events.c */
+/* events.c: event ids of the common numbering (kvmi-v7's) <-> the wire
+ * ids of the session's dialect */
+int kvmi__event_to_wire(const struct kvmi_session *s, unsigned int id);
+int kvmi__event_from_wire(const struct kvmi_session *s, unsigned int id);
 struct kvmi_event_ctx *kvmi__event_slot(struct kvmi_session *s,
 				       unsigned int vcpu, bool create);
 int kvmi__event_encode_reply(struct kvmi_event_ctx *ev, uint8_t *buf,

@@ -163,7 +163,19 @@ static int add(struct kvmi_batch *b, int len, void *out, size_t out_cap,
 	return (int)b->n++;
 }
 
+/* GET_PAGE_ACCESS exists in v6 only (kvmi-v7 and v12 dropped it) */
+static int encode_get_page_access(enum kvmi_dialect d, void *buf,
+					size_t cap, uint32_t seq,
+					const uint64_t *gpas, size_t n)
+{
+	if (d != KVMI_DIALECT_V6)
+		return -EOPNOTSUPP;
+	return kvmi_encode_get_page_access(buf, cap, seq, 0, gpas, n);
+}
+
 #define SEQ (kvmi_seq_next(&b->dom->sess->seq))
+#define DIALECT (b->dom->sess->dialect)
+#define EVENT_WIRE(id) ((uint16_t)kvmi__event_to_wire(b->dom->sess, (id)))
 #define MAXM KVMI_ENCODE_MAX
 
 /* physical access split per 4 KiB page: one item per page; a write when
@@ -186,11 +198,11 @@ static int add_physical(struct kvmi_batch *b, uint64_t gpa, const void *wbuf,
 		int r = grow(b, &where);
 
 		if (!r)
-			r = wp ? add(b, kvmi_encode_write_physical(where, MAXM,
+			r = wp ? add(b, kvmi_encode_write_physical_d(DIALECT, where, MAXM,
 								   SEQ, gpa, wp,
 								   n),
 				     NULL, 0, false)
-			       : add(b, kvmi_encode_read_physical(where, MAXM,
+			       : add(b, kvmi_encode_read_physical_d(DIALECT, where, MAXM,
 								  SEQ, gpa, n),
 				     rp, n, true);
 		if (r < 0)
@@ -240,7 +252,7 @@ kvmi_batch_set_page_access(struct kvmi_batch *b,
 		int r = grow(b, &where);
 
 		if (!r)
-			r = add(b, kvmi_encode_set_page_access(where, MAXM, SEQ, 0,
+			r = add(b, kvmi_encode_set_page_access_d(DIALECT, where, MAXM, SEQ, 0,
 							       entries, n),
 				NULL, 0, false);
 		if (r < 0)
@@ -271,7 +283,7 @@ KVMI_EXPORT int kvmi_batch_get_page_access(struct kvmi_batch *b,
 		int r = grow(b, &where);
 
 		if (!r)
-			r = add(b, kvmi_encode_get_page_access(where, MAXM, SEQ, 0,
+			r = add(b, encode_get_page_access(DIALECT, where, MAXM, SEQ,
 							       gpas, n),
 				out, n, true);
 		if (r < 0)
@@ -300,33 +312,35 @@ KVMI_EXPORT int kvmi_batch_get_page_access(struct kvmi_batch *b,
 KVMI_EXPORT int kvmi_batch_control_events(struct kvmi_batch *b, uint16_t vcpu,
 					  uint16_t event_id, int enable)
 {
-	SIMPLE(kvmi_encode_control_events(where, MAXM, SEQ, vcpu, event_id,
-					  enable));
+	SIMPLE(kvmi_encode_control_events_d(DIALECT, where, MAXM, SEQ, vcpu,
+					    EVENT_WIRE(event_id), enable));
 }
 
 KVMI_EXPORT int kvmi_batch_control_vm_events(struct kvmi_batch *b,
 					     uint16_t event_id, int enable)
 {
-	SIMPLE(kvmi_encode_control_vm_events(where, MAXM, SEQ, event_id,
-					     enable));
+	SIMPLE(kvmi_encode_control_vm_events_d(DIALECT, where, MAXM, SEQ,
+					       EVENT_WIRE(event_id), enable));
 }
 
 KVMI_EXPORT int kvmi_batch_control_cr(struct kvmi_batch *b, uint16_t vcpu,
 				      uint32_t cr, int enable)
 {
-	SIMPLE(kvmi_encode_control_cr(where, MAXM, SEQ, vcpu, cr, enable));
+	SIMPLE(kvmi_encode_control_cr_d(DIALECT, where, MAXM, SEQ, vcpu, cr,
+					enable));
 }
 
 KVMI_EXPORT int kvmi_batch_control_msr(struct kvmi_batch *b, uint16_t vcpu,
 				       uint32_t msr, int enable)
 {
-	SIMPLE(kvmi_encode_control_msr(where, MAXM, SEQ, vcpu, msr, enable));
+	SIMPLE(kvmi_encode_control_msr_d(DIALECT, where, MAXM, SEQ, vcpu, msr,
+					 enable));
 }
 
 KVMI_EXPORT int kvmi_batch_pause_vcpu(struct kvmi_batch *b, uint16_t vcpu,
 				      int wait)
 {
-	SIMPLE(kvmi_encode_pause_vcpu(where, MAXM, SEQ, vcpu, wait));
+	SIMPLE(kvmi_encode_pause_vcpu_d(DIALECT, where, MAXM, SEQ, vcpu, wait));
 }
 
 static int add_reply(struct kvmi_batch *b, struct kvmi_event_ctx *ev,
@@ -461,9 +475,9 @@ static int submit(struct kvmi_batch *b, kvmi_dom_cmd_cb cb, void *ctx,
 	b->writes0 = dom->writes;
 	b->left = 0;
 	if (no_replies) {
-		len = kvmi_encode_control_cmd_response(msg, sizeof(msg),
-						       kvmi_seq_next(&s->seq),
-						       0, 1);
+		len = kvmi_encode_control_cmd_response_d(
+			s->dialect, msg, sizeof(msg), kvmi_seq_next(&s->seq), 0,
+			1, 0);
 		err = kvmi__out_append(s, msg, (size_t)len);
 		appended = !err;
 	}
@@ -487,8 +501,9 @@ static int submit(struct kvmi_batch *b, kvmi_dom_cmd_cb cb, void *ctx,
 	if (!err && no_replies) {
 		uint32_t seq = kvmi_seq_next(&s->seq);
 
-		len = kvmi_encode_control_cmd_response(msg, sizeof(msg), seq, 1,
-						       1);
+		len = kvmi_encode_control_cmd_response_d(s->dialect, msg,
+							 sizeof(msg), seq, 1,
+							 1, 0);
 		arm(b, &b->confirm);
 		err = kvmi__waiter_add(s, KVMI_CONTROL_CMD_RESPONSE, seq, false,
 				       &b->confirm);

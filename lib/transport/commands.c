@@ -115,6 +115,9 @@ static void finish_copy(struct kvmi__cmd *c)
 		c_;                                                            \
 	})
 #define SEQ (kvmi_seq_next(&dom->sess->seq))
+#define DIALECT (dom->sess->dialect)
+/* an event id of the common numbering as the connected host's wire id */
+#define EVENT_WIRE(id) ((uint16_t)kvmi__event_to_wire(dom->sess, (id)))
 
 /* a command without reply data */
 #define PLAIN(dom, EXPR)                                                       \
@@ -179,7 +182,7 @@ KVMI_EXPORT int kvmi_dom_check_command_async(struct kvmi_dom *dom,
 					     uint16_t id, kvmi_dom_cmd_cb cb,
 					     void *ctx)
 {
-	PLAIN(dom, kvmi_encode_check_command(where, MSG_MAX, SEQ, id));
+	PLAIN(dom, kvmi_encode_check_command_d(DIALECT, where, MSG_MAX, SEQ, id));
 }
 
 KVMI_EXPORT int kvmi_dom_check_command(struct kvmi_dom *dom, uint16_t id)
@@ -191,7 +194,8 @@ KVMI_EXPORT int kvmi_dom_check_event_async(struct kvmi_dom *dom,
 					   uint16_t event_id,
 					   kvmi_dom_cmd_cb cb, void *ctx)
 {
-	PLAIN(dom, kvmi_encode_check_event(where, MSG_MAX, SEQ, event_id));
+	PLAIN(dom, kvmi_encode_check_event_d(DIALECT, where, MSG_MAX, SEQ,
+					     EVENT_WIRE(event_id)));
 }
 
 KVMI_EXPORT int kvmi_dom_check_event(struct kvmi_dom *dom, uint16_t event_id)
@@ -204,7 +208,7 @@ KVMI_EXPORT int kvmi_dom_get_guest_info_async(struct kvmi_dom *dom,
 					      kvmi_dom_cmd_cb cb, void *ctx)
 {
 	FIELD(dom, struct kvmi_get_guest_info_reply, vcpu_count, vcpu_count,
-	      kvmi_encode_get_guest_info(where, MSG_MAX, SEQ));
+	      kvmi_encode_get_guest_info_d(DIALECT, where, MSG_MAX, SEQ));
 }
 
 KVMI_EXPORT int kvmi_dom_get_guest_info(struct kvmi_dom *dom,
@@ -219,7 +223,7 @@ KVMI_EXPORT int kvmi_dom_get_vcpu_info_async(struct kvmi_dom *dom,
 					     kvmi_dom_cmd_cb cb, void *ctx)
 {
 	FIELD(dom, struct kvmi_get_vcpu_info_reply, tsc_speed, tsc_speed,
-	      kvmi_encode_get_vcpu_info(where, MSG_MAX, SEQ, vcpu));
+	      kvmi_encode_get_vcpu_info_d(DIALECT, where, MSG_MAX, SEQ, vcpu));
 }
 
 KVMI_EXPORT int kvmi_dom_get_vcpu_info(struct kvmi_dom *dom, uint16_t vcpu,
@@ -232,7 +236,7 @@ KVMI_EXPORT int kvmi_dom_pause_vcpu_async(struct kvmi_dom *dom, uint16_t vcpu,
 					  int wait, kvmi_dom_cmd_cb cb,
 					  void *ctx)
 {
-	PLAIN(dom, kvmi_encode_pause_vcpu(where, MSG_MAX, SEQ, vcpu, wait));
+	PLAIN(dom, kvmi_encode_pause_vcpu_d(DIALECT, where, MSG_MAX, SEQ, vcpu, wait));
 }
 
 KVMI_EXPORT int kvmi_dom_pause_vcpu(struct kvmi_dom *dom, uint16_t vcpu,
@@ -245,8 +249,8 @@ KVMI_EXPORT int kvmi_dom_control_vm_events_async(struct kvmi_dom *dom,
 						 uint16_t event_id, int enable,
 						 kvmi_dom_cmd_cb cb, void *ctx)
 {
-	PLAIN(dom, kvmi_encode_control_vm_events(where, MSG_MAX, SEQ, event_id,
-						 enable));
+	PLAIN(dom, kvmi_encode_control_vm_events_d(DIALECT, where, MSG_MAX, SEQ,
+						   EVENT_WIRE(event_id), enable));
 }
 
 KVMI_EXPORT int kvmi_dom_control_vm_events(struct kvmi_dom *dom,
@@ -260,8 +264,8 @@ KVMI_EXPORT int kvmi_dom_control_events_async(struct kvmi_dom *dom,
 					      int enable, kvmi_dom_cmd_cb cb,
 					      void *ctx)
 {
-	PLAIN(dom, kvmi_encode_control_events(where, MSG_MAX, SEQ, vcpu,
-					      event_id, enable));
+	PLAIN(dom, kvmi_encode_control_events_d(DIALECT, where, MSG_MAX, SEQ, vcpu,
+						EVENT_WIRE(event_id), enable));
 }
 
 KVMI_EXPORT int kvmi_dom_control_events(struct kvmi_dom *dom, uint16_t vcpu,
@@ -276,7 +280,7 @@ KVMI_EXPORT int kvmi_dom_control_cr_async(struct kvmi_dom *dom, uint16_t vcpu,
 					  kvmi_dom_cmd_cb cb, void *ctx)
 {
 	PLAIN(dom,
-	      kvmi_encode_control_cr(where, MSG_MAX, SEQ, vcpu, cr, enable));
+	      kvmi_encode_control_cr_d(DIALECT, where, MSG_MAX, SEQ, vcpu, cr, enable));
 }
 
 KVMI_EXPORT int kvmi_dom_control_cr(struct kvmi_dom *dom, uint16_t vcpu,
@@ -290,7 +294,7 @@ KVMI_EXPORT int kvmi_dom_control_msr_async(struct kvmi_dom *dom,
 					   int enable, kvmi_dom_cmd_cb cb,
 					   void *ctx)
 {
-	PLAIN(dom, kvmi_encode_control_msr(where, MSG_MAX, SEQ, vcpu, msr,
+	PLAIN(dom, kvmi_encode_control_msr_d(DIALECT, where, MSG_MAX, SEQ, vcpu, msr,
 					   enable));
 }
 
@@ -338,7 +342,7 @@ KVMI_EXPORT int kvmi_dom_get_registers_async(
 	for (size_t i = 0; i < nmsrs; i++)
 		idx[i] = msrs[i].index;
 	c = QUEUE(dom, cap, finish_registers,
-		  kvmi_encode_get_registers(where, MSG_MAX, SEQ, vcpu, idx,
+		  kvmi_encode_get_registers_d(DIALECT, where, MSG_MAX, SEQ, vcpu, idx,
 					    nmsrs));
 	if (!c)
 		return kvmi__dom_usable(dom) ? -ENOMEM : -ENOTCONN;
@@ -367,7 +371,7 @@ KVMI_EXPORT int kvmi_dom_set_registers_async(struct kvmi_dom *dom,
 {
 	if (!regs)
 		return -EINVAL;
-	PLAIN(dom, kvmi_encode_set_registers(where, MSG_MAX, SEQ, vcpu, regs));
+	PLAIN(dom, kvmi_encode_set_registers_d(DIALECT, where, MSG_MAX, SEQ, vcpu, regs));
 }
 
 KVMI_EXPORT int kvmi_dom_set_registers(struct kvmi_dom *dom, uint16_t vcpu,
@@ -386,7 +390,7 @@ KVMI_EXPORT int kvmi_dom_get_cpuid_async(struct kvmi_dom *dom, uint16_t vcpu,
 	if (!dom || !cb || !out)
 		return -EINVAL;
 	c = QUEUE(dom, sizeof(*out), finish_copy,
-		  kvmi_encode_get_cpuid(where, MSG_MAX, SEQ, vcpu, function,
+		  kvmi_encode_get_cpuid_d(DIALECT, where, MSG_MAX, SEQ, vcpu, function,
 					index));
 	if (!c)
 		return kvmi__dom_usable(dom) ? -ENOMEM : -ENOTCONN;
@@ -422,7 +426,7 @@ KVMI_EXPORT int kvmi_dom_get_xsave_async(struct kvmi_dom *dom, uint16_t vcpu,
 	if (!dom || !cb || (!buf && len))
 		return -EINVAL;
 	c = QUEUE(dom, KVMI_HOST_MSG_SIZE_VALUE, finish_xsave,
-		  kvmi_encode_get_xsave(where, MSG_MAX, SEQ, vcpu));
+		  kvmi_encode_get_xsave_d(DIALECT, where, MSG_MAX, SEQ, vcpu));
 	if (!c)
 		return kvmi__dom_usable(dom) ? -ENOMEM : -ENOTCONN;
 	c->out[0] = buf;
@@ -440,7 +444,7 @@ KVMI_EXPORT int kvmi_dom_inject_exception_async(
 	struct kvmi_dom *dom, uint16_t vcpu, uint8_t nr, int has_error,
 	uint32_t error_code, uint64_t address, kvmi_dom_cmd_cb cb, void *ctx)
 {
-	PLAIN(dom, kvmi_encode_inject_exception(where, MSG_MAX, SEQ, vcpu, nr,
+	PLAIN(dom, kvmi_encode_inject_exception_d(DIALECT, where, MSG_MAX, SEQ, vcpu, nr,
 						has_error, error_code,
 						address));
 }
@@ -460,7 +464,7 @@ KVMI_EXPORT int kvmi_dom_get_mtrr_type_async(struct kvmi_dom *dom,
 					     void *ctx)
 {
 	FIELD(dom, struct kvmi_get_mtrr_type_reply, type, type,
-	      kvmi_encode_get_mtrr_type(where, MSG_MAX, SEQ, vcpu, gpa));
+	      kvmi_encode_get_mtrr_type_d(DIALECT, where, MSG_MAX, SEQ, vcpu, gpa));
 }
 
 KVMI_EXPORT int kvmi_dom_get_mtrr_type(struct kvmi_dom *dom, uint16_t vcpu,
@@ -474,7 +478,7 @@ KVMI_EXPORT int kvmi_dom_get_max_gfn_async(struct kvmi_dom *dom,
 					   void *ctx)
 {
 	FIELD(dom, struct kvmi_get_max_gfn_reply, gfn, gfn,
-	      kvmi_encode_get_max_gfn(where, MSG_MAX, SEQ));
+	      kvmi_encode_get_max_gfn_d(DIALECT, where, MSG_MAX, SEQ));
 }
 
 KVMI_EXPORT int kvmi_dom_get_max_gfn(struct kvmi_dom *dom, uint64_t *gfn)
@@ -493,7 +497,7 @@ int kvmi__write_physical_async(struct kvmi_dom *dom, uint64_t gpa,
 		return err;
 	return kvmi__sess_queue_command(
 		dom->sess,
-		kvmi_encode_write_physical(where, MSG_MAX, SEQ, gpa, buf, len),
+		kvmi_encode_write_physical_d(DIALECT, where, MSG_MAX, SEQ, gpa, buf, len),
 		w);
 }
 

@@ -304,6 +304,7 @@ struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
 		.size = sizeof(scfg),
 		.max_vcpus = srv->cfg.max_vcpus,
 		.command_timeout_ms = srv->cfg.command_timeout_ms,
+		.force_dialect = srv->cfg.force_dialect,
 	};
 	struct kvmi_session_callbacks cbs = {
 		.ready = on_ready,
@@ -716,6 +717,11 @@ KVMI_EXPORT struct kvmi_server *kvmi_dom_server(const struct kvmi_dom *dom)
 KVMI_EXPORT unsigned int kvmi_dom_vcpu_count(const struct kvmi_dom *dom)
 {
 	return dom ? kvmi_session_vcpu_count(dom->sess) : 0;
+}
+
+KVMI_EXPORT enum kvmi_dialect kvmi_dom_dialect(const struct kvmi_dom *dom)
+{
+	return kvmi_session_dialect(dom ? dom->sess : NULL);
 }
 
 KVMI_EXPORT uint32_t kvmi_dom_version(const struct kvmi_dom *dom)

@@ -46,6 +46,7 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 	    (cfg->n_allowed_uids && !cfg->allowed_uids) ||
 	    (cfg->n_allowed_cids && !cfg->allowed_cids) ||
 	    (cfg->secret_len && !cfg->secret) ||
+	    cfg->force_dialect > KVMI_NUM_DIALECTS ||
 	    (cfg->unix_path &&
 	     strlen(cfg->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path) - 8))
 		return -EINVAL;

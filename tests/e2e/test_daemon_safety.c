@@ -204,7 +204,7 @@ static int count(const char *hay, const char *needle)
 static void test_guest_table_recycled(void **state)
 {
 	const char *host[] = {"--guests", "500", "--vcpus", "1", "--hot-count",
-			      "0", "--duration-ms", "20", NULL};
+			      "0", "--duration-ms", "1000", NULL};
 	struct run r;
 	char *out;
 	int batches = 9;

@@ -8,10 +8,16 @@
  * vCPU waits for the reply before going on, so N vCPUs keep N events
  * outstanding, like bench-floor's window.  The tool registers a handler
  * that answers CONTINUE.  After a warm-up, the time of COUNT replied
- * events gives events per second; then the tool closes the channel.
+ * events gives events per second, and the process's CPU time over them
+ * (getrusage) the CPU per event; then the tool closes the channel.
  *
- * Usage: bench-events [--vcpus N] [--events N] [--cpus TOOL,HOST]
- *                     [--fakehost PATH]
+ * --socket PATH: the tool side alone, for another host (bench-kernel-host,
+ * or kvmi-fakehost started by scripts/bench): listen on PATH, answer the
+ * first guest's CR events the same way, and exit once its channel is
+ * closed; --vcpus is then the host's business.
+ *
+ * Usage: bench-events [--vcpus N] [--events N] [--warmup N]
+ *                     [--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,21 +25,24 @@
 
 #include "harness.h"
 
-#define WARMUP 2000
-
-static long seen, target;
-static uint64_t t0, t1;
+static struct bench_window win = {.warmup = 2000, .count = 200000};
 
 static void on_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
 {
 	(void)ctx;
 	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
-	if (++seen == WARMUP)
-		t0 = bench_now_ns();
-	if (seen == WARMUP + target) {
-		t1 = bench_now_ns();
+	if (bench_window_event(&win))
 		kvmi_dom_close(dom);
-	}
+}
+
+/* --socket: the host is not ours to wait for; end with its channel */
+static void on_gone(struct kvmi_dom *dom, int reason, void *ctx)
+{
+	struct bh *b = ctx;
+
+	(void)dom;
+	(void)reason;
+	kvmi_server_shutdown(b->srv);
 }
 
 static int on_new(struct kvmi_dom *dom, void *ctx)
@@ -51,36 +60,46 @@ static int on_new(struct kvmi_dom *dom, void *ctx)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--vcpus N (1..64)] [--events N] "
-		"[--cpus TOOL,HOST] [--fakehost PATH]\n",
+		"usage: %s [--vcpus N (1..64)] [--events N] [--warmup N] "
+		"[--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH]\n",
 		prog);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *fakehost = NULL;
+	const char *fakehost = NULL, *listen_path = NULL;
 	int vcpus = 1, tool_cpu = -1, host_cpu = -1;
-	char vbuf[16], ebuf[32];
+	char vbuf[16], ebuf[32], label[32];
 	struct bh b;
+	int rc;
 
-	target = 200000;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
 			vcpus = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--events") && i + 1 < argc)
-			target = atol(argv[++i]);
+		else if (bench_window_opt(argc, argv, &i, &win, &listen_path))
+			continue;
 		else if (bh_common_opt(argc, argv, &i, &tool_cpu, &host_cpu,
 				       &fakehost) != 1)
 			usage(argv[0]);
 	}
-	if (vcpus < 1 || vcpus > 64 || target < 1)
+	if (vcpus < 1 || vcpus > 64 || win.count < 1 || win.warmup < 1)
 		usage(argv[0]);
 	bh_init(&b, fakehost, on_new, tool_cpu, host_cpu);
+	if (listen_path) {
+		b.cfg.unix_path = listen_path;
+		b.cfg.disconnect = on_gone;
+		bh_start(&b);
+		bh_run(&b);
+		rc = bench_window_print(&win, "events host=external");
+		bh_fini(&b);
+		return rc;
+	}
 	bh_start(&b);
 	snprintf(vbuf, sizeof(vbuf), "%d", vcpus);
 	/* enough events that the vCPUs never run dry before COUNT */
-	snprintf(ebuf, sizeof(ebuf), "%ld", (WARMUP + target) / vcpus + 1000);
+	snprintf(ebuf, sizeof(ebuf), "%ld",
+		 (win.warmup + win.count) / vcpus + 1000);
 	{
 		const char *args[] = {"--vcpus", vbuf, "--events-per-vcpu",
 				      ebuf, "--hot-count", "0", "--insn", "cr3",
@@ -89,13 +108,8 @@ int main(int argc, char **argv)
 		bh_spawn(&b, args);
 	}
 	bh_run(&b);
-	if (!t1) {
-		fprintf(stderr, "bench-events: only %ld events arrived\n", seen);
-		bh_fini(&b);
-		return 1;
-	}
-	printf("events vcpus=%d events=%ld events_per_s=%.0f\n", vcpus, target,
-	       (double)target * 1e9 / (double)(t1 - t0));
+	snprintf(label, sizeof(label), "events vcpus=%d", vcpus);
+	rc = bench_window_print(&win, label);
 	bh_fini(&b);
-	return 0;
+	return rc;
 }

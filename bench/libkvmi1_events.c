@@ -1,0 +1,172 @@
+/*
+ * libkvmi - bench/libkvmi1_events.c: the event round trip through the
+ * libkvmi 1.x API (<libkvmi.h>), the way LibVMI's KVM driver uses it
+ * (bench-events-libkvmi1).
+ *
+ * One source for both libraries: scripts/bench builds it against
+ * Bitdefender's libkvmi (from ../shared/interop, built in the bench build
+ * directory), and it is meant to build unchanged against our library's
+ * 1.x compatibility layer.  Only <libkvmi.h> (and what it includes) and
+ * libc are used; bench_util.h is header-only libc code.
+ *
+ * kvmi_init_unix_socket() listens on --socket; the first guest's domain
+ * comes from the accept callback; kvmi_get_vcpu_count(), then
+ * kvmi_control_events(CR) and kvmi_control_cr(3) on every vCPU; then the
+ * LibVMI loop: kvmi_wait_event, kvmi_pop_event, build the CR reply
+ * (kvmi_vcpu_hdr + kvmi_event_reply + kvmi_event_cr_reply, CONTINUE with
+ * the new value), kvmi_reply_event, free().  After --warmup events,
+ * --events more are timed (rate, and getrusage CPU per event over every
+ * thread of the process, the library's accept thread included); then the
+ * domain is closed and one line printed.
+ *
+ * Usage: bench-events-libkvmi1 --socket PATH [--events N] [--warmup N]
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libkvmi.h>
+
+#include "bench_util.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t arrived = PTHREAD_COND_INITIALIZER;
+static void *the_dom;
+
+/* the accept thread: keep the first guest, refuse any other */
+static int new_guest(void *dom, unsigned char (*uuid)[16], void *ctx)
+{
+	int keep;
+
+	(void)uuid;
+	(void)ctx;
+	pthread_mutex_lock(&lock);
+	keep = !the_dom;
+	if (keep)
+		the_dom = dom;
+	pthread_cond_signal(&arrived);
+	pthread_mutex_unlock(&lock);
+	return keep ? 0 : -1;
+}
+
+static void log_cb(kvmi_log_level level, const char *s, void *ctx)
+{
+	(void)ctx;
+	if (level >= KVMI_LOG_LEVEL_WARNING)
+		fprintf(stderr, "libkvmi: %s\n", s);
+}
+
+static void *wait_guest(int seconds)
+{
+	struct timespec until;
+	void *dom;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&lock);
+	while (!the_dom &&
+	       pthread_cond_timedwait(&arrived, &lock, &until) != ETIMEDOUT)
+		;
+	dom = the_dom;
+	pthread_mutex_unlock(&lock);
+	return dom;
+}
+
+static int reply_cr(void *dom, const struct kvmi_dom_event *ev)
+{
+	struct {
+		struct kvmi_vcpu_hdr hdr;
+		struct kvmi_event_reply common;
+		struct kvmi_event_cr_reply cr;
+	} rpl;
+
+	memset(&rpl, 0, sizeof(rpl));
+	rpl.hdr.vcpu = ev->event.common.vcpu;
+	rpl.common.action = KVMI_EVENT_ACTION_CONTINUE;
+	rpl.common.event = ev->event.common.event;
+	rpl.cr.new_val = ev->event.cr.new_value;
+	return kvmi_reply_event(dom, ev->seq, &rpl, sizeof(rpl));
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s --socket PATH [--events N] [--warmup N]\n",
+		prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_window w = {.warmup = 2000, .count = 200000};
+	const char *path = NULL;
+	unsigned int vcpus = 0;
+	void *ctx, *dom;
+	int done = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!bench_window_opt(argc, argv, &i, &w, &path))
+			usage(argv[0]);
+	}
+	if (!path || w.count < 1 || w.warmup < 1)
+		usage(argv[0]);
+	kvmi_set_log_cb(log_cb, NULL);
+	ctx = kvmi_init_unix_socket(path, new_guest, NULL, NULL);
+	if (!ctx) {
+		fprintf(stderr,
+			"bench-events-libkvmi1: cannot listen on %s: %s\n",
+			path, strerror(errno));
+		return 1;
+	}
+	dom = wait_guest(10);
+	if (!dom) {
+		fprintf(stderr, "bench-events-libkvmi1: no guest in 10 s\n");
+		return 1;
+	}
+	if (kvmi_get_vcpu_count(dom, &vcpus)) {
+		fprintf(stderr, "bench-events-libkvmi1: vCPU count: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	for (unsigned short v = 0; v < vcpus; v++)
+		if (kvmi_control_events(dom, v, KVMI_EVENT_CR, true) ||
+		    kvmi_control_cr(dom, v, 3, true)) {
+			fprintf(stderr,
+				"bench-events-libkvmi1: enabling CR3 events on "
+				"vCPU %u: %s\n",
+				v, strerror(errno));
+			return 1;
+		}
+	while (!done) {
+		struct kvmi_dom_event *ev;
+
+		if (kvmi_wait_event(dom, 1000)) {
+			if (errno == ETIMEDOUT)
+				continue;
+			fprintf(stderr, "bench-events-libkvmi1: wait: %s\n",
+				strerror(errno));
+			break;
+		}
+		if (kvmi_pop_event(dom, &ev)) {
+			fprintf(stderr, "bench-events-libkvmi1: pop: %s\n",
+				strerror(errno));
+			break;
+		}
+		if (ev->event.common.event != KVMI_EVENT_CR ||
+		    reply_cr(dom, ev)) {
+			fprintf(
+			    stderr,
+			    "bench-events-libkvmi1: event %u not answered\n",
+			    ev->event.common.event);
+			free(ev);
+			break;
+		}
+		free(ev);
+		done = bench_window_event(&w);
+	}
+	kvmi_domain_close(dom, true);
+	kvmi_uninit(ctx);
+	return bench_window_print(&w, "events-libkvmi1");
+}

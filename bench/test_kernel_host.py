@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+# libkvmi - bench/test_kernel_host.py: the benchmark host model and its
+# tools do what bench/README.md says (meson suite 'bench'; no timing is
+# judged here).
+#
+#  1. bench-floor-tool (both reply modes) and bench-events --socket answer
+#     every event of bench-kernel-host with 1 and 4 vCPUs: both sides exit
+#     0, the tool times exactly --events events, the host answered at
+#     least warm-up + events and reports its latency percentiles.
+#  2. A scripted tool (raw socket, here) checks the host's side of the
+#     wire: QEMU's 96-byte struct, the GET_VERSION reply of each dialect
+#     (8 bytes for v6, 16 for v7), the unknown-command error of each
+#     (-95 / -1000), the 576-byte CR event with CR3 old != new; and that
+#     an event reply with the wrong seq makes the host fail, naming it.
+#
+# Usage: test_kernel_host.py HOST FLOOR_TOOL EVENTS
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+
+HOST, FLOOR, EVENTS = sys.argv[1:4]
+TIMEOUT = 60
+
+
+def kv(line):
+    return dict(x.split('=', 1) for x in line.split() if '=' in x)
+
+
+def run_pair(tool, vcpus, extra_host=()):
+    with tempfile.TemporaryDirectory() as d:
+        sock = os.path.join(d, 'sock')
+        t = subprocess.Popen(tool + ['--socket', sock, '--events', '3000',
+                                     '--warmup', '100'],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        h = subprocess.run([HOST, '--connect', sock, '--vcpus', str(vcpus),
+                            '--warmup', '100', *extra_host],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        tout, terr = t.communicate(timeout=TIMEOUT)
+    assert t.returncode == 0, (tool, terr)
+    assert h.returncode == 0, (tool, h.stderr)
+    tr, hr = kv(tout.splitlines()[-1]), kv(h.stdout.splitlines()[-1])
+    assert tr['events'] == '3000', tout
+    assert float(tr['events_per_s']) > 0 and float(tr['cpu_ns_per_event']) > 0
+    assert int(hr['answered']) >= 3100, h.stdout
+    assert hr['vcpus'] == str(vcpus)
+    assert 0 < float(hr['lat_p50_ns']) <= float(hr['lat_p99_ns']) <= \
+        float(hr['lat_p999_ns']), h.stdout
+
+
+def recv_all(c, n):
+    b = b''
+    while len(b) < n:
+        x = c.recv(n - len(b))
+        assert x, 'the host closed early'
+        b += x
+    return b
+
+
+def recv_msg(c):
+    mid, size, seq = struct.unpack('<HHI', recv_all(c, 8))
+    return mid, seq, recv_all(c, size)
+
+
+def command(c, mid, seq, body=b''):
+    c.sendall(struct.pack('<HHI', mid, len(body), seq) + body)
+    rid, rseq, data = recv_msg(c)
+    assert (rid, rseq) == (mid, seq), (rid, rseq, mid, seq)
+    err, = struct.unpack('<i', data[:4])
+    return err, data[8:]
+
+
+def scripted(dialect):
+    with tempfile.TemporaryDirectory() as d:
+        sock = os.path.join(d, 'sock')
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind(sock)
+        ls.listen(1)
+        h = subprocess.Popen([HOST, '--connect', sock, '--vcpus', '1',
+                              '--dialect', dialect], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        ls.settimeout(TIMEOUT)
+        c, _ = ls.accept()
+        c.settimeout(TIMEOUT)
+        size, = struct.unpack('<I', recv_all(c, 4))
+        assert size == 96, size
+        assert recv_all(c, 92)[28:45] == b'bench-kernel-host'
+        c.sendall(struct.pack('<I', 24) + bytes(20))
+        err, data = command(c, 2, 1)  # GET_VERSION
+        assert err == 0 and len(data) == (16 if dialect == 'v7' else 8)
+        assert struct.unpack('<I', data[:4])[0] == 1
+        err, _ = command(c, 12, 2)  # no such command in either dialect
+        assert err == (-1000 if dialect == 'v7' else -95), err
+        err, data = command(c, 5, 3)  # GET_GUEST_INFO
+        assert err == 0 and struct.unpack('<I', data[:4])[0] == 1
+        vcpu0 = struct.pack('<HHI', 0, 0, 0)
+        # CONTROL_EVENTS(CR, on), then CONTROL_CR(3, on) on vCPU 0
+        assert command(c, 9, 4, vcpu0 + struct.pack('<HBBI', 1, 1, 0, 0))[0] == 0
+        assert command(c, 10, 5, vcpu0 + struct.pack('<BBHI', 1, 0, 0, 3))[0] == 0
+        mid, seq, ev = recv_msg(c)
+        assert mid == 1 and len(ev) == 568, (mid, len(ev))
+        esize, vcpu, eid = struct.unpack('<HHB', ev[:5])
+        assert (esize, vcpu, eid) == (544, 0, 1)
+        cr, old, new = struct.unpack('<H6xQQ', ev[544:568])
+        assert cr == 3 and old != new
+        reply = vcpu0 + struct.pack('<BBHI', 0, 1, 0, 0) + struct.pack('<Q', new)
+        c.sendall(struct.pack('<HHI', 0, len(reply), seq + 1) + reply)
+        out, err = h.communicate(timeout=TIMEOUT)
+        c.close()
+        ls.close()
+    assert h.returncode == 1, (h.returncode, out, err)
+    assert 'seq' in err, err
+
+
+for v in (1, 4):
+    run_pair([FLOOR, '--reply', 'each'], v)
+    run_pair([FLOOR, '--reply', 'gather', '--epoll'], v, ['--dialect', 'v7'])
+    run_pair([EVENTS], v)
+scripted('v6')
+scripted('v7')
+print('kernel-host: ok')

@@ -136,6 +136,15 @@ struct kvmi_server_config {
 	 * Copied by kvmi_server_new() */
 	const unsigned int *allowed_cids;
 	size_t n_allowed_cids;
+
+	/* bound of a domain's unsent output (bytes; 0 means 1 MiB, the
+	 * default): past it the library stops reading from that host - its
+	 * vCPUs wait on our replies anyway - until the output drains below
+	 * it; a host that stays past it for @output_stall_ms (0 means the
+	 * domain's command timeout) gets the domain closed with -ENOBUFS
+	 * (the restores of every hook are attempted first) */
+	size_t output_max;
+	unsigned int output_stall_ms;
 };
 
 /* the size of the first released struct kvmi_server_config (the least

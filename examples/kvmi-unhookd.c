@@ -67,6 +67,7 @@ static struct {
 	int max_guests_set;
 	const char *hooks_file;
 	unsigned int deadline_ms;
+	unsigned int command_timeout_ms; /* 0: the library's 10000 */
 	int demo;
 	unsigned int guests;
 	const char *fakehost;
@@ -138,6 +139,10 @@ static void usage(FILE *f)
 		"  --hooks FILE       hooks to place in every guest (below);\n"
 		"                     without it: demo defaults\n"
 		"  --deadline-ms N    unhook deadline, default 5000\n"
+		"  --command-timeout-ms N\n"
+		"                     a guest that leaves a command unanswered\n"
+		"                     this long is closed (its hooks' restores\n"
+		"                     sent first), default 10000\n"
 		"  --demo             run kvmi-fakehost against a private\n"
 		"                     socket, let events flow, trigger the\n"
 		"                     unhook, print a summary; exit 0 only if\n"
@@ -706,6 +711,7 @@ int main(int argc, char **argv)
 		{"max-guests", required_argument, NULL, 'm'},
 		{"hooks", required_argument, NULL, 'k'},
 		{"deadline-ms", required_argument, NULL, 'D'},
+		{"command-timeout-ms", required_argument, NULL, 'T'},
 		{"demo", no_argument, NULL, 'd'},
 		{"guests", required_argument, NULL, 'g'},
 		{"fakehost", required_argument, NULL, 'f'},
@@ -773,6 +779,11 @@ int main(int argc, char **argv)
 				goto bad;
 			d.deadline_ms = (unsigned int)v;
 			break;
+		case 'T':
+			if (parse_u64(optarg, &v) || !v || v > 3600000)
+				goto bad;
+			d.command_timeout_ms = (unsigned int)v;
+			break;
 		case 'd':
 			d.demo = 1;
 			break;
@@ -838,6 +849,7 @@ int main(int argc, char **argv)
 	cfg.log = on_lib_log;
 	cfg.log_level = d.verbose ? KVMI_LOG_DEBUG : KVMI_LOG_WARNING;
 	cfg.backlog = 1024;
+	cfg.command_timeout_ms = d.command_timeout_ms;
 	err = kvmi_server_new(d.loop, &cfg, &d.srv);
 	if (!err)
 		err = kvmi_server_unhook_on_event(d.srv, d.deadline_ms, NULL,

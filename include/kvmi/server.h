@@ -140,6 +140,15 @@ struct kvmi_server_config {
 	/* the hosts' dialect: 0 detects it per connection from the
 	 * GET_VERSION reply; KVMI_SESSION_DIALECT(d) forces d (session.h) */
 	unsigned int force_dialect;
+
+	/* bound of a domain's unsent output (bytes; 0 means 1 MiB, the
+	 * default): past it the library stops reading from that host - its
+	 * vCPUs wait on our replies anyway - until the output drains below
+	 * it; a host that stays past it for @output_stall_ms (0 means the
+	 * domain's command timeout) gets the domain closed with -ENOBUFS
+	 * (the restores of every hook are attempted first) */
+	size_t output_max;
+	unsigned int output_stall_ms;
 };
 
 /* the size of the first released struct kvmi_server_config (the least

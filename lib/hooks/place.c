@@ -483,6 +483,17 @@ static void access_set(struct kvmi_dom *dom, int result, void *ctx)
 	struct kvmi__page *p = hk ? page_find(hk, r->page >> KVMI_PAGE_SHIFT)
 				  : NULL;
 
+	if (!result && !p && hk->unhooking) {
+		/* an unhook began while this SET was on its way: it does not
+		 * know the page; put the access back before it closes */
+		struct kvmi_page_access_entry e = {.gpa = r->page,
+						   .access = r->prev};
+
+		kvmi_dom_set_page_access_async(dom, &e, 1, put_back_done,
+					       NULL);
+		result = -ESHUTDOWN;
+		goto out;
+	}
 	if (!result && !p) {
 		if (hk->npages == hk->pcap) {
 			size_t nc = hk->pcap ? hk->pcap * 2 : 16;
@@ -523,6 +534,8 @@ static void access_got(struct kvmi_dom *dom, int result, void *ctx)
 	struct kvmi_batch *b;
 	int err = result;
 
+	if (!err && kvmi__hooks_get(dom, false)->unhooking)
+		err = -ESHUTDOWN; /* nothing goes in any more */
 	if (!err)
 		err = kvmi_batch_new(dom, 0, &b);
 	if (!err) {
@@ -553,6 +566,8 @@ KVMI_EXPORT int kvmi_page_restrict_async(struct kvmi_dom *dom, uint64_t gpa,
 	hk = kvmi__hooks_get(dom, true);
 	if (!hk)
 		return -ENOMEM;
+	if (hk->unhooking)
+		return -ESHUTDOWN;
 	r = kvmi__calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

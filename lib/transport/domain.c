@@ -29,16 +29,40 @@ int kvmi__dom_usable(const struct kvmi_dom *dom)
 	return dom && dom->state < KVMI__DOM_CLOSING;
 }
 
+/* the time a domain may stay past its output bound (cfg.output_stall_ms,
+ * 0: its command timeout) */
+static uint64_t out_stall_ms(const struct kvmi_dom *dom)
+{
+	unsigned int ms = dom->srv->cfg.output_stall_ms;
+
+	return ms ? ms : dom->sess->cfg.command_timeout_ms;
+}
+
 /* watch for writability only while output waits; restarting the poll
- * handle costs two epoll_ctl calls, so only when that changes */
+ * handle costs two epoll_ctl calls, so only when that changes.  Past the
+ * output bound, stop reading: a host that does not read our replies gets
+ * no more of them (its vCPUs wait for them anyway) until it does */
 static void update_poll(struct kvmi_dom *dom)
 {
 	size_t pending;
 	int ev = UV_READABLE;
+	bool full;
 
 	if (!kvmi__dom_usable(dom))
 		return;
 	kvmi_session_output(dom->sess, &pending);
+	full = pending > dom->srv->cfg.output_max;
+	if (full != (dom->out_full_since != 0)) {
+		dom->out_full_since = full ? kvmi__now_ms() | 1 : 0;
+		if (full)
+			kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
+				  "the host does not read: %zu bytes unsent "
+				  "(bound %zu), reading paused",
+				  pending, dom->srv->cfg.output_max);
+		kvmi__dom_timer_update(dom);
+	}
+	if (full)
+		ev = 0;
 	if (pending)
 		ev |= UV_WRITABLE;
 	if (ev == dom->poll_events)
@@ -63,6 +87,8 @@ static uint64_t next_due(struct kvmi_dom *dom)
 		if (d < due)
 			due = d;
 	}
+	if (dom->out_full_since && dom->out_full_since + out_stall_ms(dom) < due)
+		due = dom->out_full_since + out_stall_ms(dom);
 	return due;
 }
 
@@ -98,6 +124,15 @@ static void on_timer(uv_timer_t *t)
 							    : "start-up",
 			  dom->srv->cfg.handshake_timeout_ms);
 		kvmi__dom_fail(dom, -ETIMEDOUT);
+		return;
+	}
+	if (dom->out_full_since && now >= dom->out_full_since + out_stall_ms(dom)) {
+		kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
+			  "the host read none of our output for %u ms past "
+			  "the %zu-byte bound",
+			  (unsigned int)out_stall_ms(dom),
+			  dom->srv->cfg.output_max);
+		kvmi__dom_fail(dom, -ENOBUFS);
 		return;
 	}
 	kvmi_dom_ref(dom);

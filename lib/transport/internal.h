@@ -19,6 +19,7 @@
 #include "session_int.h"
 
 #define KVMI__READ_BUF 65536
+#define KVMI__DEFAULT_OUTPUT_MAX (1u << 20) /* cfg.output_max 0 */
 
 /* ---- handlers ---- */
 
@@ -168,6 +169,9 @@ struct kvmi_dom {
 	struct kvmi__ext *exts;
 	struct kvmi_capture_writer *capture;
 	size_t writes; /* successful send() calls */
+	/* when the unsent output passed cfg.output_max (ms; 0: below it):
+	 * reading is paused, the domain fails output_stall_ms later */
+	uint64_t out_full_since;
 };
 
 /* ---- server ---- */

@@ -106,6 +106,8 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 		srv->cfg.command_timeout_ms = KVMI__DEFAULT_TIMEOUT_MS;
 	if (!srv->cfg.max_vcpus)
 		srv->cfg.max_vcpus = KVMI__DEFAULT_MAX_VCPUS;
+	if (!srv->cfg.output_max)
+		srv->cfg.output_max = KVMI__DEFAULT_OUTPUT_MAX;
 	*out = srv;
 	return 0;
 nomem:

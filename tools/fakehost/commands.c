@@ -31,6 +31,7 @@
  * here), vCPU-header padding answered -KVM_EINVAL, CHECK_* of an unknown
  * id -KVM_ENOENT, no reply switch.
  */
+#include "misbehave.h"
 #include "vm.h"
 
 #include <errno.h>
@@ -146,9 +147,12 @@ static int command_denied(const struct fh_vm *vm, unsigned op)
 static void send_reply(struct fh_vm *vm, uint16_t id, uint32_t seq,
 		       int32_t err, const void *data, size_t len)
 {
-	uint8_t *p = fh_buf_reserve(&vm->out, 16 + len);
+	uint8_t *p;
 	int n;
 
+	if (fh_misbehave_active(vm) && vm->cfg.misbehave == FH_MB_NO_REPLIES)
+		return; /* applied, never answered */
+	p = fh_buf_reserve(&vm->out, 16 + len);
 	if (!p) {
 		fh_vm_close(vm, "out of memory sending a reply");
 		return;
@@ -160,6 +164,16 @@ static void send_reply(struct fh_vm *vm, uint16_t id, uint32_t seq,
 		return;
 	}
 	vm->out.len += (size_t)n;
+	if (fh_misbehave_active(vm) && vm->cfg.misbehave == FH_MB_DUP_REPLY &&
+	    !vm->mb_done) {
+		/* the same reply again: its seq is no longer awaited */
+		p = fh_buf_reserve(&vm->out, (size_t)n);
+		if (p) {
+			memcpy(p, vm->out.data + vm->out.len - n, (size_t)n);
+			vm->out.len += (size_t)n;
+		}
+		vm->mb_done = 1;
+	}
 }
 
 /* A reply subject to KVMI_CONTROL_CMD_RESPONSE. */
@@ -619,6 +633,7 @@ static void cmd_write_physical(struct cmd *c)
 		reply_err(c, -KVM_ENOMEM);
 		return;
 	}
+	fh_misbehave_on_write(c->vm, req.gpa, c->body + sizeof(req), req.size);
 	reply_err(c, 0);
 }
 

@@ -22,6 +22,7 @@
 #include <kvmi/capture.h>
 
 #include "handshake.h"
+#include "misbehave.h"
 #include "report.h"
 
 #define READ_BUDGET (1u << 20) /* bytes read per guest and wake-up */
@@ -54,6 +55,7 @@ struct guest {
 	uv_timer_t t_unhook;
 	uv_timer_t t_duration;
 	uv_timer_t t_hotplug;
+	uv_timer_t t_mb; /* --misbehave stop-reading / slowloris ticks */
 	uv_idle_t t_run; /* vCPUs that keep running without tool input */
 	uint64_t connect_start;
 	struct fh_handshake hs;
@@ -162,6 +164,7 @@ static void finish(struct guest *g, const char *end)
 	uv_timer_stop(&g->t_unhook);
 	uv_timer_stop(&g->t_duration);
 	uv_timer_stop(&g->t_hotplug);
+	uv_timer_stop(&g->t_mb);
 	uv_idle_stop(&g->t_run);
 	if (g->outcome.handshake_ok)
 		fh_vm_disconnect(g->vm);
@@ -208,15 +211,29 @@ static void handshake_failed(struct guest *g, const char *fmt, ...)
 
 static void on_poll(uv_poll_t *p, int status, int events);
 
+/* --misbehave slowloris: the handshake goes out on t_mb's ticks only */
+static int slow_handshake(const struct guest *g)
+{
+	return g->state == G_HANDSHAKE &&
+	       g->host->cfg->vm.misbehave == FH_MB_SLOWLORIS;
+}
+
+/* --misbehave stop-reading, once on: the tool's bytes are never read */
+static int stopped_reading(const struct guest *g)
+{
+	return g->vm->cfg.misbehave == FH_MB_STOP_READING &&
+	       g->state != G_HANDSHAKE && fh_misbehave_active(g->vm);
+}
+
 static void update_poll(struct guest *g)
 {
 	int want = 0;
 
 	if (!g->poll_init || g->state == G_DONE)
 		return;
-	if (g->vm->out.len < OUT_HIGH)
+	if (g->vm->out.len < OUT_HIGH && !stopped_reading(g))
 		want |= UV_READABLE | UV_DISCONNECT;
-	if (g->vm->out.len || g->state == G_CONNECTING)
+	if ((g->vm->out.len && !slow_handshake(g)) || g->state == G_CONNECTING)
 		want |= UV_WRITABLE;
 	if (want != g->poll_events) {
 		g->poll_events = want;
@@ -236,12 +253,32 @@ static void record(struct guest *g, enum kvmi_direction dir, const void *p,
 	}
 }
 
+static int consume(struct guest *g, const uint8_t *p, size_t n);
+
+/* The tool is gone for sending: what it sent before it closed is still
+ * applied, as the host kernel's receiving side reads up to the end of the
+ * stream (a tool's last restores arrive just before its close). */
+static void drain(struct guest *g)
+{
+	struct host *h = g->host;
+
+	while ((g->state == G_RUNNING || g->state == G_UNHOOKING) &&
+	       !stopped_reading(g)) {
+		ssize_t n = recv(g->fd, h->rbuf, sizeof(h->rbuf), MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || consume(g, h->rbuf, (size_t)n) || g->vm->closed)
+			break;
+	}
+}
+
 /* Returns 0, or -1 when the peer is gone (the guest was finished). */
 static int flush(struct guest *g)
 {
 	struct fh_buf *out = &g->vm->out;
 
-	while (out->len) {
+	while (out->len && !slow_handshake(g)) {
 		ssize_t n = send(g->fd, out->data, out->len, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
@@ -249,6 +286,7 @@ static int flush(struct guest *g)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n < 0) {
+			drain(g);
 			finish(g, g->state == G_HANDSHAKE ? "handshake-failed"
 							  : "tool-closed");
 			return -1;
@@ -282,6 +320,18 @@ static void on_unhook_timeout(uv_timer_t *t)
 	finish(g, "unhook-timeout");
 }
 
+/* the UNHOOK event went out (QEMU's request, or a misbehaving burst):
+ * the tool has the unhook timeout to close */
+static void unhook_sent(struct guest *g)
+{
+	g->outcome.unhook_requested = 1;
+	g->outcome.unhook_sent = 1;
+	g->unhook_sent_ns = uv_hrtime();
+	g->state = G_UNHOOKING;
+	uv_timer_start(&g->t_main, on_unhook_timeout,
+		       g->host->cfg->unhook_timeout_ms, 0);
+}
+
 static void start_unhook(struct guest *g)
 {
 	int r;
@@ -296,12 +346,8 @@ static void start_unhook(struct guest *g)
 		finish(g, "unhook-not-enabled");
 		return;
 	}
-	g->outcome.unhook_sent = 1;
-	g->unhook_sent_ns = uv_hrtime();
-	g->state = G_UNHOOKING;
+	unhook_sent(g);
 	logf_guest(g, 0, "UNHOOK event sent");
-	uv_timer_start(&g->t_main, on_unhook_timeout,
-		       g->host->cfg->unhook_timeout_ms, 0);
 	flush(g);
 }
 
@@ -319,6 +365,30 @@ static void on_duration(uv_timer_t *t)
 }
 
 static void progress_idle(struct guest *g, int idle_too);
+
+/* --misbehave: stop-reading raises a PF on every vCPU every 20 ms whether
+ * or not the tool answered (its output bounded like any other); slowloris
+ * sends one byte of the handshake per second */
+static void on_mb_tick(uv_timer_t *t)
+{
+	struct guest *g = t->data;
+
+	if (g->state == G_HANDSHAKE) {
+		struct fh_buf *out = &g->vm->out;
+		ssize_t n = out->len ? send(g->fd, out->data, 1, MSG_NOSIGNAL)
+				     : 0;
+
+		if (n == 1) {
+			fh_buf_consume(out, 1);
+			if (g->hs_out_left)
+				g->hs_out_left--;
+		}
+		return;
+	}
+	if (g->vm->out.len < OUT_HIGH)
+		fh_misbehave_pf_all(g->vm);
+	flush(g);
+}
 
 /* vCPUs that ran out of steps run again on the next loop iteration */
 static void on_run(uv_idle_t *t)
@@ -342,6 +412,11 @@ static void progress_idle(struct guest *g, int idle_too)
 		fh_vm_run_idle(g->vm);
 	else
 		fh_vm_run(g->vm);
+	fh_misbehave_inject(g->vm);
+	if (g->vm->mb_unhook_sent && g->state == G_RUNNING)
+		unhook_sent(g);
+	if (stopped_reading(g) && !uv_is_active((uv_handle_t *)&g->t_mb))
+		uv_timer_start(&g->t_mb, on_mb_tick, 20, 20);
 	if (fh_vm_keeps_running(g->vm))
 		uv_idle_start(&g->t_run, on_run);
 	else
@@ -492,6 +567,9 @@ static void on_poll(uv_poll_t *p, int status, int events)
 		return;
 	}
 	if (status < 0) {
+		/* a tool that closed with our events unread raises an error
+		 * on the socket (EPOLLERR) before we read its last bytes */
+		drain(g);
 		finish(g, g->state == G_HANDSHAKE ? "handshake-failed" : "tool-closed");
 		return;
 	}
@@ -533,6 +611,10 @@ static void start_handshake(struct guest *g)
 	g->state = G_HANDSHAKE;
 	logf_guest(g, 0, "connected to %s", cfg->connect_path);
 	uv_timer_start(&g->t_main, on_handshake_timeout, cfg->handshake_timeout_ms, 0);
+	if (cfg->vm.misbehave == FH_MB_IDLE)
+		fh_buf_consume(&g->vm->out, g->vm->out.len); /* says nothing */
+	if (cfg->vm.misbehave == FH_MB_SLOWLORIS)
+		uv_timer_start(&g->t_mb, on_mb_tick, 1000, 1000);
 	flush(g);
 }
 
@@ -649,9 +731,10 @@ static int guest_init(struct host *h, struct guest *g, unsigned i)
 	uv_timer_init(&h->loop, &g->t_unhook);
 	uv_timer_init(&h->loop, &g->t_duration);
 	uv_timer_init(&h->loop, &g->t_hotplug);
+	uv_timer_init(&h->loop, &g->t_mb);
 	uv_idle_init(&h->loop, &g->t_run);
 	g->t_main.data = g->t_unhook.data = g->t_duration.data =
-		g->t_hotplug.data = g->t_run.data = g;
+		g->t_hotplug.data = g->t_run.data = g->t_mb.data = g;
 	return 0;
 }
 

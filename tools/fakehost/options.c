@@ -13,6 +13,7 @@
 #include <kvmi/codec.h>
 #include <kvmi/common.h>
 
+#include "misbehave.h"
 #include "secret.h"
 
 static const char help_text[] =
@@ -69,7 +70,7 @@ static const char help_text[] =
 "                            12 and CPUID 13) in every dialect.\n"
 "\n"
 "Guest model (per guest):\n"
-"  --vcpus N                 online vCPUs, default 2 (max 256)\n"
+"  --vcpus N                 online vCPUs, default 2 (max 1024)\n"
 "  --max-vcpus N             limit for hot-plug, default vcpus + 1\n"
 "  --mem-mb N                guest RAM in MiB, default 64 (sparse)\n"
 "  --seed N                  memory content and workload seed, default 1\n"
@@ -108,6 +109,24 @@ static const char help_text[] =
 "                            status of the last entry, first (Bitdefender\n"
 "                            branch) the first error; stop: stops at the\n"
 "                            first error (documented behaviour)\n"
+"\n"
+"Hostile host (for testing tools):\n"
+"  --misbehave MODE          break the protocol once --misbehave-after events\n"
+"                            were sent: garbage (256 random bytes), oversized\n"
+"                            (a header announcing a 65535-byte event),\n"
+"                            wrong-size (a BREAKPOINT event 12 bytes short),\n"
+"                            unknown-id (a message id 0x7777), unknown-event\n"
+"                            (event id 200), unknown-seq (a reply nobody\n"
+"                            asked for), dup-reply (the next reply twice),\n"
+"                            unhook-flood (1000 UNHOOK events), no-replies\n"
+"                            (commands applied, never answered),\n"
+"                            stop-reading (never read again; a PF on every\n"
+"                            vCPU each 20 ms), bp-burst (when the tool writes\n"
+"                            an INT3: a BREAKPOINT on every vCPU and an\n"
+"                            UNHOOK before the reply), slowloris (the\n"
+"                            handshake one byte per second), idle (connect,\n"
+"                            send nothing)\n"
+"  --misbehave-after N       events sent first, default 0\n"
 "\n"
 "Run bounds and unhook (QEMU side):\n"
 "  --unhook-after-ms N       request an unhook N ms after the handshake\n"
@@ -164,7 +183,7 @@ enum {
 	O_MAX_GPA, O_VCPUS, O_MAX_VCPUS, O_MEM, O_SEED, O_HOT, O_HOT_COUNT,
 	O_EVENTS_PER_VCPU, O_INSN, O_HOTPLUG, O_DENY_CMD, O_DENY_EVENT, O_PA_ERRORS,
 	O_UNHOOK_MS, O_UNHOOK_EVENTS, O_UNHOOK_TIMEOUT, O_DURATION, O_REPORT,
-	O_RECORD, O_VERSION, O_DIALECT,
+	O_RECORD, O_VERSION, O_DIALECT, O_MISBEHAVE, O_MISBEHAVE_AFTER,
 };
 
 static const struct option longopts[] = {
@@ -199,6 +218,8 @@ static const struct option longopts[] = {
 	{ "duration-ms", required_argument, NULL, O_DURATION },
 	{ "report", required_argument, NULL, O_REPORT },
 	{ "record", required_argument, NULL, O_RECORD },
+	{ "misbehave", required_argument, NULL, O_MISBEHAVE },
+	{ "misbehave-after", required_argument, NULL, O_MISBEHAVE_AFTER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -425,6 +446,14 @@ enum fh_options_result fh_options_parse(int argc, char **argv,
 			else
 				cfg->vm.deny_events |= 1u << id;
 			break;
+		case O_MISBEHAVE:
+			id = fh_misbehave_parse(optarg);
+			if (id < 0)
+				fail(&p, "--misbehave: unknown mode '%s' (one of %s)", optarg, fh_misbehave_names);
+			else
+				cfg->vm.misbehave = (unsigned)id;
+			break;
+		case O_MISBEHAVE_AFTER: cfg->vm.misbehave_after = number(&p, "misbehave-after", optarg, 0, UINT64_MAX); break;
 		case O_PA_ERRORS:
 			if (!strcmp(optarg, "last"))
 				cfg->vm.page_access_errors = FH_PA_ERRORS_LAST;

@@ -26,7 +26,7 @@
 #include "buf.h"
 #include "memory.h"
 
-#define FH_MAX_VCPUS 256
+#define FH_MAX_VCPUS 1024
 #define FH_NMSRS 9 /* the MSRs of kvmi_event_arch.msrs, in that order */
 #define FH_NUM_EVENTS KVMI_V7_NUM_EVENTS /* common event ids 0..13 */
 #define FH_MAX_GFNS 64 /* kvmi-v7 2023: gfns ALLOC_GFN may add */
@@ -53,6 +53,8 @@ struct fh_vm_config {
 	uint64_t events_per_vcpu; /* workload events per vCPU; 0 = no bound */
 	uint32_t insn_mask;	  /* bit per enum fh_insn_kind the workload
 				     uses; 0 = all, in their usual mix */
+	unsigned misbehave;	  /* enum fh_misbehave (misbehave.h) */
+	uint64_t misbehave_after; /* events sent before it starts */
 	unsigned steps_per_run;	  /* instructions per vCPU and run before it
 				     idles without an event; 0 = 256 */
 	enum kvmi_dialect dialect; /* the host's dialect (default v6) */
@@ -171,6 +173,11 @@ struct fh_vm {
 	char integrity_first[160]; /* first guest integrity error */
 
 	struct fh_stats stats;
+
+	int mb_done;	    /* the one-shot misbehaviour happened */
+	int mb_unhook_sent; /* ... and it sent an UNHOOK event */
+	uint32_t mb_last_seq; /* last command seq answered (dup-reply) */
+	uint16_t mb_last_id;
 };
 
 /* fh_vm_new - a guest per @cfg with its channel up; 0 or -EINVAL/-ENOMEM. */

@@ -178,55 +178,57 @@ static void on_new_vcpu_enabled(struct kvmi_dom *dom, int result, void *ctx)
 static void new_vcpu(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 		     uint16_t v)
 {
-	struct kvmi_batch *b;
-	int err = kvmi_batch_new(dom, 0, &b);
+	struct kvmi_pipeline *b;
+	int err = kvmi_pipeline_new(dom, 0, &b);
 
 	for (unsigned e = 0; !err && e < KVMI_NUM_EVENTS; e++)
 		if (hk->events & (1u << e))
-			err = kvmi_batch_control_events(b, v, (uint16_t)e, 1);
+			err =
+			    kvmi_pipeline_control_events(b, v, (uint16_t)e, 1);
 	for (unsigned cr = 0; err >= 0 && cr < 5; cr++)
 		if (hk->crs & (1u << cr))
-			err = kvmi_batch_control_cr(b, v, cr, 1);
+			err = kvmi_pipeline_control_cr(b, v, cr, 1);
 	for (size_t i = 0; err >= 0 && i < hk->nmsrs; i++)
-		err = kvmi_batch_control_msr(b, v, hk->msrs[i], 1);
-	if (err >= 0 && b && kvmi_batch_count(b))
-		err = kvmi_batch_send(b, on_new_vcpu_enabled, NULL);
+		err = kvmi_pipeline_control_msr(b, v, hk->msrs[i], 1);
+	if (err >= 0 && b && kvmi_pipeline_count(b))
+		err = kvmi_pipeline_send(b, on_new_vcpu_enabled, NULL);
 	else if (b)
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 	if (err < 0)
 		on_new_vcpu_enabled(dom, err, NULL);
 }
 
-static int add_event(struct kvmi_batch *b, uint16_t v, uint32_t id, int on)
+static int add_event(struct kvmi_pipeline *b, uint16_t v, uint32_t id, int on)
 {
-	return kvmi_batch_control_events(b, v, (uint16_t)id, on);
+	return kvmi_pipeline_control_events(b, v, (uint16_t)id, on);
 }
 
-static int add_cr(struct kvmi_batch *b, uint16_t v, uint32_t cr, int on)
+static int add_cr(struct kvmi_pipeline *b, uint16_t v, uint32_t cr, int on)
 {
-	return kvmi_batch_control_cr(b, v, cr, on);
+	return kvmi_pipeline_control_cr(b, v, cr, on);
 }
 
-static int add_msr(struct kvmi_batch *b, uint16_t v, uint32_t msr, int on)
+static int add_msr(struct kvmi_pipeline *b, uint16_t v, uint32_t msr, int on)
 {
-	return kvmi_batch_control_msr(b, v, msr, on);
+	return kvmi_pipeline_control_msr(b, v, msr, on);
 }
 
 /* one pipelined batch switching @arg on or off on every vCPU */
 static int every_vcpu(struct kvmi_dom *dom,
-		      int (*add)(struct kvmi_batch *, uint16_t, uint32_t, int),
+		      int (*add)(struct kvmi_pipeline *, uint16_t, uint32_t,
+				 int),
 		      uint32_t arg, int enable)
 {
-	struct kvmi_batch *b;
-	int err = kvmi_batch_new(dom, 0, &b);
+	struct kvmi_pipeline *b;
+	int err = kvmi_pipeline_new(dom, 0, &b);
 
 	if (err)
 		return err;
 	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom) && err >= 0; v++)
 		err = add(b, (uint16_t)v, arg, enable);
 	if (err >= 0)
-		err = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
+		err = kvmi_pipeline_commit(b);
+	kvmi_pipeline_free(b);
 	return err;
 }
 

@@ -86,23 +86,23 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 /* Message ids of the Bitdefender extension (protocol reference 4.2). */
-#define KVMI_SET_VE_INFO_PAGE KVMI_EXT_SET_VE_INFO_PAGE
-#define KVMI_GET_NEXT_AVAILABLE_GFN KVMI_EXT_GET_NEXT_AVAILABLE_GFN
-#define KVMI_SWITCH_EPT_VIEW KVMI_EXT_SWITCH_EPT_VIEW
-#define KVMI_DISABLE_VE KVMI_EXT_DISABLE_VE
-#define KVMI_GET_EPT_VIEW KVMI_EXT_GET_EPT_VIEW
-#define KVMI_VCPU_TRANSLATE_GVA KVMI_EXT_VCPU_TRANSLATE_GVA
-#define KVMI_CONTROL_EPT_VIEW KVMI_EXT_CONTROL_EPT_VIEW
-#define KVMI_VCPU_GET_XCR KVMI_EXT_VCPU_GET_XCR
-#define KVMI_VCPU_SET_XSAVE KVMI_EXT_VCPU_SET_XSAVE
-#define KVMI_QUERY_PHYSICAL KVMI_EXT_QUERY_PHYSICAL
-#define KVMI_VCPU_ALLOC_GFN KVMI_EXT_VCPU_ALLOC_GFN
-#define KVMI_VCPU_FREE_GFN KVMI_EXT_VCPU_FREE_GFN
-#define KVMI_CREATE_EPT_VIEW KVMI_EXT_CREATE_EPT_VIEW
-#define KVMI_DESTROY_EPT_VIEW KVMI_EXT_DESTROY_EPT_VIEW
-#define KVMI_VCPU_CHANGE_GFN KVMI_EXT_VCPU_CHANGE_GFN
+#define KVMI_SET_VE_INFO_PAGE	     KVMI_EXT_SET_VE_INFO_PAGE
+#define KVMI_GET_NEXT_AVAILABLE_GFN  KVMI_EXT_GET_NEXT_AVAILABLE_GFN
+#define KVMI_SWITCH_EPT_VIEW	     KVMI_EXT_SWITCH_EPT_VIEW
+#define KVMI_DISABLE_VE		     KVMI_EXT_DISABLE_VE
+#define KVMI_GET_EPT_VIEW	     KVMI_EXT_GET_EPT_VIEW
+#define KVMI_VCPU_TRANSLATE_GVA	     KVMI_EXT_VCPU_TRANSLATE_GVA
+#define KVMI_CONTROL_EPT_VIEW	     KVMI_EXT_CONTROL_EPT_VIEW
+#define KVMI_VCPU_GET_XCR	     KVMI_EXT_VCPU_GET_XCR
+#define KVMI_VCPU_SET_XSAVE	     KVMI_EXT_VCPU_SET_XSAVE
+#define KVMI_QUERY_PHYSICAL	     KVMI_EXT_QUERY_PHYSICAL
+#define KVMI_VCPU_ALLOC_GFN	     KVMI_EXT_VCPU_ALLOC_GFN
+#define KVMI_VCPU_FREE_GFN	     KVMI_EXT_VCPU_FREE_GFN
+#define KVMI_CREATE_EPT_VIEW	     KVMI_EXT_CREATE_EPT_VIEW
+#define KVMI_DESTROY_EPT_VIEW	     KVMI_EXT_DESTROY_EPT_VIEW
+#define KVMI_VCPU_CHANGE_GFN	     KVMI_EXT_VCPU_CHANGE_GFN
 #define KVMI_VCPU_CONTROL_SINGLESTEP KVMI_EXT_VCPU_CONTROL_SINGLESTEP
-#define KVM_NUM_MESSAGES KVMI_EXT_NUM_MESSAGES
+#define KVM_NUM_MESSAGES	     KVMI_EXT_NUM_MESSAGES
 
 /* The extension's event (13) and event count (see the top of the file). */
 #define KVMI_EVENT_CPUID KVMI_EXT_EVENT_CPUID
@@ -220,8 +220,7 @@ struct kvmi_dom_event {
 _Static_assert(sizeof(struct kvmi_features) == 8, "kvmi_features size");
 _Static_assert(sizeof(struct kvmi_event_singlestep) == 8,
 	       "kvmi_event_singlestep size");
-_Static_assert(sizeof(struct kvmi_event_cpuid) == 16,
-	       "kvmi_event_cpuid size");
+_Static_assert(sizeof(struct kvmi_event_cpuid) == 16, "kvmi_event_cpuid size");
 _Static_assert(sizeof(struct kvmi_event_trap_ext) == 16,
 	       "kvmi_event_trap_ext size");
 _Static_assert(__builtin_offsetof(struct kvmi_event_trap_ext, error_code) == 4,
@@ -264,14 +263,14 @@ _Static_assert(_Alignof(struct kvmi_introspector2qemu) == 4,
  */
 KVMI_EXPORT void *kvmi_init_unix_socket(const char *socket,
 					kvmi_new_guest_cb accept_cb,
-					kvmi_handshake_cb hsk_cb,
-					void *cb_ctx);
+					kvmi_handshake_cb hsk_cb, void *cb_ctx);
 KVMI_EXPORT void *kvmi_init_vsock(unsigned int port,
 				  kvmi_new_guest_cb accept_cb,
 				  kvmi_handshake_cb hsk_cb, void *cb_ctx);
 /*
- * kvmi_uninit - stop listening, wake and join the accept thread (a
- * handshake in progress is abandoned), free the context (NULL accepted).
+ * kvmi_uninit - stop listening, wake and join the accept thread (a guest
+ * being accepted is finished first, within its 10 s handshake and
+ * start-up budgets), free the context (NULL accepted).
  * Domains already handed to the application stay open.
  * kvmi_close - after fork(), in the child: close the listening socket
  * only (the threads belong to the parent).
@@ -327,8 +326,8 @@ KVMI_EXPORT int kvmi_control_events(void *dom, unsigned short vcpu, int id,
 				    bool enable);
 /* KVMI_EVENT_UNHOOK or KVMI_EVENT_CREATE_VCPU */
 KVMI_EXPORT int kvmi_control_vm_events(void *dom, int id, bool enable);
-KVMI_EXPORT int kvmi_control_cr(void *dom, unsigned short vcpu,
-				unsigned int cr, bool enable);
+KVMI_EXPORT int kvmi_control_cr(void *dom, unsigned short vcpu, unsigned int cr,
+				bool enable);
 KVMI_EXPORT int kvmi_control_msr(void *dom, unsigned short vcpu,
 				 unsigned int msr, bool enable);
 /* [ext] MTF single-step on/off */
@@ -423,17 +422,14 @@ KVMI_EXPORT int kvmi_write_physical(void *dom, unsigned long long int gpa,
 /* @count entries (split per 511 by the library) for EPT @view (0 on v6) */
 KVMI_EXPORT int kvmi_set_page_access(void *dom, unsigned long long int *gpa,
 				     unsigned char *access,
-				     unsigned short count,
-				     unsigned short view);
-KVMI_EXPORT int kvmi_set_page_write_bitmap(void *dom, __u64 *gpa,
-					   __u32 *bitmap,
+				     unsigned short count, unsigned short view);
+KVMI_EXPORT int kvmi_set_page_write_bitmap(void *dom, __u64 *gpa, __u32 *bitmap,
 					   unsigned short count);
 KVMI_EXPORT int kvmi_get_mtrr_type(void *dom, unsigned long long int gpa,
 				   unsigned char *type);
 KVMI_EXPORT int kvmi_get_maximum_gfn(void *dom, unsigned long long *gfn);
 /* [ext] (not declared in the 1.x header; exported by it) */
-KVMI_EXPORT int kvmi_get_next_available_gfn(void *dom,
-					    unsigned long long *gfn);
+KVMI_EXPORT int kvmi_get_next_available_gfn(void *dom, unsigned long long *gfn);
 /*
  * Memory mapping.  The hosts the library supports offer no mapping
  * device: kvmi_memory_mapping(dom, true) fails with ENODEV (false is 0),
@@ -442,8 +438,7 @@ KVMI_EXPORT int kvmi_get_next_available_gfn(void *dom,
  * kvmi_remote_mapping_v2 false.  Read and write physical memory instead.
  */
 KVMI_EXPORT int kvmi_memory_mapping(void *dom, bool enable);
-KVMI_EXPORT void *kvmi_map_physical_page(void *dom,
-					 unsigned long long int gpa);
+KVMI_EXPORT void *kvmi_map_physical_page(void *dom, unsigned long long int gpa);
 KVMI_EXPORT int kvmi_unmap_physical_page(void *dom, void *addr);
 KVMI_EXPORT bool kvmi_remote_mapping_v2(void);
 
@@ -455,10 +450,15 @@ KVMI_EXPORT bool kvmi_remote_mapping_v2(void);
  * A batch collects commands and event replies and sends them in one
  * write between CONTROL_CMD_RESPONSE off and on (a batch of one event
  * reply is sent bare).  kvmi_batch_alloc - NULL with errno on failure.
- * kvmi_batch_commit - send; unless the batch holds an event reply, wait
- * for the final reply (an error of an item is reported by the host
- * there).  The batch is emptied.  kvmi_batch_free - free unsent (NULL
- * accepted).  kvmi_queue_* - add one item (0, or -1 with EINVAL/E2BIG/
+ * kvmi_batch_commit - send, and wait for the reply to the final
+ * CONTROL_CMD_RESPONSE (1.x does not wait when the batch holds an event
+ * reply; waiting costs one round trip and reports a lost connection).
+ * With replies off the host executes the items silently: a failed item
+ * is invisible, except the -KVM_EPERM / -KVM_EOPNOTSUPP the host still
+ * answers, which become the commit's errno.  Event replies are checked as
+ * in kvmi_reply_event.  The batch is emptied.  kvmi_batch_free - free
+ * unsent (NULL accepted).  kvmi_queue_* - add one item, checked by the
+ * codec (0, or -1 with EINVAL for what the protocol forbids, E2BIG,
  * ENOMEM; a page-access item beyond 511 entries is split).  One batch is
  * used by one thread at a time.
  */
@@ -469,8 +469,7 @@ KVMI_EXPORT int kvmi_queue_registers(void *batch, unsigned short vcpu,
 				     const struct kvm_regs *regs);
 KVMI_EXPORT int kvmi_queue_reply_event(void *batch, unsigned int msg_seq,
 				       const void *data, size_t data_size);
-KVMI_EXPORT int kvmi_queue_page_access(void *batch,
-				       unsigned long long int *gpa,
+KVMI_EXPORT int kvmi_queue_page_access(void *batch, unsigned long long int *gpa,
 				       unsigned char *access,
 				       unsigned short count,
 				       unsigned short view);

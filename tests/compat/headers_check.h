@@ -50,7 +50,7 @@ int main(void)
 	CHECK(sizeof(struct kvmi_qemu2introspector), 96);
 	CHECK(sizeof(struct kvmi_introspector2qemu), 24);
 	CHECK(sizeof(struct kvmi_vcpu_hdr) + sizeof(struct kvmi_event_reply) +
-		      sizeof(struct kvmi_event_pf_reply),
+		  sizeof(struct kvmi_event_pf_reply),
 	      288);
 	return failures ? 1 : 0;
 }

@@ -58,6 +58,19 @@
  * replies at most the session's command timeout (10 s); kvmi_wait_event
  * waits exactly the caller's timeout.
  *
+ * The unhook safety net (on unless KVMI_SAFETY_NET=0 is in the
+ * environment when a guest connects): the library enables
+ * KVMI_EVENT_UNHOOK itself, remembers the original byte under every INT3
+ * written with kvmi_write_physical and every page whose access
+ * kvmi_set_page_access / kvmi_queue_page_access restricted, and when the
+ * host asks to unhook a tool that did not enable UNHOOK itself, it writes
+ * those bytes back, makes those pages rwx, answers the open events
+ * (RETRY for a hit on a restored INT3) and shuts the connection down;
+ * the tool's calls then fail with ENOTCONN.  It runs in whichever call
+ * is reading the domain (kvmi_wait_event in an event loop).  A tool that
+ * enables UNHOOK with kvmi_control_vm_events gets it from kvmi_pop_event
+ * (event id KVMI_EVENT_UNHOOK, seq 0, no reply needed) and unhooks itself.
+ *
  * Differences from 1.x on purpose (the weaknesses of the facts page,
  * sec. 8): the unix socket is created 0600 (not 0777); accepted sockets
  * are close-on-exec; sequence numbers count per connection; a reply that

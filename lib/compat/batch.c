@@ -140,6 +140,10 @@ KVMI_EXPORT int kvmi_queue_page_access(void *batch, unsigned long long int *gpa,
 		size_t n = kvmi1__access_chunk(e, gpa, access, done, count);
 
 		ADD(err, b, kvmi_encode_set_page_access, view, e, n);
+		if (!err) /* remembered when queued: restoring more is harmless
+			   */
+			kvmi1__net_access(b->d, gpa + done, access + done, n,
+					  view);
 		done += n;
 	}
 	return kvmi1__ret(err);

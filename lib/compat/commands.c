@@ -85,6 +85,13 @@ KVMI_EXPORT int kvmi_control_vm_events(void *dom, int id, bool enable)
 
 	if (id < 0 || id > UINT16_MAX)
 		return kvmi1__ret(-EINVAL);
+	if (id == KVMI_EVENT_UNHOOK) {
+		/* the tool's own UNHOOK handling comes first; turned off,
+		 * it stays on on the host for the safety net */
+		d->tool_unhook = enable;
+		if (!enable && d->net)
+			return 0;
+	}
 	RUN(err, NULL, 0, NULL, kvmi_encode_control_vm_events, (uint16_t)id,
 	    enable);
 	return kvmi1__ret(err);
@@ -397,9 +404,24 @@ KVMI_EXPORT int kvmi_write_physical(void *dom, unsigned long long int gpa,
 	if (!buffer || !size)
 		return kvmi1__ret(-EINVAL);
 	while (!err && size) {
-		size_t n = page_chunk(gpa, size);
+		size_t n = page_chunk(gpa, size), len = 0;
+		uint8_t orig[KVMI_PAGE_SIZE];
+		bool read = false;
 
+		/* the safety net remembers what a planted INT3 covers */
+		if (kvmi1__net_needs_read(d, gpa, p, n)) {
+			RUN(err, orig, n, &len, kvmi_encode_read_physical, gpa,
+			    n);
+			read = !err && len == n;
+			err = 0;
+		}
+		/* remembered before the write is sent: the UNHOOK may come
+		 * with its reply, and the net runs as soon as it is read */
+		if (read)
+			kvmi1__net_wrote(d, gpa, p, orig, n);
 		RUN(err, NULL, 0, NULL, kvmi_encode_write_physical, gpa, p, n);
+		if (!err && !read)
+			kvmi1__net_wrote(d, gpa, p, NULL, n);
 		gpa += n;
 		p += n;
 		size -= n;
@@ -424,6 +446,8 @@ KVMI_EXPORT int kvmi_set_page_access(void *dom, unsigned long long int *gpa,
 	for (size_t done = 0; !err && done < count;) {
 		size_t n = kvmi1__access_chunk(e, gpa, access, done, count);
 
+		/* before sending, as for INT3s (restoring more is harmless) */
+		kvmi1__net_access(d, gpa + done, access + done, n, view);
 		RUN(err, NULL, 0, NULL, kvmi_encode_set_page_access, view, e,
 		    n);
 		done += n;

@@ -34,6 +34,16 @@ struct kvmi1_ctx {
 	void *cb_ctx;
 };
 
+/* what the unhook safety net restores (safety.c) */
+struct kvmi1_byte {
+	uint64_t gpa;
+	uint8_t orig;
+};
+struct kvmi1_page {
+	uint64_t gpa;
+	unsigned short view;
+};
+
 struct kvmi1_dom {
 	pthread_mutex_t lock;
 	int fd;
@@ -52,6 +62,15 @@ struct kvmi1_dom {
 	bool unhook_popped; /* the UNHOOK event was handed to the tool */
 	uint8_t rbuf[16384];
 	uint8_t msg[KVMI_ENCODE_MAX]; /* the command being encoded */
+	/* the safety net */
+	bool net;	  /* on for this domain (UNHOOK enabled by us) */
+	bool tool_unhook; /* the tool enabled UNHOOK: it is the tool's */
+	bool unhook_net;  /* an UNHOOK arrived for the net to handle */
+	bool in_net;
+	struct kvmi1_byte *bytes;
+	size_t n_bytes, cap_bytes;
+	struct kvmi1_page *pages;
+	size_t n_pages, cap_pages;
 };
 
 /* -1 with errno = -@err when @err < 0 (KVMI_E_* mapped), else @err */
@@ -119,5 +138,23 @@ void kvmi1__forget_events_locked(struct kvmi1_dom *d);
 /* answer an open event from a 1.x raw reply (lock held) */
 int kvmi1__reply_locked(struct kvmi1_dom *d, unsigned int seq, const void *data,
 			size_t size);
+
+/*
+ * The unhook safety net (safety.c).  kvmi1__net_wanted: not disabled by
+ * KVMI_SAFETY_NET=0.  kvmi1__net_needs_read: writing @buf at @gpa plants
+ * an INT3 whose original byte is not known yet.  kvmi1__net_wrote: @buf
+ * was written over @orig (NULL: not read).  kvmi1__net_access: the tool
+ * set these page accesses.  kvmi1__net_run_locked: restore, answer the
+ * open events, shut the connection down.
+ */
+bool kvmi1__net_wanted(void);
+bool kvmi1__net_needs_read(struct kvmi1_dom *d, uint64_t gpa,
+			   const uint8_t *buf, size_t n);
+void kvmi1__net_wrote(struct kvmi1_dom *d, uint64_t gpa, const uint8_t *buf,
+		      const uint8_t *orig, size_t n);
+void kvmi1__net_access(struct kvmi1_dom *d, const unsigned long long *gpa,
+		       const unsigned char *access, size_t count,
+		       unsigned short view);
+void kvmi1__net_run_locked(struct kvmi1_dom *d);
 
 #endif

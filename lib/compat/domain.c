@@ -177,6 +177,10 @@ static int read_some(struct kvmi1_dom *d)
 	kvmi_session_dispatch(d->s);
 	if (err < 0)
 		return lost(d, err);
+	if (d->unhook_net && !d->in_net) {
+		kvmi1__net_run_locked(d);
+		return -ENOTCONN;
+	}
 	/* what dispatch replied or queued goes out now */
 	return kvmi1__flush_locked(d);
 }
@@ -281,6 +285,27 @@ static void on_ready(struct kvmi_session *s, void *user)
 	(void)user;
 }
 
+/* the safety net needs UNHOOK: enable it for the tool */
+static void enable_net(struct kvmi1_dom *d)
+{
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	err = kvmi1__cmd_locked(
+	    d, d->msg,
+	    kvmi_encode_control_vm_events(d->msg, sizeof(d->msg),
+					  kvmi_session_next_seq(d->s),
+					  KVMI_EVENT_UNHOOK, 1),
+	    NULL, 0, NULL);
+	pthread_mutex_unlock(&d->lock);
+	d->net = err == 0;
+	if (err)
+		kvmi1__log(KVMI_LOG_LEVEL_WARNING,
+			   "%s: the unhook safety net is off: enabling "
+			   "KVMI_EVENT_UNHOOK failed: %s",
+			   d->qemu.name, kvmi_strerror(err));
+}
+
 int kvmi1__dom_new(int fd, const struct kvmi_qemu2introspector *qemu,
 		   struct kvmi1_dom **out)
 {
@@ -335,6 +360,8 @@ int kvmi1__dom_new(int fd, const struct kvmi_qemu2introspector *qemu,
 		return err;
 	}
 	memcpy(&d->version, ver, sizeof(d->version));
+	if (kvmi1__net_wanted())
+		enable_net(d);
 	if (len >= sizeof(ver)) {
 		d->ext = true;
 		memcpy(&d->features,
@@ -355,6 +382,8 @@ void kvmi1__dom_free(struct kvmi1_dom *d)
 	pthread_mutex_destroy(&d->lock);
 	free(d->queued);
 	free(d->popped);
+	free(d->bytes);
+	free(d->pages);
 	free(d);
 }
 

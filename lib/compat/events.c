@@ -53,6 +53,10 @@ void kvmi1__on_unhook(struct kvmi_session *s, void *user)
 	struct kvmi1_dom *d = user;
 
 	(void)s;
+	if (d->net && !d->tool_unhook) {
+		d->unhook_net = true; /* the net's (read_some runs it) */
+		return;
+	}
 	if (push(&d->queued, &d->n_queued, &d->cap_queued, NULL))
 		kvmi1__log(KVMI_LOG_LEVEL_ERROR,
 			   "%s: out of memory queueing the UNHOOK event",

@@ -13,7 +13,8 @@
  * run by whichever call is reading the domain's socket - writes the bytes
  * back, makes those pages rwx again, answers every event still open
  * (RETRY for a breakpoint on a restored byte, so the original instruction
- * runs; CONTINUE otherwise) and shuts the connection down, all within the
+ * runs; CONTINUE otherwise; again after one round trip, for the events
+ * raised meanwhile) and shuts the connection down, all within the
  * session's command timeout.  The tool then sees ENOTCONN.  A tool that
  * enabled UNHOOK gets it as an event (kvmi_pop_event) and unhooks itself.
  * v6 has one EPT view and no single-step control, so there is nothing
@@ -217,13 +218,22 @@ void kvmi1__net_run_locked(struct kvmi1_dom *d)
 	if (err)
 		kvmi1__log(KVMI_LOG_LEVEL_ERROR, "%s: UNHOOK: restoring: %s",
 			   d->qemu.name, kvmi_strerror(err));
-	/* the events still open: popped by the tool, or still queued */
-	for (size_t i = 0; i < d->n_popped; i++)
-		answer(d->popped[i], restored, n_restored);
-	for (size_t i = 0; i < d->n_queued; i++)
-		if (d->queued[i])
-			answer(d->queued[i], restored, n_restored);
-	d->n_popped = d->n_queued = 0;
+	/* the events still open: popped by the tool, or still queued; then
+	 * once more after a round trip, for those raised meanwhile */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < d->n_popped; i++)
+			answer(d->popped[i], restored, n_restored);
+		for (size_t i = 0; i < d->n_queued; i++)
+			if (d->queued[i])
+				answer(d->queued[i], restored, n_restored);
+		d->n_popped = d->n_queued = 0;
+		if (pass == 0)
+			kvmi1__cmd_locked(d, d->msg,
+					  kvmi_encode_get_version(
+					      d->msg, sizeof(d->msg),
+					      kvmi_session_next_seq(d->s)),
+					  NULL, 0, NULL);
+	}
 	kvmi1__flush_locked(d);
 	d->bytes = NULL;
 	d->n_bytes = d->cap_bytes = 0;

@@ -3,7 +3,8 @@
  * <libkvmi.h> only, run against kvmi-fakehost in real processes: an event
  * loop in LibVMI's style (kvmi_wait_event/kvmi_pop_event on one thread,
  * kvmi_reply_event on another), physical memory, registers, page access,
- * pause/resume with the PAUSE_VCPU accounting, batches, the v6 host's
+ * pause/resume with the PAUSE_VCPU accounting, batches, a breakpoint
+ * hook (INT3 planted, restored and RETRY on each hit), the v6 host's
  * answer to extension calls, the socket's mode and close-on-exec, and
  * kvmi_wait_event's timeout.  Every guest must come out "clean" in the
  * fakehost's verdict.
@@ -351,6 +352,56 @@ static void test_pause_and_batch(void **state)
 	h1_fini(&h);
 }
 
+/* ---- a hook-the-guest tool: an INT3, restored + RETRY on each hit ---- */
+
+static void test_breakpoint_hook(void **state)
+{
+	static const char *const args[] = {
+	    "--vcpus", "2",    "--hot-gpa",	"0x10000", "--hot-count", "0",
+	    "--insn",  "exec", "--duration-ms", "60000",   NULL};
+	const unsigned long long gpa = 0x10000;
+	unsigned char orig, int3 = 0xcc;
+	struct h1 h;
+	void *dom;
+
+	(void)state;
+	h1_start(&h, args);
+	dom = h1_dom(&h);
+	for (unsigned short v = 0; v < 2; v++)
+		assert_int_equal(
+		    kvmi_control_events(dom, v, KVMI_EVENT_BREAKPOINT, 1), 0);
+	assert_int_equal(kvmi_read_physical(dom, gpa, &orig, 1), 0);
+	assert_int_not_equal(orig, 0xcc);
+	for (int hits = 0; hits < 20; hits++) {
+		struct kvmi_dom_event *ev;
+
+		assert_int_equal(kvmi_write_physical(dom, gpa, &int3, 1), 0);
+		ev = h1_next_event(dom);
+		assert_int_equal(ev->event.common.event, KVMI_EVENT_BREAKPOINT);
+		assert_int_equal(ev->event.breakpoint.gpa, gpa);
+		assert_int_equal(ev->event.breakpoint.insn_len, 1);
+		/* the original instruction runs: byte back, RETRY */
+		assert_int_equal(kvmi_write_physical(dom, gpa, &orig, 1), 0);
+		assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_RETRY), 0);
+		free(ev);
+	}
+	/* a hit of the other vCPU may still be open: answer it the same way */
+	while (kvmi_wait_event(dom, 0) == 0) {
+		struct kvmi_dom_event *ev = h1_next_event(dom);
+
+		assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_RETRY), 0);
+		free(ev);
+	}
+	for (unsigned short v = 0; v < 2; v++)
+		assert_int_equal(
+		    kvmi_control_events(dom, v, KVMI_EVENT_BREAKPOINT, 0), 0);
+	h1_finish(&h, dom);
+	assert_int_equal(h1_count(&h, "\"guest_integrity_errors\":0"), 1);
+	assert_int_equal(h1_count(&h, "\"bytes_differing\":0"), 1);
+	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
+	h1_fini(&h);
+}
+
 /* ---- the listener's fixes, kvmi_wait_event's timeout ---- */
 
 static void test_socket_and_timeout(void **state)
@@ -391,6 +442,7 @@ int main(void)
 	    cmocka_unit_test(test_event_loop_two_threads),
 	    cmocka_unit_test(test_state_and_memory),
 	    cmocka_unit_test(test_pause_and_batch),
+	    cmocka_unit_test(test_breakpoint_hook),
 	    cmocka_unit_test(test_socket_and_timeout),
 	};
 

@@ -25,6 +25,8 @@ static int new_guest(void *dom, unsigned char (*uuid)[16], void *ctx)
 
 	(void)uuid;
 	pthread_mutex_lock(&h->lock);
+	if (h->close_previous && h->dom)
+		kvmi_domain_close(h->dom, true);
 	h->dom = dom;
 	h->guests++;
 	pthread_cond_broadcast(&h->cond);
@@ -42,13 +44,14 @@ static void log_cb(kvmi_log_level level, const char *s, void *ctx)
 		fprintf(stderr, "[libkvmi %d] %s\n", level, s);
 }
 
-void h1_start(struct h1 *h, const char *const *args)
+static void start(struct h1 *h, const char *const *args, bool closing)
 {
 	const char *exe = getenv("KVMI_FAKEHOST");
 	const char *argv[64];
 	int n = 0;
 
 	memset(h, 0, sizeof(*h));
+	h->close_previous = closing;
 	current = h;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
@@ -76,20 +79,40 @@ void h1_start(struct h1 *h, const char *const *args)
 	}
 }
 
-void *h1_dom(struct h1 *h)
+void h1_start(struct h1 *h, const char *const *args)
+{
+	start(h, args, false);
+}
+
+void h1_start_closing(struct h1 *h, const char *const *args)
+{
+	start(h, args, true);
+}
+
+void h1_wait_guests(struct h1 *h, int n)
 {
 	struct timespec until;
-	void *dom;
+	int got;
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 10;
 	pthread_mutex_lock(&h->lock);
-	while (!h->dom &&
+	while (h->guests < n &&
 	       pthread_cond_timedwait(&h->cond, &h->lock, &until) == 0)
 		;
+	got = h->guests;
+	pthread_mutex_unlock(&h->lock);
+	assert_int_equal(got, n);
+}
+
+void *h1_dom(struct h1 *h)
+{
+	void *dom;
+
+	h1_wait_guests(h, 1);
+	pthread_mutex_lock(&h->lock);
 	dom = h->dom;
 	pthread_mutex_unlock(&h->lock);
-	assert_non_null(dom);
 	return dom;
 }
 

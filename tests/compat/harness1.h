@@ -24,12 +24,18 @@ struct h1 {
 	pthread_cond_t cond;
 	void *dom;
 	int guests;
+	bool close_previous; /* a new guest closes the previous domain */
 	int log_errors;
 	char text[16384]; /* the report */
 };
 
-/* temp dir, kvmi_init_unix_socket, fakehost with ARGS (NULL-ended) */
+/* temp dir, kvmi_init_unix_socket, fakehost with ARGS (NULL-ended);
+ * h1_start_closing: as LibVMI, each new guest's callback closes the
+ * previous guest's domain with kvmi_domain_close(old, true) */
 void h1_start(struct h1 *h, const char *const *args);
+void h1_start_closing(struct h1 *h, const char *const *args);
+/* wait until @n guests were handed over (fails the test after 10 s) */
+void h1_wait_guests(struct h1 *h, int n);
 /* the guest's domain (fails the test after 10 s) */
 void *h1_dom(struct h1 *h);
 /* close @dom (if not NULL), wait for fakehost, read its report */

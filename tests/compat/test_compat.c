@@ -402,6 +402,26 @@ static void test_breakpoint_hook(void **state)
 	h1_fini(&h);
 }
 
+/* ---- LibVMI's reconnect: the new guest's callback closes the old ---- */
+
+static void test_second_guest_closes_first(void **state)
+{
+	static const char *const args[] = {
+	    "--guests", "2", "--vcpus", "1", "--duration-ms", "60000", NULL};
+	struct h1 h;
+	unsigned int n = 0;
+
+	(void)state;
+	h1_start_closing(&h, args);
+	h1_wait_guests(&h, 2);
+	assert_int_equal(kvmi_get_vcpu_count(h.dom, &n), 0);
+	assert_int_equal(n, 1);
+	h1_finish(&h, h.dom);
+	assert_int_equal(h1_count(&h, "\"end\":\"tool-closed\""), 2);
+	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 2);
+	h1_fini(&h);
+}
+
 /* ---- the listener's fixes, kvmi_wait_event's timeout ---- */
 
 static void test_socket_and_timeout(void **state)
@@ -443,6 +463,7 @@ int main(void)
 	    cmocka_unit_test(test_state_and_memory),
 	    cmocka_unit_test(test_pause_and_batch),
 	    cmocka_unit_test(test_breakpoint_hook),
+	    cmocka_unit_test(test_second_guest_closes_first),
 	    cmocka_unit_test(test_socket_and_timeout),
 	};
 

@@ -47,6 +47,7 @@ struct kvmi1_page {
 struct kvmi1_dom {
 	pthread_mutex_t lock;
 	int fd;
+	int efd; /* eventfd: an event was queued, or the connection went */
 	struct kvmi_session *s;
 	struct kvmi_qemu2introspector qemu; /* name NUL-terminated */
 	atomic_bool connected;
@@ -135,6 +136,8 @@ void kvmi1__on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,
 		     void *user);
 void kvmi1__on_unhook(struct kvmi_session *s, void *user);
 void kvmi1__forget_events_locked(struct kvmi1_dom *d);
+/* wake the threads in kvmi_wait_event */
+void kvmi1__wake(struct kvmi1_dom *d);
 /* answer an open event from a 1.x raw reply (lock held) */
 int kvmi1__reply_locked(struct kvmi1_dom *d, unsigned int seq, const void *data,
 			size_t size);

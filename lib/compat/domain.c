@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,6 +103,7 @@ static int lost(struct kvmi1_dom *d, int err)
 	kvmi_session_dispatch(d->s);
 	atomic_store(&d->connected, false);
 	kvmi1__forget_events_locked(d);
+	kvmi1__wake(d);
 	return err;
 }
 
@@ -328,10 +330,11 @@ int kvmi1__dom_new(int fd, const struct kvmi_qemu2introspector *qemu,
 		return -ENOMEM;
 	}
 	d->fd = fd;
+	d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	d->qemu = *qemu;
 	atomic_init(&d->connected, true);
 	pthread_mutex_init(&d->lock, NULL);
-	err = kvmi_session_new(NULL, &cbs, d, &d->s);
+	err = d->efd < 0 ? -errno : kvmi_session_new(NULL, &cbs, d, &d->s);
 	if (!err)
 		err = kvmi_session_start(d->s);
 	pthread_mutex_lock(&d->lock);
@@ -379,6 +382,8 @@ void kvmi1__dom_free(struct kvmi1_dom *d)
 	kvmi_session_free(d->s);
 	if (d->fd >= 0)
 		close(d->fd);
+	if (d->efd >= 0)
+		close(d->efd);
 	pthread_mutex_destroy(&d->lock);
 	free(d->queued);
 	free(d->popped);

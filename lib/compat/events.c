@@ -12,6 +12,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "compat.h"
 
@@ -39,9 +41,10 @@ void kvmi1__on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,
 	(void)s;
 	/* when the queue cannot grow, the session's default reply lets the
 	 * vCPU go on (it is not left blocked, as 1.x would leave it) */
-	if (push(&d->queued, &d->n_queued, &d->cap_queued, ev) == 0)
+	if (push(&d->queued, &d->n_queued, &d->cap_queued, ev) == 0) {
 		kvmi_event_hold(ev);
-	else
+		kvmi1__wake(d);
+	} else
 		kvmi1__log(KVMI_LOG_LEVEL_ERROR,
 			   "%s: out of memory queueing an event; replied "
 			   "CONTINUE",
@@ -61,6 +64,13 @@ void kvmi1__on_unhook(struct kvmi_session *s, void *user)
 		kvmi1__log(KVMI_LOG_LEVEL_ERROR,
 			   "%s: out of memory queueing the UNHOOK event",
 			   d->qemu.name);
+	else
+		kvmi1__wake(d);
+}
+
+void kvmi1__wake(struct kvmi1_dom *d)
+{
+	eventfd_write(d->efd, 1);
 }
 
 void kvmi1__forget_events_locked(struct kvmi1_dom *d)
@@ -90,10 +100,17 @@ KVMI_EXPORT int kvmi_wait_event(void *dom, kvmi_timeout_t ms)
 	if (!d)
 		return kvmi1__ret(-EINVAL);
 	for (;;) {
+		struct pollfd pfd[2] = {
+		    {.fd = d->fd, .events = POLLIN},
+		    {.fd = d->efd, .events = POLLIN},
+		};
+		eventfd_t junk;
 		uint64_t now;
 		int err, left;
 
 		pthread_mutex_lock(&d->lock);
+		/* drained under the lock: a wake-up after this is not lost */
+		eventfd_read(d->efd, &junk);
 		err = d->n_queued ? 0 : kvmi1__poll_input_locked(d);
 		if (!err && !d->n_queued)
 			err = -EAGAIN;
@@ -106,14 +123,10 @@ KVMI_EXPORT int kvmi_wait_event(void *dom, kvmi_timeout_t ms)
 		left = end == UINT64_MAX   ? -1
 		       : end - now > 60000 ? 60000
 					   : (int)(end - now);
-		/* wait for input without the lock: other threads may send
-		 * commands (and read their replies) meanwhile */
-		{
-			struct pollfd pfd = {.fd = d->fd, .events = POLLIN};
-
-			if (poll(&pfd, 1, left) < 0 && errno != EINTR)
-				return kvmi1__ret(-errno);
-		}
+		/* wait without the lock: other threads may send commands
+		 * (and read events with their replies: they wake us) */
+		if (poll(pfd, 2, left) < 0 && errno != EINTR)
+			return kvmi1__ret(-errno);
 	}
 }
 

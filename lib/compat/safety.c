@@ -242,5 +242,6 @@ void kvmi1__net_run_locked(struct kvmi1_dom *d)
 	kvmi_session_fail(d->s, -ENOTCONN);
 	kvmi_session_dispatch(d->s);
 	atomic_store(&d->connected, false);
+	kvmi1__wake(d);
 	d->in_net = false;
 }

@@ -43,33 +43,33 @@ struct loop {
 	pthread_cond_t cond;
 	struct kvmi_dom_event *q[64];
 	size_t n;
-	bool stop;
 	int wait_errors; /* kvmi_wait_event failures other than ETIMEDOUT */
 	int max_pending;
+	int wait_ms;	      /* kvmi_wait_event's timeout */
+	int expect;	      /* the waiter ends after popping this many */
+	long long slowest_ms; /* the longest wait for an event */
 };
 
 static void *waiter(void *arg)
 {
 	struct loop *l = arg;
 
-	for (;;) {
+	for (int popped = 0; popped < l->expect;) {
 		struct kvmi_dom_event *ev = NULL;
-		bool stop;
+		long long t0 = now_ms();
 		int pending;
 
-		pthread_mutex_lock(&l->lock);
-		stop = l->stop;
-		pthread_mutex_unlock(&l->lock);
-		if (stop)
-			break;
-		if (kvmi_wait_event(l->dom, 50) < 0) {
+		if (kvmi_wait_event(l->dom, l->wait_ms) < 0) {
 			if (errno != ETIMEDOUT)
 				l->wait_errors++;
 			continue;
 		}
+		if (now_ms() - t0 > l->slowest_ms)
+			l->slowest_ms = now_ms() - t0;
 		pending = (int)kvmi_get_pending_events(l->dom);
 		if (kvmi_pop_event(l->dom, &ev) < 0)
 			continue;
+		popped++;
 		pthread_mutex_lock(&l->lock);
 		if (pending > l->max_pending)
 			l->max_pending = pending;
@@ -95,7 +95,13 @@ static void set_cr3_interception(void *dom, unsigned int vcpus, bool on)
 	}
 }
 
-static void test_event_loop_two_threads(void **state)
+/*
+ * @wait_ms: the waiter's timeout; @busy: the replying thread also sends a
+ * command after each reply, so its calls read events off the socket while
+ * the waiter is in kvmi_wait_event - which must still return at once.
+ * Returns the waiter's longest wait.
+ */
+static long long event_loop(int wait_ms, bool busy)
 {
 	static const char *const args[] = {"--vcpus",
 					   "2",
@@ -113,7 +119,6 @@ static void test_event_loop_two_threads(void **state)
 	void *dom;
 	char name[64];
 
-	(void)state;
 	h1_start(&h, args);
 	dom = h1_dom(&h);
 	assert_int_equal(kvmi_get_version(dom, &version), 0);
@@ -125,6 +130,8 @@ static void test_event_loop_two_threads(void **state)
 	assert_int_equal(vcpus, 2);
 
 	l.dom = dom;
+	l.wait_ms = wait_ms;
+	l.expect = 2 * EVENTS_PER_VCPU;
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.cond, NULL);
 	assert_int_equal(pthread_create(&t, NULL, waiter, &l), 0);
@@ -156,12 +163,11 @@ static void test_event_loop_two_threads(void **state)
 				 -1);
 		assert_int_equal(errno, EINVAL);
 		free(ev);
+		if (busy)
+			assert_int_equal(kvmi_get_vcpu_count(dom, &vcpus), 0);
 	}
-	set_cr3_interception(dom, vcpus, false);
-	pthread_mutex_lock(&l.lock);
-	l.stop = true;
-	pthread_mutex_unlock(&l.lock);
 	pthread_join(t, NULL);
+	set_cr3_interception(dom, vcpus, false);
 	assert_int_equal(l.wait_errors, 0);
 	assert_int_equal(l.n, 0);
 	/* one open event per vCPU at most: the session's bound */
@@ -176,6 +182,24 @@ static void test_event_loop_two_threads(void **state)
 	h1_fini(&h);
 	pthread_cond_destroy(&l.cond);
 	pthread_mutex_destroy(&l.lock);
+	return l.slowest_ms;
+}
+
+static void test_event_loop_two_threads(void **state)
+{
+	(void)state;
+	event_loop(50, false);
+}
+
+/* an event read by another thread's command wakes kvmi_wait_event: no
+ * wait near the 5 s timeout although events come every few ms */
+static void test_event_loop_wakes_waiter(void **state)
+{
+	long long slowest;
+
+	(void)state;
+	slowest = event_loop(5000, true);
+	assert_true(slowest < 2500);
 }
 
 /* ---- state and memory ---- */
@@ -460,6 +484,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_event_loop_two_threads),
+	    cmocka_unit_test(test_event_loop_wakes_waiter),
 	    cmocka_unit_test(test_state_and_memory),
 	    cmocka_unit_test(test_pause_and_batch),
 	    cmocka_unit_test(test_breakpoint_hook),

@@ -31,6 +31,14 @@
 		pthread_mutex_unlock(&d->lock);                                \
 	} while (0)
 
+/* kvmi_encode_command_raw with the sequence number where RUN puts it */
+static int encode_ext(void *buf, size_t cap, uint32_t seq, uint16_t id,
+		      int has_vcpu, uint16_t vcpu, const void *body, size_t len)
+{
+	return kvmi_encode_command_raw(buf, cap, id, seq, has_vcpu, vcpu, body,
+				       len);
+}
+
 /* an extension command: @has_vcpu/@vcpu, @body of @len bytes */
 static int ext(struct kvmi1_dom *d, uint16_t id, int has_vcpu, uint16_t vcpu,
 	       const void *body, size_t len, void *out, size_t cap)
@@ -38,8 +46,8 @@ static int ext(struct kvmi1_dom *d, uint16_t id, int has_vcpu, uint16_t vcpu,
 	int err = kvmi1__need_ext(d);
 
 	if (!err)
-		RUN(err, out, cap, NULL, kvmi_encode_command_raw, id, has_vcpu,
-		    vcpu, body, len);
+		RUN(err, out, cap, NULL, encode_ext, id, has_vcpu, vcpu, body,
+		    len);
 	return err;
 }
 

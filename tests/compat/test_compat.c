@@ -5,10 +5,12 @@
  * kvmi_reply_event on another), physical memory, registers, page access,
  * pause/resume with the PAUSE_VCPU accounting, batches, a breakpoint
  * hook (INT3 planted, restored and RETRY on each hit), the v6 host's
- * answer to extension calls, the socket's mode and close-on-exec, and
- * kvmi_wait_event's timeout.  Every guest must come out "clean" in the
+ * answer to extension calls, the socket's mode and close-on-exec,
+ * kvmi_close in a forked child, LibVMI's reconnect, and kvmi_wait_event's
+ * timeout.  Every guest must come out "clean" in the
  * fakehost's verdict.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -446,6 +449,48 @@ static void test_second_guest_closes_first(void **state)
 	h1_fini(&h);
 }
 
+/* ---- kvmi_close in a forked child ---- */
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void test_close_in_forked_child(void **state)
+{
+	static const char *const args[] = {"--vcpus", "1", "--duration-ms",
+					   "60000", NULL};
+	struct h1 h;
+	int status = -1;
+	pid_t pid;
+
+	(void)state;
+	h1_start(&h, args);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* the child drops the listening socket, and only that */
+		int before = count_fds();
+
+		kvmi_close(h.ctx);
+		_exit(count_fds() == before - 1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* the parent still listens: the guest is accepted */
+	h1_finish(&h, h1_dom(&h));
+	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
+	h1_fini(&h);
+}
+
 /* ---- the listener's fixes, kvmi_wait_event's timeout ---- */
 
 static void test_socket_and_timeout(void **state)
@@ -489,6 +534,7 @@ int main(void)
 	    cmocka_unit_test(test_pause_and_batch),
 	    cmocka_unit_test(test_breakpoint_hook),
 	    cmocka_unit_test(test_second_guest_closes_first),
+	    cmocka_unit_test(test_close_in_forked_child),
 	    cmocka_unit_test(test_socket_and_timeout),
 	};
 

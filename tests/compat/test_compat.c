@@ -342,6 +342,9 @@ static void test_pause_and_batch(void **state)
 	dom = h1_dom(&h);
 	assert_int_equal(kvmi_pause_all_vcpus(dom, 0), 0);
 	assert_int_equal(kvmi_pause_all_vcpus(dom, 2), 0);
+	/* LibVMI's page-fault request: #PF (vector 14) with an error code,
+	 * delivered when the vCPU resumes */
+	assert_int_equal(kvmi_inject_exception(dom, 0, 0x7fff0000, 2, 14), 0);
 	/* every paused vCPU reports, and stays paused until answered */
 	resume(dom, 2);
 
@@ -376,6 +379,7 @@ static void test_pause_and_batch(void **state)
 	h1_finish(&h, dom);
 	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
 	assert_int_equal(h1_count(&h, "\"events_unreplied\":0"), 1);
+	assert_int_equal(h1_count(&h, "\"exceptions_injected\":1"), 1);
 	h1_fini(&h);
 }
 

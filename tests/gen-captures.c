@@ -471,8 +471,7 @@ static uint32_t dev(uint16_t vcpu, uint8_t id, const void *data, size_t len,
 		ev.vcpu = 0;
 	}
 	ev.event = (uint8_t)wire;
-	ev.arch.padding[1] = (uint8_t)view; /* kvmi-v7 arch.view */
-	ev.arch.padding[2] = (uint8_t)(view >> 8);
+	ev.arch.view = view; /* kvmi-v7 arch.view */
 	emit(H2T, kvmi_encode_event_d(dl, buf, sizeof(buf), ++host_seq, &ev,
 				      sizeof(ev), data, len));
 	return host_seq;

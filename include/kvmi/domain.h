@@ -354,9 +354,9 @@ KVMI_EXPORT int kvmi_dom_get_max_gfn_async(struct kvmi_dom *dom,
 /* Pipelined batches                                                   */
 /* ------------------------------------------------------------------ */
 
-struct kvmi_batch;
+struct kvmi_pipeline;
 
-enum kvmi_batch_flags {
+enum kvmi_pipeline_flags {
 	/*
 	 * Send the batch between CONTROL_CMD_RESPONSE enable=0,now=1 and
 	 * enable=1,now=1: the host answers nothing but the final
@@ -365,90 +365,94 @@ enum kvmi_batch_flags {
 	 * data cannot be queued (-EINVAL).  An item that failed silently on
 	 * the host still reads 0: verify what matters.
 	 */
-	KVMI_BATCH_NO_REPLIES = 1 << 0,
+	KVMI_PIPELINE_NO_REPLIES = 1 << 0,
 };
 
-/* kvmi_batch_new - an empty batch for @dom.  0, -EINVAL, -ENOMEM. */
-KVMI_EXPORT int kvmi_batch_new(struct kvmi_dom *dom, unsigned int flags,
-			       struct kvmi_batch **out);
-/* kvmi_batch_free - release (NULL accepted). */
-KVMI_EXPORT void kvmi_batch_free(struct kvmi_batch *b);
+/* kvmi_pipeline_new - an empty batch for @dom.  0, -EINVAL, -ENOMEM. */
+KVMI_EXPORT int kvmi_pipeline_new(struct kvmi_dom *dom, unsigned int flags,
+				  struct kvmi_pipeline **out);
+/* kvmi_pipeline_free - release (NULL accepted). */
+KVMI_EXPORT void kvmi_pipeline_free(struct kvmi_pipeline *b);
 
 /*
  * Queueing.  Each call adds one or more items (one per message: physical
  * writes are split per page, page access per 511 entries) and returns the
  * index of the first, or a negative error (nothing queued by this call;
  * earlier pages of a split access stay queued).  Buffers for results
- * (@out) are borrowed until kvmi_batch_commit returns or kvmi_batch_send's
- * callback runs.
+ * (@out) are borrowed until kvmi_pipeline_commit returns or
+ * kvmi_pipeline_send's callback runs.
  */
-KVMI_EXPORT int kvmi_batch_write_physical(struct kvmi_batch *b, uint64_t gpa,
-					  const void *buf, size_t len);
-KVMI_EXPORT int kvmi_batch_read_physical(struct kvmi_batch *b, uint64_t gpa,
-					 void *out, size_t len);
+KVMI_EXPORT int kvmi_pipeline_write_physical(struct kvmi_pipeline *b,
+					     uint64_t gpa, const void *buf,
+					     size_t len);
+KVMI_EXPORT int kvmi_pipeline_read_physical(struct kvmi_pipeline *b,
+					    uint64_t gpa, void *out,
+					    size_t len);
 KVMI_EXPORT int
-kvmi_batch_set_page_access(struct kvmi_batch *b,
-			   const struct kvmi_page_access_entry *entries,
-			   size_t count);
-KVMI_EXPORT int kvmi_batch_get_page_access(struct kvmi_batch *b,
-					   const uint64_t *gpas, uint8_t *out,
-					   size_t count);
-KVMI_EXPORT int kvmi_batch_control_events(struct kvmi_batch *b, uint16_t vcpu,
-					  uint16_t event_id, int enable);
-KVMI_EXPORT int kvmi_batch_control_vm_events(struct kvmi_batch *b,
-					     uint16_t event_id, int enable);
-KVMI_EXPORT int kvmi_batch_control_cr(struct kvmi_batch *b, uint16_t vcpu,
-				      uint32_t cr, int enable);
-KVMI_EXPORT int kvmi_batch_control_msr(struct kvmi_batch *b, uint16_t vcpu,
-				       uint32_t msr, int enable);
-KVMI_EXPORT int kvmi_batch_pause_vcpu(struct kvmi_batch *b, uint16_t vcpu,
-				      int wait);
+kvmi_pipeline_set_page_access(struct kvmi_pipeline *b,
+			      const struct kvmi_page_access_entry *entries,
+			      size_t count);
+KVMI_EXPORT int kvmi_pipeline_get_page_access(struct kvmi_pipeline *b,
+					      const uint64_t *gpas,
+					      uint8_t *out, size_t count);
+KVMI_EXPORT int kvmi_pipeline_control_events(struct kvmi_pipeline *b,
+					     uint16_t vcpu, uint16_t event_id,
+					     int enable);
+KVMI_EXPORT int kvmi_pipeline_control_vm_events(struct kvmi_pipeline *b,
+						uint16_t event_id, int enable);
+KVMI_EXPORT int kvmi_pipeline_control_cr(struct kvmi_pipeline *b, uint16_t vcpu,
+					 uint32_t cr, int enable);
+KVMI_EXPORT int kvmi_pipeline_control_msr(struct kvmi_pipeline *b,
+					  uint16_t vcpu, uint32_t msr,
+					  int enable);
+KVMI_EXPORT int kvmi_pipeline_pause_vcpu(struct kvmi_pipeline *b, uint16_t vcpu,
+					 int wait);
 /*
  * Event replies in a batch: sent in order with the rest; the event counts
  * as replied when the batch is committed (KVMI_E_ALREADY_REPLIED at
  * queueing time when it already is or is queued twice).
  */
-KVMI_EXPORT int kvmi_batch_event_reply(struct kvmi_batch *b,
-				       struct kvmi_event_ctx *ev,
-				       uint8_t action);
-KVMI_EXPORT int kvmi_batch_event_reply_cr(struct kvmi_batch *b,
+KVMI_EXPORT int kvmi_pipeline_event_reply(struct kvmi_pipeline *b,
 					  struct kvmi_event_ctx *ev,
-					  uint8_t action, uint64_t new_val);
-KVMI_EXPORT int kvmi_batch_event_reply_msr(struct kvmi_batch *b,
-					   struct kvmi_event_ctx *ev,
-					   uint8_t action, uint64_t new_val);
+					  uint8_t action);
+KVMI_EXPORT int kvmi_pipeline_event_reply_cr(struct kvmi_pipeline *b,
+					     struct kvmi_event_ctx *ev,
+					     uint8_t action, uint64_t new_val);
+KVMI_EXPORT int kvmi_pipeline_event_reply_msr(struct kvmi_pipeline *b,
+					      struct kvmi_event_ctx *ev,
+					      uint8_t action, uint64_t new_val);
 
 /*
- * kvmi_batch_send - send everything (as few writes as the socket allows)
+ * kvmi_pipeline_send - send everything (as few writes as the socket allows)
  * and call @cb(dom, result, ctx) from the loop when every reply (or the
  * confirmation) is in: result 0 when every item succeeded, else the first
- * item error (kvmi_batch_result gives each, inside @cb).  The batch is
+ * item error (kvmi_pipeline_result gives each, inside @cb).  The batch is
  * the library's from this call on: it is freed after @cb returns, and
  * also when this call fails (then @cb is never called).  Buffers given
  * when queueing are borrowed until @cb.
  */
-KVMI_EXPORT int kvmi_batch_send(struct kvmi_batch *b, kvmi_dom_cmd_cb cb,
-				void *ctx);
-/* kvmi_batch_dom - the domain the batch is for. */
-KVMI_EXPORT struct kvmi_dom *kvmi_batch_dom(const struct kvmi_batch *b);
+KVMI_EXPORT int kvmi_pipeline_send(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb,
+				   void *ctx);
+/* kvmi_pipeline_dom - the domain the batch is for. */
+KVMI_EXPORT struct kvmi_dom *kvmi_pipeline_dom(const struct kvmi_pipeline *b);
 
 /*
- * kvmi_batch_commit - send everything (as few writes as the socket
+ * kvmi_pipeline_commit - send everything (as few writes as the socket
  * allows) and wait for every reply (or the confirmation), as a
  * synchronous command does (see above).  Returns 0 when
  * every item succeeded, else the first item error; a transport error or
  * timeout (-ENOTCONN, -ETIMEDOUT) fails every unfinished item.  A batch is
  * committed once; further queueing gives -EBUSY.
  */
-KVMI_EXPORT int kvmi_batch_commit(struct kvmi_batch *b);
-/* kvmi_batch_count - items queued. */
-KVMI_EXPORT size_t kvmi_batch_count(const struct kvmi_batch *b);
-/* kvmi_batch_result - item @i's result after commit: 0 or a negative
+KVMI_EXPORT int kvmi_pipeline_commit(struct kvmi_pipeline *b);
+/* kvmi_pipeline_count - items queued. */
+KVMI_EXPORT size_t kvmi_pipeline_count(const struct kvmi_pipeline *b);
+/* kvmi_pipeline_result - item @i's result after commit: 0 or a negative
  * error; -EINVAL for a bad index, -EAGAIN before commit. */
-KVMI_EXPORT int kvmi_batch_result(const struct kvmi_batch *b, size_t i);
-/* kvmi_batch_writes - write(2) calls the commit needed (for tests and
+KVMI_EXPORT int kvmi_pipeline_result(const struct kvmi_pipeline *b, size_t i);
+/* kvmi_pipeline_writes - write(2) calls the commit needed (for tests and
  * benchmarks). */
-KVMI_EXPORT size_t kvmi_batch_writes(const struct kvmi_batch *b);
+KVMI_EXPORT size_t kvmi_pipeline_writes(const struct kvmi_pipeline *b);
 
 #ifdef __cplusplus
 }

@@ -48,9 +48,9 @@ struct kvmi_guest_identity {
  * Return 0 to accept, a negative value to refuse (the connection is
  * closed and the refusal logged).
  */
-typedef int (*kvmi_handshake_cb)(struct kvmi_server *srv,
-				 const struct kvmi_guest_identity *id,
-				 void *ctx);
+typedef int (*kvmi_server_handshake_cb)(struct kvmi_server *srv,
+					const struct kvmi_guest_identity *id,
+					void *ctx);
 
 /*
  * new_domain: required; a guest is connected, its version checked and its
@@ -81,8 +81,8 @@ typedef void (*kvmi_disconnect_cb)(struct kvmi_dom *dom, int reason,
  * the name is known), NAME being QEMU's guest name as a logfmt value
  * (kvmi_logfmt_value()): a hostile name cannot forge a line or a field.
  */
-typedef void (*kvmi_log_cb)(enum kvmi_log_level level, const char *msg,
-			    struct kvmi_dom *dom, void *ctx);
+typedef void (*kvmi_server_log_cb)(enum kvmi_log_level level, const char *msg,
+				   struct kvmi_dom *dom, void *ctx);
 
 struct kvmi_server_config {
 	size_t size; /* sizeof(struct kvmi_server_config): set it */
@@ -117,10 +117,10 @@ struct kvmi_server_config {
 	size_t event_queue_max;
 	unsigned int max_vcpus; /* vCPU indices accepted; 0 means 1024 */
 
-	kvmi_handshake_cb handshake;
+	kvmi_server_handshake_cb handshake;
 	kvmi_new_domain_cb new_domain; /* required */
 	kvmi_disconnect_cb disconnect;
-	kvmi_log_cb log;
+	kvmi_server_log_cb log;
 	enum kvmi_log_level log_level; /* least level passed to log */
 	void *ctx; /* passed to every callback */
 

@@ -148,7 +148,7 @@ struct kvmi_v7_event {
 /* the view of a (v6-typed) decoded v7 event common struct */
 static inline __u16 kvmi_v7_event_view(const struct kvmi_event *ev)
 {
-	return (__u16)(ev->arch.padding[1] | (ev->arch.padding[2] << 8));
+	return ev->arch.view;
 }
 
 struct kvmi_v7_event_trap {

@@ -477,8 +477,10 @@ struct kvmi_event_msrs {
 };
 
 struct kvmi_event_arch {
-	__u8 mode;	 /* 2, 4 or 8 */
-	__u8 padding[7]; /* kvmi-v7: padding1, __u16 view at 2, padding2[4] */
+	__u8 mode; /* 2, 4 or 8 */
+	__u8 padding1;
+	__u16 view; /* padding (0) in v6; the EPT view in the extension */
+	__u8 padding2[4];
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvmi_event_msrs msrs;
@@ -669,6 +671,7 @@ KVMI__CHECK_SIZE(struct kvmi_get_max_gfn_reply, 8);
 
 KVMI__CHECK_SIZE(struct kvmi_event_msrs, 72);
 KVMI__CHECK_SIZE(struct kvmi_event_arch, 536);
+KVMI__CHECK_OFF(struct kvmi_event_arch, view, 2);
 KVMI__CHECK_OFF(struct kvmi_event_arch, regs, 8);
 KVMI__CHECK_OFF(struct kvmi_event_arch, sregs, 152);
 KVMI__CHECK_OFF(struct kvmi_event_arch, msrs, 464);

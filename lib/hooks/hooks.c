@@ -178,21 +178,21 @@ static void on_new_vcpu_enabled(struct kvmi_dom *dom, int result, void *ctx)
 static void new_vcpu(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 		     uint16_t v)
 {
-	struct kvmi_batch *b;
-	int err = kvmi_batch_new(dom, 0, &b);
+	struct kvmi_pipeline *b;
+	int err = kvmi_pipeline_new(dom, 0, &b);
 
 	for (unsigned e = 0; !err && e < KVMI_NUM_EVENTS; e++)
 		if (hk->events & (1u << e))
-			err = kvmi_batch_control_events(b, v, (uint16_t)e, 1);
+			err = kvmi_pipeline_control_events(b, v, (uint16_t)e, 1);
 	for (unsigned cr = 0; err >= 0 && cr < 5; cr++)
 		if (hk->crs & (1u << cr))
-			err = kvmi_batch_control_cr(b, v, cr, 1);
+			err = kvmi_pipeline_control_cr(b, v, cr, 1);
 	for (size_t i = 0; err >= 0 && i < hk->nmsrs; i++)
-		err = kvmi_batch_control_msr(b, v, hk->msrs[i], 1);
-	if (err >= 0 && b && kvmi_batch_count(b))
-		err = kvmi_batch_send(b, on_new_vcpu_enabled, NULL);
+		err = kvmi_pipeline_control_msr(b, v, hk->msrs[i], 1);
+	if (err >= 0 && b && kvmi_pipeline_count(b))
+		err = kvmi_pipeline_send(b, on_new_vcpu_enabled, NULL);
 	else if (b)
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 	if (err < 0)
 		on_new_vcpu_enabled(dom, err, NULL);
 }

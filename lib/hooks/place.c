@@ -63,9 +63,9 @@ static void tell(struct kvmi_dom *dom, kvmi_dom_cmd_cb cb, void *ctx,
 
 /* a batch of the hooks' own: delivered also while a synchronous call
  * waits, since that call may be waiting for the chain it belongs to */
-static int send_own(struct kvmi_batch *b, kvmi_dom_cmd_cb cb, void *ctx)
+static int send_own(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb, void *ctx)
 {
-	return kvmi__batch_send_flagged(b, cb, ctx, true);
+	return kvmi__pipeline_send_flagged(b, cb, ctx, true);
 }
 
 #define SYNC(dom, CALL)                                                        \
@@ -148,7 +148,7 @@ static int control_async(struct kvmi_dom *dom, enum what what, uint32_t arg,
 			 int enable, kvmi_dom_cmd_cb cb, void *ctx)
 {
 	struct kvmi__hooks *hk;
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 	struct control *c;
 	int err;
 
@@ -158,14 +158,14 @@ static int control_async(struct kvmi_dom *dom, enum what what, uint32_t arg,
 	if (!hk)
 		return -ENOMEM;
 	if (!hk->create_on && enable) {
-		err = kvmi_batch_new(dom, 0, &b);
+		err = kvmi_pipeline_new(dom, 0, &b);
 		if (!err)
-			err = kvmi_batch_control_vm_events(
+			err = kvmi_pipeline_control_vm_events(
 				b, KVMI_EVENT_CREATE_VCPU, 1);
 		if (err >= 0)
 			err = send_own(b, create_vcpu_done, NULL);
 		else
-			kvmi_batch_free(b);
+			kvmi_pipeline_free(b);
 		if (err < 0)
 			return err;
 	}
@@ -173,19 +173,19 @@ static int control_async(struct kvmi_dom *dom, enum what what, uint32_t arg,
 	if (!c)
 		return -ENOMEM;
 	*c = (struct control){what, arg, enable, cb, ctx};
-	err = kvmi_batch_new(dom, 0, &b);
+	err = kvmi_pipeline_new(dom, 0, &b);
 	for (unsigned v = 0; err >= 0 && v < kvmi_dom_vcpu_count(dom); v++)
-		err = what == EVENT ? kvmi_batch_control_events(
+		err = what == EVENT ? kvmi_pipeline_control_events(
 					      b, (uint16_t)v, (uint16_t)arg,
 					      enable)
-		      : what == CR ? kvmi_batch_control_cr(b, (uint16_t)v, arg,
+		      : what == CR ? kvmi_pipeline_control_cr(b, (uint16_t)v, arg,
 							   enable)
-				   : kvmi_batch_control_msr(b, (uint16_t)v, arg,
+				   : kvmi_pipeline_control_msr(b, (uint16_t)v, arg,
 							    enable);
 	if (err >= 0)
 		err = send_own(b, control_done, c); /* frees b */
 	else if (b)
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 	if (err < 0)
 		free(c);
 	return err < 0 ? err : 0;
@@ -278,18 +278,18 @@ static void int3_written(struct kvmi_dom *dom, int result, void *ctx)
 /* original byte read and BREAKPOINT events on: write the INT3 */
 static void site_arm(struct kvmi_dom *dom, struct kvmi__bp_site *s)
 {
-	struct kvmi_batch *b = NULL;
+	struct kvmi_pipeline *b = NULL;
 	int err = kvmi__hooks_get(dom, false)->unhooking
 			  ? -ESHUTDOWN /* nothing goes in any more */
-			  : kvmi_batch_new(dom, 0, &b);
+			  : kvmi_pipeline_new(dom, 0, &b);
 
 	if (!err)
-		err = kvmi_batch_write_physical(b, s->gpa, "\xcc", 1);
+		err = kvmi_pipeline_write_physical(b, s->gpa, "\xcc", 1);
 	if (err >= 0) {
 		s->armed = true; /* from now on a hit is ours */
 		err = send_own(b, int3_written, s);
 	} else if (b) {
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 	}
 	if (err < 0) {
 		s->armed = false;
@@ -343,7 +343,7 @@ static int site_new(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 		    uint64_t gpa, struct kvmi__bp_site **out)
 {
 	struct kvmi__bp_site *s = kvmi__calloc(1, sizeof(*s));
-	struct kvmi_batch *b = NULL;
+	struct kvmi_pipeline *b = NULL;
 	int err;
 
 	if (!s)
@@ -352,13 +352,13 @@ static int site_new(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 	s->gpa = gpa;
 	s->rearm_vcpu = -1;
 	s->placing = true;
-	err = kvmi_batch_new(dom, 0, &b);
+	err = kvmi_pipeline_new(dom, 0, &b);
 	if (!err)
-		err = kvmi_batch_read_physical(b, gpa, &s->orig, 1);
+		err = kvmi_pipeline_read_physical(b, gpa, &s->orig, 1);
 	if (err >= 0)
 		err = kvmi__site_put(hk, s);
 	if (err < 0) {
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 		free(s);
 		return err;
 	}
@@ -367,7 +367,7 @@ static int site_new(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 		err = control_async(dom, EVENT, KVMI_EVENT_BREAKPOINT, 1,
 				    bp_events_done, NULL);
 		if (err < 0) {
-			kvmi_batch_free(b);
+			kvmi_pipeline_free(b);
 			kvmi__site_del(hk, s);
 			free(s);
 			return err;
@@ -531,19 +531,19 @@ out:
 static void access_got(struct kvmi_dom *dom, int result, void *ctx)
 {
 	struct restrict_op *r = ctx;
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 	int err = result;
 
 	if (!err && kvmi__hooks_get(dom, false)->unhooking)
 		err = -ESHUTDOWN; /* nothing goes in any more */
 	if (!err)
-		err = kvmi_batch_new(dom, 0, &b);
+		err = kvmi_pipeline_new(dom, 0, &b);
 	if (!err) {
-		err = kvmi_batch_set_page_access(b, &r->e, 1);
+		err = kvmi_pipeline_set_page_access(b, &r->e, 1);
 		if (err >= 0)
 			err = send_own(b, access_set, r);
 		else
-			kvmi_batch_free(b);
+			kvmi_pipeline_free(b);
 	}
 	if (err < 0) {
 		r->cb(dom, err, r->ctx);
@@ -558,7 +558,7 @@ KVMI_EXPORT int kvmi_page_restrict_async(struct kvmi_dom *dom, uint64_t gpa,
 	uint64_t gfn = gpa >> KVMI_PAGE_SHIFT;
 	struct kvmi__hooks *hk;
 	struct restrict_op *r;
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 	int err;
 
 	if (!dom || !cb || (access & ~KVMI_PAGE_ACCESS_RWX))
@@ -577,15 +577,15 @@ KVMI_EXPORT int kvmi_page_restrict_async(struct kvmi_dom *dom, uint64_t gpa,
 	r->cb = cb;
 	r->ctx = ctx;
 	r->known = page_find(hk, gfn) != NULL;
-	err = kvmi_batch_new(dom, 0, &b);
+	err = kvmi_pipeline_new(dom, 0, &b);
 	if (!err)
-		err = r->known ? kvmi_batch_set_page_access(b, &r->e, 1)
-			       : kvmi_batch_get_page_access(b, &r->page,
+		err = r->known ? kvmi_pipeline_set_page_access(b, &r->e, 1)
+			       : kvmi_pipeline_get_page_access(b, &r->page,
 							    &r->prev, 1);
 	if (err >= 0)
 		err = send_own(b, r->known ? access_set : access_got, r);
 	else if (b)
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 	if (err < 0) {
 		free(r);
 		return err;

@@ -67,18 +67,18 @@ static int time_left(struct run *u)
 	return 1;
 }
 
-static int send_step(struct run *u, struct kvmi_batch *b)
+static int send_step(struct run *u, struct kvmi_pipeline *b)
 {
-	return kvmi__batch_send_flagged(b, step_done, u, u->sync);
+	return kvmi__pipeline_send_flagged(b, step_done, u, u->sync);
 }
 
 /* restore bytes and page access (what is not verified yet); replies off */
 static int restore(struct run *u, bool only_wrong)
 {
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 	int err;
 
-	err = kvmi_batch_new(u->dom, KVMI_BATCH_NO_REPLIES, &b);
+	err = kvmi_pipeline_new(u->dom, KVMI_PIPELINE_NO_REPLIES, &b);
 	if (err)
 		return err;
 	for (size_t i = 0; i < u->nsites && err >= 0; i++) {
@@ -86,7 +86,7 @@ static int restore(struct run *u, bool only_wrong)
 
 		if (only_wrong ? u->byte_ok[i] : !s->armed)
 			continue;
-		err = kvmi_batch_write_physical(b, s->gpa, &s->orig, 1);
+		err = kvmi_pipeline_write_physical(b, s->gpa, &s->orig, 1);
 	}
 	for (size_t i = 0; i < u->npages && err >= 0; i++) {
 		struct kvmi_page_access_entry e = {
@@ -95,10 +95,10 @@ static int restore(struct run *u, bool only_wrong)
 
 		if (only_wrong && u->page_ok[i])
 			continue;
-		err = kvmi_batch_set_page_access(b, &e, 1);
+		err = kvmi_pipeline_set_page_access(b, &e, 1);
 	}
 	if (err < 0) {
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 		return err;
 	}
 	return send_step(u, b);
@@ -110,32 +110,33 @@ static int disable(struct run *u)
 {
 	struct kvmi__hooks *hk = u->hk;
 	unsigned int nv = kvmi_dom_vcpu_count(u->dom);
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 	int err;
 
-	err = kvmi_batch_new(u->dom, 0, &b);
+	err = kvmi_pipeline_new(u->dom, 0, &b);
 	if (err)
 		return err;
 	for (unsigned int v = 0; v < nv && err >= 0; v++) {
 		for (unsigned int e = 0; e < KVMI_NUM_EVENTS && err >= 0; e++)
 			if (hk->events & (1u << e))
-				err = kvmi_batch_control_events(b, (uint16_t)v,
-								(uint16_t)e, 0);
+				err = kvmi_pipeline_control_events(
+				    b, (uint16_t)v, (uint16_t)e, 0);
 		for (unsigned int cr = 0; cr < 5 && err >= 0; cr++)
 			if (hk->crs & (1u << cr))
-				err = kvmi_batch_control_cr(b, (uint16_t)v, cr,
-							    0);
+				err = kvmi_pipeline_control_cr(b, (uint16_t)v,
+							       cr, 0);
 		for (size_t i = 0; i < hk->nmsrs && err >= 0; i++)
-			err = kvmi_batch_control_msr(b, (uint16_t)v,
-						     hk->msrs[i], 0);
+			err = kvmi_pipeline_control_msr(b, (uint16_t)v,
+							hk->msrs[i], 0);
 	}
 	if (hk->create_on && err >= 0)
-		err = kvmi_batch_control_vm_events(b, KVMI_EVENT_CREATE_VCPU, 0);
+		err = kvmi_pipeline_control_vm_events(b, KVMI_EVENT_CREATE_VCPU,
+						      0);
 	if (err < 0) {
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 		return err;
 	}
-	u->disabled = kvmi_batch_count(b);
+	u->disabled = kvmi_pipeline_count(b);
 	return send_step(u, b);
 }
 
@@ -170,22 +171,22 @@ static void answer_events(struct run *u)
 /* read everything back */
 static int verify(struct run *u)
 {
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 	int err;
 
-	err = kvmi_batch_new(u->dom, 0, &b);
+	err = kvmi_pipeline_new(u->dom, 0, &b);
 	if (err)
 		return err;
 	for (size_t i = 0; i < u->nsites && err >= 0; i++)
-		err = kvmi_batch_read_physical(b, u->sites[i]->gpa,
-					       &u->bytes[i], 1);
+		err = kvmi_pipeline_read_physical(b, u->sites[i]->gpa,
+						  &u->bytes[i], 1);
 	for (size_t i = 0; i < u->npages; i++)
 		u->gfns[i] = u->hk->pages[i].gfn << KVMI_PAGE_SHIFT;
 	if (err >= 0 && u->npages)
-		err = kvmi_batch_get_page_access(b, u->gfns, u->access,
-						 u->npages);
+		err = kvmi_pipeline_get_page_access(b, u->gfns, u->access,
+						    u->npages);
 	if (err < 0) {
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 		return err;
 	}
 	return send_step(u, b);

@@ -2,8 +2,8 @@
  * libkvmi - batch.c: pipelined batches of commands and event replies,
  * written in as few writes as the socket takes, with every reply collected
  * or with replies disabled (KVMI_CONTROL_CMD_RESPONSE) and one
- * confirmation at the end; sent asynchronously (kvmi_batch_send: a
- * callback when the last reply is in) or waited for (kvmi_batch_commit).
+ * confirmation at the end; sent asynchronously (kvmi_pipeline_send: a
+ * callback when the last reply is in) or waited for (kvmi_pipeline_commit).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@ enum item_kind {
 
 struct item {
 	struct kvmi__waiter w; /* first: the waiter is the item */
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 	enum item_kind kind;
 	bool wants_data; /* a command that returns data */
 	uint16_t id;
@@ -28,11 +28,11 @@ struct item {
 	size_t expect_len; /* reply data expected (reads) */
 };
 
-struct kvmi_batch {
+struct kvmi_pipeline {
 	struct kvmi_dom *dom;
 	unsigned int flags;
 	bool committed;
-	bool free_after; /* sent with kvmi_batch_send: ours to free */
+	bool free_after; /* sent with kvmi_pipeline_send: ours to free */
 	bool in_sync;	 /* delivered during synchronous waits */
 	struct item *items;
 	size_t n, cap;
@@ -47,12 +47,12 @@ struct kvmi_batch {
 	void *ctx;
 };
 
-KVMI_EXPORT int kvmi_batch_new(struct kvmi_dom *dom, unsigned int flags,
-			       struct kvmi_batch **out)
+KVMI_EXPORT int kvmi_pipeline_new(struct kvmi_dom *dom, unsigned int flags,
+				  struct kvmi_pipeline **out)
 {
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 
-	if (!dom || !out || (flags & ~KVMI_BATCH_NO_REPLIES))
+	if (!dom || !out || (flags & ~KVMI_PIPELINE_NO_REPLIES))
 		return -EINVAL;
 	b = kvmi__calloc(1, sizeof(*b));
 	if (!b)
@@ -64,7 +64,7 @@ KVMI_EXPORT int kvmi_batch_new(struct kvmi_dom *dom, unsigned int flags,
 	return 0;
 }
 
-KVMI_EXPORT void kvmi_batch_free(struct kvmi_batch *b)
+KVMI_EXPORT void kvmi_pipeline_free(struct kvmi_pipeline *b)
 {
 	if (!b)
 		return;
@@ -84,22 +84,22 @@ KVMI_EXPORT void kvmi_batch_free(struct kvmi_batch *b)
 	free(b);
 }
 
-KVMI_EXPORT struct kvmi_dom *kvmi_batch_dom(const struct kvmi_batch *b)
+KVMI_EXPORT struct kvmi_dom *kvmi_pipeline_dom(const struct kvmi_pipeline *b)
 {
 	return b ? b->dom : NULL;
 }
 
-KVMI_EXPORT size_t kvmi_batch_count(const struct kvmi_batch *b)
+KVMI_EXPORT size_t kvmi_pipeline_count(const struct kvmi_pipeline *b)
 {
 	return b ? b->n : 0;
 }
 
-KVMI_EXPORT size_t kvmi_batch_writes(const struct kvmi_batch *b)
+KVMI_EXPORT size_t kvmi_pipeline_writes(const struct kvmi_pipeline *b)
 {
 	return b ? b->writes : 0;
 }
 
-KVMI_EXPORT int kvmi_batch_result(const struct kvmi_batch *b, size_t i)
+KVMI_EXPORT int kvmi_pipeline_result(const struct kvmi_pipeline *b, size_t i)
 {
 	if (!b || i >= b->n)
 		return -EINVAL;
@@ -109,7 +109,7 @@ KVMI_EXPORT int kvmi_batch_result(const struct kvmi_batch *b, size_t i)
 }
 
 /* room for one more message and one more item */
-static int grow(struct kvmi_batch *b, uint8_t **where)
+static int grow(struct kvmi_pipeline *b, uint8_t **where)
 {
 	if (b->committed)
 		return -EBUSY;
@@ -139,7 +139,7 @@ static int grow(struct kvmi_batch *b, uint8_t **where)
 }
 
 /* record the message just encoded at the end of buf (length @len) */
-static int add(struct kvmi_batch *b, int len, void *out, size_t out_cap,
+static int add(struct kvmi_pipeline *b, int len, void *out, size_t out_cap,
 	       bool wants_data)
 {
 	struct item *it;
@@ -147,7 +147,7 @@ static int add(struct kvmi_batch *b, int len, void *out, size_t out_cap,
 
 	if (len < 0)
 		return len;
-	if (wants_data && (b->flags & KVMI_BATCH_NO_REPLIES))
+	if (wants_data && (b->flags & KVMI_PIPELINE_NO_REPLIES))
 		return -EINVAL;
 	memcpy(&hdr, b->buf + b->len, sizeof(hdr));
 	it = &b->items[b->n];
@@ -180,7 +180,7 @@ static int encode_get_page_access(enum kvmi_dialect d, void *buf,
 
 /* physical access split per 4 KiB page: one item per page; a write when
  * @wbuf is set, a read into @rbuf otherwise */
-static int add_physical(struct kvmi_batch *b, uint64_t gpa, const void *wbuf,
+static int add_physical(struct kvmi_pipeline *b, uint64_t gpa, const void *wbuf,
 			void *rbuf, size_t len)
 {
 	const uint8_t *wp = wbuf;
@@ -189,7 +189,7 @@ static int add_physical(struct kvmi_batch *b, uint64_t gpa, const void *wbuf,
 
 	if (!b || (!wbuf && !rbuf) || !len || gpa + len < gpa)
 		return -EINVAL;
-	if (rbuf && (b->flags & KVMI_BATCH_NO_REPLIES))
+	if (rbuf && (b->flags & KVMI_PIPELINE_NO_REPLIES))
 		return -EINVAL;
 	while (len) {
 		size_t in_page = KVMI_PAGE_SIZE - (gpa & (KVMI_PAGE_SIZE - 1));
@@ -219,16 +219,17 @@ static int add_physical(struct kvmi_batch *b, uint64_t gpa, const void *wbuf,
 	return first;
 }
 
-KVMI_EXPORT int kvmi_batch_write_physical(struct kvmi_batch *b, uint64_t gpa,
-					  const void *buf, size_t len)
+KVMI_EXPORT int kvmi_pipeline_write_physical(struct kvmi_pipeline *b,
+					     uint64_t gpa, const void *buf,
+					     size_t len)
 {
 	if (!buf)
 		return -EINVAL;
 	return add_physical(b, gpa, buf, NULL, len);
 }
 
-KVMI_EXPORT int kvmi_batch_read_physical(struct kvmi_batch *b, uint64_t gpa,
-					 void *out, size_t len)
+KVMI_EXPORT int kvmi_pipeline_read_physical(struct kvmi_pipeline *b,
+					    uint64_t gpa, void *out, size_t len)
 {
 	if (!out)
 		return -EINVAL;
@@ -236,9 +237,9 @@ KVMI_EXPORT int kvmi_batch_read_physical(struct kvmi_batch *b, uint64_t gpa,
 }
 
 KVMI_EXPORT int
-kvmi_batch_set_page_access(struct kvmi_batch *b,
-			   const struct kvmi_page_access_entry *entries,
-			   size_t count)
+kvmi_pipeline_set_page_access(struct kvmi_pipeline *b,
+			      const struct kvmi_page_access_entry *entries,
+			      size_t count)
 {
 	int first = -1;
 
@@ -265,15 +266,15 @@ kvmi_batch_set_page_access(struct kvmi_batch *b,
 	return first;
 }
 
-KVMI_EXPORT int kvmi_batch_get_page_access(struct kvmi_batch *b,
-					   const uint64_t *gpas, uint8_t *out,
-					   size_t count)
+KVMI_EXPORT int kvmi_pipeline_get_page_access(struct kvmi_pipeline *b,
+					      const uint64_t *gpas,
+					      uint8_t *out, size_t count)
 {
 	int first = -1;
 
 	if (!b || !gpas || !out || !count)
 		return -EINVAL;
-	if (b->flags & KVMI_BATCH_NO_REPLIES)
+	if (b->flags & KVMI_PIPELINE_NO_REPLIES)
 		return -EINVAL;
 	while (count) {
 		size_t n = count < KVMI_GET_PAGE_ACCESS_MAX_GPAS
@@ -309,41 +310,43 @@ KVMI_EXPORT int kvmi_batch_get_page_access(struct kvmi_batch *b,
 		return add(b, (EXPR), NULL, 0, false);                         \
 	} while (0)
 
-KVMI_EXPORT int kvmi_batch_control_events(struct kvmi_batch *b, uint16_t vcpu,
-					  uint16_t event_id, int enable)
+KVMI_EXPORT int kvmi_pipeline_control_events(struct kvmi_pipeline *b,
+					     uint16_t vcpu, uint16_t event_id,
+					     int enable)
 {
 	SIMPLE(kvmi_encode_control_events_d(DIALECT, where, MAXM, SEQ, vcpu,
 					    EVENT_WIRE(event_id), enable));
 }
 
-KVMI_EXPORT int kvmi_batch_control_vm_events(struct kvmi_batch *b,
-					     uint16_t event_id, int enable)
+KVMI_EXPORT int kvmi_pipeline_control_vm_events(struct kvmi_pipeline *b,
+						uint16_t event_id, int enable)
 {
 	SIMPLE(kvmi_encode_control_vm_events_d(DIALECT, where, MAXM, SEQ,
 					       EVENT_WIRE(event_id), enable));
 }
 
-KVMI_EXPORT int kvmi_batch_control_cr(struct kvmi_batch *b, uint16_t vcpu,
-				      uint32_t cr, int enable)
+KVMI_EXPORT int kvmi_pipeline_control_cr(struct kvmi_pipeline *b, uint16_t vcpu,
+					 uint32_t cr, int enable)
 {
 	SIMPLE(kvmi_encode_control_cr_d(DIALECT, where, MAXM, SEQ, vcpu, cr,
 					enable));
 }
 
-KVMI_EXPORT int kvmi_batch_control_msr(struct kvmi_batch *b, uint16_t vcpu,
-				       uint32_t msr, int enable)
+KVMI_EXPORT int kvmi_pipeline_control_msr(struct kvmi_pipeline *b,
+					  uint16_t vcpu, uint32_t msr,
+					  int enable)
 {
 	SIMPLE(kvmi_encode_control_msr_d(DIALECT, where, MAXM, SEQ, vcpu, msr,
 					 enable));
 }
 
-KVMI_EXPORT int kvmi_batch_pause_vcpu(struct kvmi_batch *b, uint16_t vcpu,
-				      int wait)
+KVMI_EXPORT int kvmi_pipeline_pause_vcpu(struct kvmi_pipeline *b, uint16_t vcpu,
+					 int wait)
 {
 	SIMPLE(kvmi_encode_pause_vcpu_d(DIALECT, where, MAXM, SEQ, vcpu, wait));
 }
 
-static int add_reply(struct kvmi_batch *b, struct kvmi_event_ctx *ev,
+static int add_reply(struct kvmi_pipeline *b, struct kvmi_event_ctx *ev,
 		     uint8_t action, const void *tail, size_t tlen)
 {
 	uint8_t *where;
@@ -371,25 +374,25 @@ static int add_reply(struct kvmi_batch *b, struct kvmi_event_ctx *ev,
 	return (int)b->n++;
 }
 
-KVMI_EXPORT int kvmi_batch_event_reply(struct kvmi_batch *b,
-				       struct kvmi_event_ctx *ev,
-				       uint8_t action)
+KVMI_EXPORT int kvmi_pipeline_event_reply(struct kvmi_pipeline *b,
+					  struct kvmi_event_ctx *ev,
+					  uint8_t action)
 {
 	return add_reply(b, ev, action, NULL, 0);
 }
 
-KVMI_EXPORT int kvmi_batch_event_reply_cr(struct kvmi_batch *b,
-					  struct kvmi_event_ctx *ev,
-					  uint8_t action, uint64_t new_val)
+KVMI_EXPORT int kvmi_pipeline_event_reply_cr(struct kvmi_pipeline *b,
+					     struct kvmi_event_ctx *ev,
+					     uint8_t action, uint64_t new_val)
 {
 	if (!ev || ev->common.event != KVMI_EVENT_CR)
 		return -EINVAL;
 	return add_reply(b, ev, action, &new_val, sizeof(new_val));
 }
 
-KVMI_EXPORT int kvmi_batch_event_reply_msr(struct kvmi_batch *b,
-					   struct kvmi_event_ctx *ev,
-					   uint8_t action, uint64_t new_val)
+KVMI_EXPORT int kvmi_pipeline_event_reply_msr(struct kvmi_pipeline *b,
+					      struct kvmi_event_ctx *ev,
+					      uint8_t action, uint64_t new_val)
 {
 	if (!ev || ev->common.event != KVMI_EVENT_MSR)
 		return -EINVAL;
@@ -398,7 +401,7 @@ KVMI_EXPORT int kvmi_batch_event_reply_msr(struct kvmi_batch *b,
 
 /* ---- sending ---- */
 
-static void batch_complete(struct kvmi_batch *b)
+static void batch_complete(struct kvmi_pipeline *b)
 {
 	struct kvmi_dom *dom = b->dom;
 	int result = b->confirm.result;
@@ -415,19 +418,19 @@ static void batch_complete(struct kvmi_batch *b)
 	b->writes = dom->writes - b->writes0;
 	b->cb(dom, result, b->ctx);
 	if (b->free_after)
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 }
 
 static void waiter_done(struct kvmi_session *s, struct kvmi__waiter *w)
 {
-	struct kvmi_batch *b = w->ctx;
+	struct kvmi_pipeline *b = w->ctx;
 
 	(void)s;
 	if (--b->left == 0)
 		batch_complete(b);
 }
 
-static void arm(struct kvmi_batch *b, struct kvmi__waiter *w)
+static void arm(struct kvmi_pipeline *b, struct kvmi__waiter *w)
 {
 	w->cb = waiter_done;
 	w->ctx = b;
@@ -435,7 +438,7 @@ static void arm(struct kvmi_batch *b, struct kvmi__waiter *w)
 }
 
 /* every item fails with @err before anything was sent */
-static void fail_all(struct kvmi_batch *b, int err)
+static void fail_all(struct kvmi_pipeline *b, int err)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		struct item *it = &b->items[i];
@@ -451,7 +454,7 @@ static void fail_all(struct kvmi_batch *b, int err)
 	b->result = err;
 }
 
-static int submit(struct kvmi_batch *b, kvmi_dom_cmd_cb cb, void *ctx,
+static int submit(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb, void *ctx,
 		  bool in_sync)
 {
 	struct kvmi_dom *dom = b->dom;
@@ -471,7 +474,7 @@ static int submit(struct kvmi_batch *b, kvmi_dom_cmd_cb cb, void *ctx,
 		return -ENOTCONN;
 	}
 	s = dom->sess;
-	no_replies = b->flags & KVMI_BATCH_NO_REPLIES;
+	no_replies = b->flags & KVMI_PIPELINE_NO_REPLIES;
 	b->writes0 = dom->writes;
 	b->left = 0;
 	if (no_replies) {
@@ -533,8 +536,8 @@ static int submit(struct kvmi_batch *b, kvmi_dom_cmd_cb cb, void *ctx,
 	return 0;
 }
 
-int kvmi__batch_send_flagged(struct kvmi_batch *b, kvmi_dom_cmd_cb cb,
-			     void *ctx, bool in_sync)
+int kvmi__pipeline_send_flagged(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb,
+				void *ctx, bool in_sync)
 {
 	int err;
 
@@ -544,19 +547,19 @@ int kvmi__batch_send_flagged(struct kvmi_batch *b, kvmi_dom_cmd_cb cb,
 		return -EBUSY;
 	err = submit(b, cb, ctx, in_sync);
 	if (err)
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 	else
 		b->free_after = true;
 	return err;
 }
 
-KVMI_EXPORT int kvmi_batch_send(struct kvmi_batch *b, kvmi_dom_cmd_cb cb,
-				void *ctx)
+KVMI_EXPORT int kvmi_pipeline_send(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb,
+				   void *ctx)
 {
-	return kvmi__batch_send_flagged(b, cb, ctx, cb == kvmi__sync_cb);
+	return kvmi__pipeline_send_flagged(b, cb, ctx, cb == kvmi__sync_cb);
 }
 
-KVMI_EXPORT int kvmi_batch_commit(struct kvmi_batch *b)
+KVMI_EXPORT int kvmi_pipeline_commit(struct kvmi_pipeline *b)
 {
 	struct kvmi__sync sc = {0};
 	int err;

@@ -504,24 +504,24 @@ int kvmi__write_physical_async(struct kvmi_dom *dom, uint64_t gpa,
 /* ---- several messages: a batch sent whole ---- */
 
 /* queue the items with @add into a new batch and send it with @cb */
-static int batched(struct kvmi_dom *dom, int (*add)(struct kvmi_batch *,
-						     const void *),
+static int batched(struct kvmi_dom *dom,
+		   int (*add)(struct kvmi_pipeline *, const void *),
 		   const void *args, kvmi_dom_cmd_cb cb, void *ctx)
 {
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 	int err;
 
 	if (!dom || !cb)
 		return -EINVAL;
-	err = kvmi_batch_new(dom, 0, &b);
+	err = kvmi_pipeline_new(dom, 0, &b);
 	if (err)
 		return err;
 	err = add(b, args);
 	if (err < 0) {
-		kvmi_batch_free(b);
+		kvmi_pipeline_free(b);
 		return err;
 	}
-	return kvmi_batch_send(b, cb, ctx); /* frees @b, also on failure */
+	return kvmi_pipeline_send(b, cb, ctx); /* frees @b, also on failure */
 }
 
 struct phys_args {
@@ -534,32 +534,32 @@ struct phys_args {
 	const struct kvmi_page_access_entry *entries;
 };
 
-static int add_read(struct kvmi_batch *b, const void *a)
+static int add_read(struct kvmi_pipeline *b, const void *a)
 {
 	const struct phys_args *p = a;
 
-	return kvmi_batch_read_physical(b, p->gpa, p->rbuf, p->len);
+	return kvmi_pipeline_read_physical(b, p->gpa, p->rbuf, p->len);
 }
 
-static int add_write(struct kvmi_batch *b, const void *a)
+static int add_write(struct kvmi_pipeline *b, const void *a)
 {
 	const struct phys_args *p = a;
 
-	return kvmi_batch_write_physical(b, p->gpa, p->wbuf, p->len);
+	return kvmi_pipeline_write_physical(b, p->gpa, p->wbuf, p->len);
 }
 
-static int add_get_access(struct kvmi_batch *b, const void *a)
+static int add_get_access(struct kvmi_pipeline *b, const void *a)
 {
 	const struct phys_args *p = a;
 
-	return kvmi_batch_get_page_access(b, p->gpas, p->access, p->len);
+	return kvmi_pipeline_get_page_access(b, p->gpas, p->access, p->len);
 }
 
-static int add_set_access(struct kvmi_batch *b, const void *a)
+static int add_set_access(struct kvmi_pipeline *b, const void *a)
 {
 	const struct phys_args *p = a;
 
-	return kvmi_batch_set_page_access(b, p->entries, p->len);
+	return kvmi_pipeline_set_page_access(b, p->entries, p->len);
 }
 
 KVMI_EXPORT int kvmi_dom_read_physical_async(struct kvmi_dom *dom,
@@ -633,13 +633,13 @@ kvmi_dom_set_page_access(struct kvmi_dom *dom,
 	SYNC(dom, kvmi_dom_set_page_access_async(dom, entries, count, SCB));
 }
 
-static int add_pause_all(struct kvmi_batch *b, const void *a)
+static int add_pause_all(struct kvmi_pipeline *b, const void *a)
 {
-	unsigned int n = kvmi_dom_vcpu_count(kvmi_batch_dom(b));
+	unsigned int n = kvmi_dom_vcpu_count(kvmi_pipeline_dom(b));
 
 	(void)a;
 	for (unsigned int v = 0; v < n; v++) {
-		int r = kvmi_batch_pause_vcpu(b, (uint16_t)v, 1);
+		int r = kvmi_pipeline_pause_vcpu(b, (uint16_t)v, 1);
 
 		if (r < 0)
 			return r;

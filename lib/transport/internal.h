@@ -91,10 +91,10 @@ struct kvmi__ext {
 /* attach @state under @ops (one per ops); 0, -EEXIST or -ENOMEM */
 int kvmi__dom_attach(struct kvmi_dom *dom, const struct kvmi__ext_ops *ops,
 		     void *state);
-/* batch.c: kvmi_batch_send, delivered also during synchronous waits when
+/* batch.c: kvmi_pipeline_send, delivered also during synchronous waits when
  * @in_sync (a synchronous call runs the chain of batches it waits on) */
-int kvmi__batch_send_flagged(struct kvmi_batch *b, kvmi_dom_cmd_cb cb,
-			     void *ctx, bool in_sync);
+int kvmi__pipeline_send_flagged(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb,
+				void *ctx, bool in_sync);
 /* the state attached under @ops, or NULL */
 void *kvmi__dom_ext(const struct kvmi_dom *dom,
 		    const struct kvmi__ext_ops *ops);

@@ -48,8 +48,9 @@ def check_files(a, root):
     """The installed tree has the library, headers, .pc, programs, pages."""
     libdir = root + os.path.join(a.prefix, a.libdir)
     want = [os.path.join(libdir, 'libkvmi.so'),
-            os.path.join(libdir, 'libkvmi.so.0'),
-            os.path.join(libdir, 'pkgconfig', 'libkvmi.pc')]
+            os.path.join(libdir, 'libkvmi.so.1'),
+            os.path.join(libdir, 'pkgconfig', 'libkvmi.pc'),
+            root + os.path.join(a.prefix, a.includedir, 'libkvmi.h')]
     want += [root + os.path.join(a.prefix, a.bindir, p)
              for p in ('kvmi-fakehost', 'kvmi-dump', 'kvmi-unhookd')]
     for page in a.man_pages.split():
@@ -146,9 +147,9 @@ def flags(a, root, libdir, pcdir):
 
 
 def loads_installed(path, env, libdir):
-    """ldd: libkvmi.so.0 of @path resolves into the installed libdir."""
+    """ldd: libkvmi.so.1 of @path resolves into the installed libdir."""
     out = run(['ldd', path], env=env)
-    m = re.search(r'libkvmi\.so\.0 => (\S+)', out)
+    m = re.search(r'libkvmi\.so\.1 => (\S+)', out)
     if not m or not inside(m.group(1), libdir):
         raise Fail('%s loads libkvmi from %s, not from %s:\n%s'
                    % (path, m.group(1) if m else 'nowhere', libdir, out))
@@ -224,7 +225,7 @@ def main():
         fakehost = root + os.path.join(a.prefix, a.bindir, 'kvmi-fakehost')
         for prog in (exe, fakehost):
             loads_installed(prog, env, libdir)
-        print('client.c built in %s; it and kvmi-fakehost load %s/libkvmi.so.0'
+        print('client.c built in %s; it and kvmi-fakehost load %s/libkvmi.so.1'
               % (tmp, libdir))
         run_pair(a, tmp, exe, fakehost, env)
     finally:

@@ -64,7 +64,7 @@ static void on_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
 
 static void on_unhook(struct kvmi_dom *dom, void *ctx)
 {
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 
 	(void)ctx;
 	/*
@@ -73,13 +73,14 @@ static void on_unhook(struct kvmi_dom *dom, void *ctx)
 	 * event those vCPUs sent before is in our queue, and kvmi_dom_close()
 	 * answers it.  Nothing is left unreplied.
 	 */
-	if (kvmi_batch_new(dom, 0, &b) == 0) {
+	if (kvmi_pipeline_new(dom, 0, &b) == 0) {
 		for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom); v++) {
-			kvmi_batch_control_cr(b, (uint16_t)v, 3, 0);
-			kvmi_batch_control_events(b, (uint16_t)v, KVMI_EVENT_CR, 0);
+			kvmi_pipeline_control_cr(b, (uint16_t)v, 3, 0);
+			kvmi_pipeline_control_events(b, (uint16_t)v,
+						     KVMI_EVENT_CR, 0);
 		}
-		kvmi_batch_commit(b);
-		kvmi_batch_free(b);
+		kvmi_pipeline_commit(b);
+		kvmi_pipeline_free(b);
 	}
 	kvmi_dom_close(dom);
 }
@@ -87,17 +88,17 @@ static void on_unhook(struct kvmi_dom *dom, void *ctx)
 static int enable(struct kvmi_dom *dom, void *ctx)
 {
 	struct harness *h = ctx;
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 
 	h->new_domains++;
-	assert_int_equal(kvmi_batch_new(dom, 0, &b), 0);
-	kvmi_batch_control_vm_events(b, KVMI_EVENT_UNHOOK, 1);
+	assert_int_equal(kvmi_pipeline_new(dom, 0, &b), 0);
+	kvmi_pipeline_control_vm_events(b, KVMI_EVENT_UNHOOK, 1);
 	for (unsigned v = 0; v < kvmi_dom_vcpu_count(dom); v++) {
-		kvmi_batch_control_events(b, (uint16_t)v, KVMI_EVENT_CR, 1);
-		kvmi_batch_control_cr(b, (uint16_t)v, 3, 1);
+		kvmi_pipeline_control_events(b, (uint16_t)v, KVMI_EVENT_CR, 1);
+		kvmi_pipeline_control_cr(b, (uint16_t)v, 3, 1);
 	}
-	assert_int_equal(kvmi_batch_commit(b), 0);
-	kvmi_batch_free(b);
+	assert_int_equal(kvmi_pipeline_commit(b), 0);
+	kvmi_pipeline_free(b);
 	return 0;
 }
 

@@ -785,7 +785,7 @@ static int batches(struct kvmi_dom *dom, void *ctx)
 	static uint8_t orig[3 * 4096], data[3 * 4096], back[3 * 4096];
 	struct kvmi_page_access_entry pe = {.gpa = 0x30000,
 					    .access = KVMI_PAGE_ACCESS_RWX};
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 	int i0;
 
 	h->new_domains++;
@@ -794,35 +794,36 @@ static int batches(struct kvmi_dom *dom, void *ctx)
 			 0);
 	memset(data, 0xcc, sizeof(data));
 	/* replies off: three page writes, page access, one confirmation */
-	assert_int_equal(kvmi_batch_new(dom, KVMI_BATCH_NO_REPLIES, &b), 0);
-	i0 = kvmi_batch_write_physical(b, 0x40000, data, sizeof(data));
+	assert_int_equal(kvmi_pipeline_new(dom, KVMI_PIPELINE_NO_REPLIES, &b),
+			 0);
+	i0 = kvmi_pipeline_write_physical(b, 0x40000, data, sizeof(data));
 	assert_int_equal(i0, 0);
-	assert_int_equal(kvmi_batch_set_page_access(b, &pe, 1), 3);
-	assert_int_equal(kvmi_batch_read_physical(b, 0, back, 1), -EINVAL);
+	assert_int_equal(kvmi_pipeline_set_page_access(b, &pe, 1), 3);
+	assert_int_equal(kvmi_pipeline_read_physical(b, 0, back, 1), -EINVAL);
 	/* a command QEMU's policy denies gets its error reply even with
 	 * replies off (a denied *event* would fail silently) */
-	assert_int_equal(kvmi_batch_control_cr(b, 0, 3, 1), 4);
-	assert_int_equal(kvmi_batch_count(b), 5);
-	assert_int_equal(kvmi_batch_result(b, 0), -EAGAIN);
-	assert_int_equal(kvmi_batch_commit(b), -EPERM);
-	assert_int_equal(kvmi_batch_result(b, 0), 0);
-	assert_int_equal(kvmi_batch_result(b, 3), 0);
-	assert_int_equal(kvmi_batch_result(b, 4), -EPERM);
-	assert_true(kvmi_batch_writes(b) <= 2);
-	assert_int_equal(kvmi_batch_commit(b), -EBUSY);
-	kvmi_batch_free(b);
+	assert_int_equal(kvmi_pipeline_control_cr(b, 0, 3, 1), 4);
+	assert_int_equal(kvmi_pipeline_count(b), 5);
+	assert_int_equal(kvmi_pipeline_result(b, 0), -EAGAIN);
+	assert_int_equal(kvmi_pipeline_commit(b), -EPERM);
+	assert_int_equal(kvmi_pipeline_result(b, 0), 0);
+	assert_int_equal(kvmi_pipeline_result(b, 3), 0);
+	assert_int_equal(kvmi_pipeline_result(b, 4), -EPERM);
+	assert_true(kvmi_pipeline_writes(b) <= 2);
+	assert_int_equal(kvmi_pipeline_commit(b), -EBUSY);
+	kvmi_pipeline_free(b);
 	assert_int_equal(kvmi_dom_read_physical(dom, 0x40000, back,
 						sizeof(back)),
 			 0);
 	assert_memory_equal(back, data, sizeof(data));
 	/* with replies: restore, and read back in the same batch */
-	assert_int_equal(kvmi_batch_new(dom, 0, &b), 0);
-	assert_true(kvmi_batch_write_physical(b, 0x40000, orig,
-					      sizeof(orig)) >= 0);
-	assert_true(kvmi_batch_read_physical(b, 0x40000, back, sizeof(back)) >=
-		    0);
-	assert_int_equal(kvmi_batch_commit(b), 0);
-	kvmi_batch_free(b);
+	assert_int_equal(kvmi_pipeline_new(dom, 0, &b), 0);
+	assert_true(
+	    kvmi_pipeline_write_physical(b, 0x40000, orig, sizeof(orig)) >= 0);
+	assert_true(
+	    kvmi_pipeline_read_physical(b, 0x40000, back, sizeof(back)) >= 0);
+	assert_int_equal(kvmi_pipeline_commit(b), 0);
+	kvmi_pipeline_free(b);
 	assert_memory_equal(back, orig, sizeof(orig));
 	kvmi_dom_close(dom);
 	return 0;
@@ -1031,15 +1032,15 @@ static int big_batch_result = 1;
 static int big_batch(struct kvmi_dom *dom, void *ctx)
 {
 	struct harness *h = ctx;
-	struct kvmi_batch *b;
+	struct kvmi_pipeline *b;
 
 	h->new_domains++;
-	assert_int_equal(kvmi_batch_new(dom, 0, &b), 0);
+	assert_int_equal(kvmi_pipeline_new(dom, 0, &b), 0);
 	for (int i = 0; i < 60000; i++)
-		assert_true(kvmi_batch_write_physical(b, 0x1000 + (uint64_t)i,
-						      "\xcc", 1) >= 0);
-	big_batch_result = kvmi_batch_commit(b);
-	kvmi_batch_free(b);
+		assert_true(kvmi_pipeline_write_physical(
+				b, 0x1000 + (uint64_t)i, "\xcc", 1) >= 0);
+	big_batch_result = kvmi_pipeline_commit(b);
+	kvmi_pipeline_free(b);
 	kvmi_dom_close(dom);
 	return 0;
 }

@@ -192,8 +192,7 @@ int fh_vm_feed(struct fh_vm *vm, const void *data, size_t len)
 static void fill_arch(const struct fh_vcpu *v, struct kvmi_event_arch *a)
 {
 	a->mode = KVMI_MODE_64;
-	a->padding[1] = (__u8)v->view; /* kvmi-v7 arch.view (0 elsewhere) */
-	a->padding[2] = (__u8)(v->view >> 8);
+	a->view = (__u16)v->view; /* kvmi-v7 arch.view (0 elsewhere) */
 	a->regs = v->regs;
 	a->sregs = v->sregs;
 	a->msrs.sysenter_cs = v->msrs[0];

@@ -1,0 +1,196 @@
+/*
+ * libkvmi - tests/compat/harness1.c: see harness1.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness1.h"
+
+static struct h1 *current;
+
+static int new_guest(void *dom, unsigned char (*uuid)[16], void *ctx)
+{
+	struct h1 *h = ctx;
+
+	(void)uuid;
+	pthread_mutex_lock(&h->lock);
+	if (h->close_previous && h->dom)
+		kvmi_domain_close(h->dom, true);
+	h->dom = dom;
+	h->guests++;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+static void log_cb(kvmi_log_level level, const char *s, void *ctx)
+{
+	struct h1 *h = ctx;
+
+	if (level >= KVMI_LOG_LEVEL_ERROR)
+		h->log_errors++;
+	if (getenv("KVMI_TEST_VERBOSE"))
+		fprintf(stderr, "[libkvmi %d] %s\n", level, s);
+}
+
+static void start(struct h1 *h, const char *const *args, bool closing)
+{
+	const char *exe = getenv("KVMI_FAKEHOST");
+	const char *argv[64];
+	int n = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->close_previous = closing;
+	current = h;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	snprintf(h->dir, sizeof(h->dir), "/tmp/kvmi-compat-XXXXXX");
+	assert_non_null(mkdtemp(h->dir));
+	snprintf(h->path, sizeof(h->path), "%s/sock", h->dir);
+	snprintf(h->report, sizeof(h->report), "%s/report.json", h->dir);
+	kvmi_set_log_cb(log_cb, h);
+	h->ctx = kvmi_init_unix_socket(h->path, new_guest, NULL, h);
+	assert_non_null(h->ctx);
+	assert_non_null(exe);
+	argv[n++] = exe;
+	argv[n++] = "--connect";
+	argv[n++] = h->path;
+	argv[n++] = "--report";
+	argv[n++] = h->report;
+	for (int i = 0; args && args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	h->child = fork();
+	assert_true(h->child >= 0);
+	if (h->child == 0) {
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+}
+
+void h1_start(struct h1 *h, const char *const *args)
+{
+	start(h, args, false);
+}
+
+void h1_start_closing(struct h1 *h, const char *const *args)
+{
+	start(h, args, true);
+}
+
+void h1_wait_guests(struct h1 *h, int n)
+{
+	struct timespec until;
+	int got;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&h->lock);
+	while (h->guests < n &&
+	       pthread_cond_timedwait(&h->cond, &h->lock, &until) == 0)
+		;
+	got = h->guests;
+	pthread_mutex_unlock(&h->lock);
+	assert_int_equal(got, n);
+}
+
+void *h1_dom(struct h1 *h)
+{
+	void *dom;
+
+	h1_wait_guests(h, 1);
+	pthread_mutex_lock(&h->lock);
+	dom = h->dom;
+	pthread_mutex_unlock(&h->lock);
+	return dom;
+}
+
+const char *h1_finish(struct h1 *h, void *dom)
+{
+	int status = 0;
+	FILE *f;
+	size_t n;
+
+	if (dom)
+		kvmi_domain_close(dom, true);
+	assert_int_equal(waitpid(h->child, &status, 0), h->child);
+	h->child = 0;
+	f = fopen(h->report, "r");
+	assert_non_null(f);
+	n = fread(h->text, 1, sizeof(h->text) - 1, f);
+	h->text[n] = 0;
+	fclose(f);
+	if (getenv("KVMI_TEST_VERBOSE"))
+		fprintf(stderr, "report: %s", h->text);
+	return h->text;
+}
+
+int h1_count(struct h1 *h, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = h->text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+void h1_fini(struct h1 *h)
+{
+	char p[200];
+
+	kvmi_uninit(h->ctx);
+	kvmi_set_log_cb(NULL, NULL);
+	snprintf(p, sizeof(p), "%s/sock", h->dir);
+	unlink(p);
+	unlink(h->report);
+	rmdir(h->dir);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
+	current = NULL;
+}
+
+int h1_reply(void *dom, const struct kvmi_dom_event *ev, unsigned char action)
+{
+	struct h1_reply r;
+	size_t size = sizeof(r.hdr) + sizeof(r.common);
+
+	memset(&r, 0, sizeof(r));
+	r.hdr.vcpu = ev->event.common.vcpu;
+	r.common.action = action;
+	r.common.event = ev->event.common.event;
+	switch (ev->event.common.event) {
+	case KVMI_EVENT_CR:
+		r.cr.new_val = ev->event.cr.new_value;
+		size += sizeof(r.cr);
+		break;
+	case KVMI_EVENT_MSR:
+		r.msr.new_val = ev->event.msr.new_value;
+		size += sizeof(r.msr);
+		break;
+	case KVMI_EVENT_PF:
+		size += sizeof(r.pf);
+		break;
+	}
+	return kvmi_reply_event(dom, ev->seq, &r, size);
+}
+
+struct kvmi_dom_event *h1_next_event(void *dom)
+{
+	struct kvmi_dom_event *ev = NULL;
+
+	assert_int_equal(kvmi_wait_event(dom, 10000), 0);
+	assert_int_equal(kvmi_pop_event(dom, &ev), 0);
+	assert_non_null(ev);
+	return ev;
+}

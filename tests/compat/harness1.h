@@ -1,0 +1,62 @@
+/*
+ * libkvmi - tests/compat/harness1.h: what the <libkvmi.h> tests share: a
+ * 1.x listening context on a temporary socket, kvmi-fakehost (path from
+ * $KVMI_FAKEHOST) spawned against it, the domain the new-guest callback
+ * hands over (waited for on a condition variable), and the fakehost's
+ * JSON report once it exited.  Written against <libkvmi.h> only.
+ */
+#ifndef KVMI_TEST_HARNESS1_H
+#define KVMI_TEST_HARNESS1_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <libkvmi.h>
+
+struct h1 {
+	char dir[64];
+	char path[128];
+	char report[160];
+	void *ctx;
+	pid_t child;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	void *dom;
+	int guests;
+	bool close_previous; /* a new guest closes the previous domain */
+	int log_errors;
+	char text[16384]; /* the report */
+};
+
+/* temp dir, kvmi_init_unix_socket, fakehost with ARGS (NULL-ended);
+ * h1_start_closing: as LibVMI, each new guest's callback closes the
+ * previous guest's domain with kvmi_domain_close(old, true) */
+void h1_start(struct h1 *h, const char *const *args);
+void h1_start_closing(struct h1 *h, const char *const *args);
+/* wait until @n guests were handed over (fails the test after 10 s) */
+void h1_wait_guests(struct h1 *h, int n);
+/* the guest's domain (fails the test after 10 s) */
+void *h1_dom(struct h1 *h);
+/* close @dom (if not NULL), wait for fakehost, read its report */
+const char *h1_finish(struct h1 *h, void *dom);
+/* occurrences of @needle in the report */
+int h1_count(struct h1 *h, const char *needle);
+void h1_fini(struct h1 *h);
+
+/* a 1.x event reply: vcpu header, common reply, event-specific part */
+struct h1_reply {
+	struct kvmi_vcpu_hdr hdr;
+	struct kvmi_event_reply common;
+	union {
+		struct kvmi_event_cr_reply cr;
+		struct kvmi_event_msr_reply msr;
+		struct kvmi_event_pf_reply pf;
+	};
+};
+/* answer @ev with @action; returns kvmi_reply_event's result */
+int h1_reply(void *dom, const struct kvmi_dom_event *ev, unsigned char action);
+/* wait for and pop one event (10 s); fails the test when none came */
+struct kvmi_dom_event *h1_next_event(void *dom);
+
+#endif

@@ -414,7 +414,7 @@ KVMI_EXPORT int kvmi_dom_unhook(struct kvmi_dom *dom, unsigned int deadline_ms,
 /* ---- best effort, when the library closes a domain on its own ---- */
 
 /*
- * Queue, without waiting for anything (the session has failed: no reply
+ * Queue, without waiting for anything (the domain is closing: no reply
  * will be read), the restore of every armed breakpoint byte and every
  * restricted page (the host turns every event off when the channel
  * closes); the domain flushes them, bounded, before it closes.
@@ -423,7 +423,7 @@ void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
 {
 	struct kvmi__hooks *hk = state;
 	struct kvmi_session *s = dom->sess;
-	unsigned int bps = 0, pages = 0;
+	unsigned int bps = 0, pages = 0, events = 0;
 	uint8_t *where;
 
 	for (size_t i = 0; i < hk->cap; i++) {
@@ -459,10 +459,32 @@ void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
 			pages++;
 		}
 	}
+	/* then every open event: a vCPU stopped on one of our INT3s re-runs
+	 * the restored instruction (RETRY) instead of taking a #BP */
+	for (;;) {
+		struct kvmi_event_ctx *ev;
+		uint8_t action = KVMI_EVENT_ACTION_CONTINUE;
+		int n;
+
+		if (!kvmi_session_open_events(s, &ev, 1) ||
+		    kvmi__out_reserve(s, KVMI_ENCODE_MAX, &where))
+			break;
+		if (ev->common.event == KVMI_EVENT_BREAKPOINT &&
+		    kvmi__site_find(hk, ev->data.breakpoint.gpa))
+			action = KVMI_EVENT_ACTION_RETRY;
+		n = kvmi__event_encode_reply(ev, where, KVMI_ENCODE_MAX, action,
+					     NULL, 0);
+		if (n > 0) {
+			kvmi__out_commit(s, (size_t)n);
+			events++;
+		}
+		kvmi__event_release(ev);
+	}
 	kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
 		  "closing on the library's own initiative: sent the restore "
-		  "of %u breakpoints and %u pages (unconfirmed)",
-		  bps, pages);
+		  "of %u breakpoints and %u pages and the answer to %u open "
+		  "events (unconfirmed)",
+		  bps, pages, events);
 }
 
 /* ---- unhook as every domain's KVMI_EVENT_UNHOOK handler ---- */

@@ -306,11 +306,12 @@ void kvmi__dom_fail(struct kvmi_dom *dom, int err)
 		  kvmi_err_name(err));
 	if (dom->state == KVMI__DOM_READY && !stream_lost(err) && dom->exts) {
 		/* closing on our own initiative: take the hooks back first,
-		 * best effort, bounded */
-		kvmi_session_fail(dom->sess, err);
+		 * best effort, bounded (the open events are still there to
+		 * be answered; nothing more is read) */
 		for (struct kvmi__ext *e = dom->exts; e; e = e->next)
 			if (e->ops->closing)
 				e->ops->closing(dom, e->state);
+		kvmi_session_fail(dom->sess, err);
 		kvmi__dom_flush(dom, true);
 		if (!kvmi__dom_usable(dom))
 			return; /* the flush found the socket gone */

@@ -111,10 +111,12 @@ KVMI_EXPORT void kvmi_session_fail(struct kvmi_session *s, int err)
 	 * host did not answer in time); the session keeps the reason */
 	kvmi__waiters_fail_all(s, s->error == -ETIMEDOUT ? -ETIMEDOUT
 							 : -ENOTCONN);
-	/* undispatched events die with the connection (host: CONTINUE) */
+	/* undispatched events are never dispatched now, but stay open: the
+	 * owner may still answer them (kvmi_session_open_events) before the
+	 * connection goes - the host takes an unanswered one as CONTINUE */
 	for (unsigned int v = 0; v < s->nslots; v++)
-		if (s->slots[v] && s->slots[v]->state == KVMI__EV_QUEUED)
-			kvmi__event_release(s->slots[v]);
+		if (s->slots[v] && s->slots[v]->item.queued)
+			kvmi__undeliver(s, &s->slots[v]->item);
 	if (s->unhook_ev.state != KVMI__EV_FREE)
 		kvmi__event_release(&s->unhook_ev);
 }
@@ -529,6 +531,46 @@ static int on_reply(struct kvmi_session *s, const struct kvmi_msg *m)
 	return 0;
 }
 
+/*
+ * The session failed over a message that was well framed: the events
+ * that came in the same bytes after it are still readable - keep them
+ * open (not dispatched) so the owner can answer them before it closes
+ * (a vCPU stopped on one of our INT3s must not get a #BP).
+ */
+static void salvage_events(struct kvmi_session *s, const uint8_t *p,
+			   size_t left)
+{
+	while (left) {
+		const struct kvmi_msg *m;
+		ssize_t n = kvmi_decoder_feed(s->dec, p, left, &m);
+		const struct kvmi_event *c;
+		struct kvmi_event_ctx *ev;
+		unsigned int id;
+
+		if (n <= 0)
+			return;
+		p += n;
+		left -= (size_t)n;
+		if (!m || m->kind != KVMI_MSG_EVENT)
+			continue;
+		c = m->u.event.common;
+		id = (unsigned int)kvmi__event_from_wire(s, c->event);
+		if (id == KVMI_EVENT_UNHOOK || c->vcpu >= s->vcpu_count)
+			continue;
+		ev = kvmi__event_slot(s, c->vcpu, true);
+		if (!ev || ev->state != KVMI__EV_FREE)
+			continue;
+		ev->seq = m->hdr.seq;
+		ev->common = *c;
+		ev->common.event = (__u8)id;
+		ev->data = *m->u.event.data;
+		ev->state = KVMI__EV_QUEUED;
+		ev->held = false;
+		ev->default_ok = false;
+		ev->item.arrival = ++s->arrivals;
+	}
+}
+
 KVMI_EXPORT ssize_t kvmi_session_recv(struct kvmi_session *s, const void *buf,
 				      size_t len)
 {
@@ -586,6 +628,7 @@ KVMI_EXPORT ssize_t kvmi_session_recv(struct kvmi_session *s, const void *buf,
 		}
 		if (err) {
 			kvmi_session_fail(s, err);
+			salvage_events(s, p, left);
 			return err;
 		}
 	}
@@ -675,7 +718,9 @@ static struct kvmi__item *next_item(struct kvmi_session *s, uint64_t last)
 {
 	struct kvmi__item *it = s->qhead;
 
-	if (!s->ready)
+	/* before start-up finished, and once the session failed, only
+	 * command completions */
+	if (!s->ready || s->error)
 		while (it && it->kind != KVMI__ITEM_DONE)
 			it = it->next;
 	return it && it->arrival <= last ? it : NULL;

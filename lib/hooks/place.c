@@ -159,15 +159,18 @@ static int control_async(struct kvmi_dom *dom, enum what what, uint32_t arg,
 		return -ENOMEM;
 	if (!hk->create_on && enable) {
 		err = kvmi_pipeline_new(dom, 0, &b);
-		if (!err)
-			err = kvmi_pipeline_control_vm_events(
-				b, KVMI_EVENT_CREATE_VCPU, 1);
-		if (err >= 0)
-			err = send_own(b, create_vcpu_done, NULL);
-		else
-			kvmi_pipeline_free(b);
-		if (err < 0)
+		if (err)
 			return err;
+		/* a dialect without CREATE_VCPU as a VM event (v12) works
+		 * like a host that refuses it: the vCPUs it has */
+		if (kvmi_pipeline_control_vm_events(b, KVMI_EVENT_CREATE_VCPU,
+						    1) >= 0) {
+			err = send_own(b, create_vcpu_done, NULL);
+			if (err < 0)
+				return err;
+		} else {
+			kvmi_pipeline_free(b);
+		}
 	}
 	c = kvmi__calloc(1, sizeof(*c));
 	if (!c)

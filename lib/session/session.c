@@ -167,6 +167,8 @@ KVMI_EXPORT int kvmi_session_set_timeout(struct kvmi_session *s,
 
 int kvmi__out_reserve(struct kvmi_session *s, size_t n, uint8_t **where)
 {
+	if (n > SIZE_MAX / 4 - s->out_len)
+		return -ENOMEM; /* never: a caller's bug, not a loop */
 	if (s->out_len + n > s->out_cap) {
 		size_t ncap = s->out_cap ? s->out_cap : 4096;
 		uint8_t *nb;

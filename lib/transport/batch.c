@@ -460,6 +460,7 @@ static int submit(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb, void *ctx,
 	struct kvmi_dom *dom = b->dom;
 	struct kvmi_session *s;
 	bool no_replies, appended = false;
+	struct kvmi_msg_hdr hdr;
 	uint8_t msg[32];
 	int err = 0, len;
 
@@ -474,14 +475,19 @@ static int submit(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb, void *ctx,
 		return -ENOTCONN;
 	}
 	s = dom->sess;
-	no_replies = b->flags & KVMI_PIPELINE_NO_REPLIES;
+	/* a dialect without replies-disabled mode (v12) gets every reply:
+	 * the same results, a few more bytes */
+	no_replies = (b->flags & KVMI_PIPELINE_NO_REPLIES) &&
+		     kvmi_encode_control_cmd_response_d(s->dialect, msg,
+							sizeof(msg), 0, 0, 1,
+							0) > 0;
 	b->writes0 = dom->writes;
 	b->left = 0;
 	if (no_replies) {
 		len = kvmi_encode_control_cmd_response_d(
 			s->dialect, msg, sizeof(msg), kvmi_seq_next(&s->seq), 0,
 			1, 0);
-		err = kvmi__out_append(s, msg, (size_t)len);
+		err = len < 0 ? len : kvmi__out_append(s, msg, (size_t)len);
 		appended = !err;
 	}
 	for (size_t i = 0; !err && i < b->n; i++) {
@@ -507,14 +513,19 @@ static int submit(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb, void *ctx,
 		len = kvmi_encode_control_cmd_response_d(s->dialect, msg,
 							 sizeof(msg), seq, 1,
 							 1, 0);
+		if (len < 0) {
+			err = len;
+			goto failed;
+		}
 		arm(b, &b->confirm);
-		err = kvmi__waiter_add(s, KVMI_CONTROL_CMD_RESPONSE, seq, false,
-				       &b->confirm);
+		memcpy(&hdr, msg, sizeof(hdr)); /* the dialect's id */
+		err = kvmi__waiter_add(s, hdr.id, seq, false, &b->confirm);
 		if (!err) {
 			b->left++;
 			err = kvmi__out_append(s, msg, (size_t)len);
 		}
 	}
+failed:
 	if (err) {
 		fail_all(b, err);
 		/* half a batch in the output (replies left disabled, or

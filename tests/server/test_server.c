@@ -1270,6 +1270,8 @@ struct dialect_seen {
 	int dialect;
 	int read_result;
 	int ctl_result;
+	int bp_result;
+	struct kvmi_unhook_report r;
 	uint8_t byte;
 };
 static struct dialect_seen dialect_seen;
@@ -1285,7 +1287,11 @@ static int note_dialect(struct kvmi_dom *dom, void *ctx)
 		kvmi_dom_read_physical(dom, 0x3010, &dialect_seen.byte, 1);
 	dialect_seen.ctl_result =
 		kvmi_dom_control_events(dom, 0, KVMI_EVENT_BREAKPOINT, 1);
-	kvmi_dom_close(dom);
+	/* a hook and its unhook (a replies-disabled batch where the dialect
+	 * has one, replies where it has not) */
+	dialect_seen.bp_result = kvmi_bp_set(dom, 0x3010, NULL, NULL, NULL);
+	dialect_seen.r.size = sizeof(dialect_seen.r);
+	kvmi_dom_unhook(dom, 5000, &dialect_seen.r);
 	return 0;
 }
 
@@ -1307,6 +1313,10 @@ static void run_dialect(const char *name, enum kvmi_dialect expect,
 	assert_int_equal(dialect_seen.dialect, (int)expect);
 	assert_int_equal(dialect_seen.read_result, 0);
 	assert_int_equal(dialect_seen.ctl_result, 0);
+	assert_int_equal(dialect_seen.bp_result, 0);
+	assert_int_equal(dialect_seen.r.result, 0);
+	assert_int_equal(dialect_seen.r.bps_restored, 1);
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 1);
 	assert_int_equal(h.log_errors, 0);
 	assert_int_equal(h_report_count(&h, "\"handshake_ok\":true"), 1);
 	h_fini(&h);

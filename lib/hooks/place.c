@@ -68,13 +68,6 @@ static int send_own(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb, void *ctx)
 	return kvmi__pipeline_send_flagged(b, cb, ctx, true);
 }
 
-#define SYNC(dom, CALL)                                                        \
-	do {                                                                   \
-		struct kvmi__sync sc = {0};                                    \
-		int e_ = (CALL);                                               \
-		return e_ ? e_ : kvmi__dom_sync_wait(dom, &sc);                \
-	} while (0)
-#define SCB kvmi__sync_cb, &sc
 
 /* ---- intercepts and events on every vCPU ---- */
 

@@ -153,14 +153,6 @@ static void finish_copy(struct kvmi__cmd *c)
 		return e_;                                                     \
 	} while (0)
 
-/* the synchronous form of an asynchronous call written with `sc` */
-#define SYNC(dom, CALL)                                                        \
-	do {                                                                   \
-		struct kvmi__sync sc = {0};                                    \
-		int e_ = (CALL);                                               \
-		return e_ ? e_ : kvmi__dom_sync_wait(dom, &sc);                \
-	} while (0)
-#define SCB kvmi__sync_cb, &sc
 
 
 /* ---- one message each ---- */

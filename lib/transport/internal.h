@@ -112,6 +112,15 @@ void kvmi__sync_cb(struct kvmi_dom *dom, int result, void *ctx);
 /* run the loop-less wait of a synchronous call until @sc is done (or the
  * domain fails); the call's result */
 int kvmi__dom_sync_wait(struct kvmi_dom *dom, struct kvmi__sync *sc);
+/* the body of a synchronous function: its asynchronous form @CALL,
+ * written with SCB as its callback and context, then the wait */
+#define SYNC(dom, CALL)                                                        \
+	do {                                                                   \
+		struct kvmi__sync sc = {0};                                    \
+		int e_ = (CALL);                                               \
+		return e_ ? e_ : kvmi__dom_sync_wait(dom, &sc);                \
+	} while (0)
+#define SCB kvmi__sync_cb, &sc
 
 /* ---- QEMU's handshake struct, read without I/O (handshake.c) ---- */
 

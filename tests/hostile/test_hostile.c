@@ -561,8 +561,10 @@ static void test_hostile_hosts(void **state)
 	       S.base_rss_kb, S.base_cpu * 100);
 	c0 = cpu_ms(S.daemon);
 	t0 = now_ms();
-	idle = idle_up("h-idle", "idle", "1000");
+	/* the 10 slowloris guests first: they must not queue for the
+	 * listen backlog behind the 1,000 idle ones on a loaded machine */
 	slow = idle_up("h-slowloris", "slowloris", "10");
+	idle = idle_up("h-idle", "idle", "1000");
 	malformed_cases();
 	unexpected_reply_cases();
 	no_replies_case();

@@ -8,6 +8,7 @@
  * answered.  Errors are expected; crashes, leaks, undefined behaviour,
  * a command completed twice or never are not.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

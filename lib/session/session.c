@@ -456,6 +456,19 @@ static void version_seen(struct kvmi_session *s, const struct kvmi_msg *m)
 
 /* ---- input ---- */
 
+/* @ev holds the event @m (common-numbered id @id), open, not replied */
+static void event_fill(struct kvmi_event_ctx *ev, const struct kvmi_msg *m,
+		       unsigned int id)
+{
+	ev->seq = m->hdr.seq;
+	ev->common = *m->u.event.common;
+	ev->common.event = (__u8)id;
+	ev->data = *m->u.event.data;
+	ev->state = KVMI__EV_QUEUED;
+	ev->held = false;
+	ev->default_ok = false;
+}
+
 static int on_event(struct kvmi_session *s, const struct kvmi_msg *m)
 {
 	const struct kvmi_event *c = m->u.event.common;
@@ -492,13 +505,7 @@ static int on_event(struct kvmi_session *s, const struct kvmi_msg *m)
 		    c->vcpu >= s->vcpu_count)
 			s->vcpu_count = c->vcpu + 1u;
 	}
-	ev->seq = m->hdr.seq;
-	ev->common = *c;
-	ev->common.event = (__u8)id;
-	ev->data = *m->u.event.data;
-	ev->state = KVMI__EV_QUEUED;
-	ev->held = false;
-	ev->default_ok = false;
+	event_fill(ev, m, id);
 	/* one open event per vCPU plus the UNHOOK: the queue is bounded by
 	 * the vCPU count, and the UNHOOK always has its place */
 	kvmi__deliver(s, &ev->item,
@@ -562,13 +569,7 @@ static void salvage_events(struct kvmi_session *s, const uint8_t *p,
 		ev = kvmi__event_slot(s, c->vcpu, true);
 		if (!ev || ev->state != KVMI__EV_FREE)
 			continue;
-		ev->seq = m->hdr.seq;
-		ev->common = *c;
-		ev->common.event = (__u8)id;
-		ev->data = *m->u.event.data;
-		ev->state = KVMI__EV_QUEUED;
-		ev->held = false;
-		ev->default_ok = false;
+		event_fill(ev, m, id);
 		ev->item.arrival = ++s->arrivals;
 	}
 }

@@ -77,21 +77,6 @@ static struct kvmi__cmd *cmd_queue(struct kvmi_dom *dom, int len,
 	return c;
 }
 
-int kvmi__cmd_queue(struct kvmi_dom *dom, int len, size_t reply_cap,
-		    kvmi__cmd_finish finish, void *out1, void *out2,
-		    kvmi_dom_cmd_cb cb, void *ctx)
-{
-	int err;
-	struct kvmi__cmd *c =
-		cmd_queue(dom, len, reply_cap, finish, cb, ctx, &err);
-
-	if (c) {
-		c->out[0] = out1;
-		c->out[1] = out2;
-	}
-	return err;
-}
-
 /* copy one field of the reply into the caller's output */
 static void finish_copy(struct kvmi__cmd *c)
 {

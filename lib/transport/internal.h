@@ -247,15 +247,10 @@ void kvmi__dom_on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,
 void kvmi__dom_on_unhook(struct kvmi_session *s, void *user);
 void kvmi__handlers_free(struct kvmi_handler **slots);
 
-/* commands.c: queue one command encoded at the end of the session's
- * output (length @len or a negative encoder error) whose reply data goes
- * to @out and whose outcome goes to @cb (after @finish, on success, turned
- * the reply into the caller's outputs) */
+/* commands.c: a single-message command; @finish turns its reply into the
+ * caller's outputs on success, before the caller's callback */
 struct kvmi__cmd;
 typedef void (*kvmi__cmd_finish)(struct kvmi__cmd *c);
-int kvmi__cmd_queue(struct kvmi_dom *dom, int len, size_t reply_cap,
-		    kvmi__cmd_finish finish, void *out1, void *out2,
-		    kvmi_dom_cmd_cb cb, void *ctx);
 /* room for one message in the output (-ENOTCONN when closed) */
 int kvmi__cmd_reserve(struct kvmi_dom *dom, uint8_t **where);
 

@@ -111,6 +111,7 @@ static const struct kvmi__ext_ops hooks_ops = {
 	.name = "hooks",
 	.observe = hooks_observe,
 	.closing = kvmi__hooks_closing,
+	.drain = kvmi__hooks_drain,
 	.free = hooks_free,
 	.deadline = hooks_deadline,
 	.expire = hooks_expire,

@@ -81,6 +81,8 @@ struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create);
 /* the library closes @dom on its own: queue the restore of every hook,
  * fire and forget (unhook.c) */
 void kvmi__hooks_closing(struct kvmi_dom *dom, void *state);
+/* ... and answer the events the closing drain read since (unhook.c) */
+void kvmi__hooks_drain(struct kvmi_dom *dom, void *state);
 /* forget every pending re-arm and stop its timer (the unhook begins) */
 void kvmi__hooks_stop_rearm(struct kvmi_dom *dom);
 struct kvmi__bp_site *kvmi__site_find(struct kvmi__hooks *hk, uint64_t gpa);

@@ -414,6 +414,52 @@ KVMI_EXPORT int kvmi_dom_unhook(struct kvmi_dom *dom, unsigned int deadline_ms,
 /* ---- best effort, when the library closes a domain on its own ---- */
 
 /*
+ * Answer every open event of a closing domain (its restores queued): a
+ * vCPU stopped on one of our INT3s re-runs the restored instruction
+ * (RETRY) instead of taking a #BP; every other event CONTINUE.  The
+ * number answered.
+ */
+static unsigned int answer_open(struct kvmi_dom *dom, struct kvmi__hooks *hk)
+{
+	struct kvmi_session *s = dom->sess;
+	unsigned int events = 0;
+	uint8_t *where;
+
+	for (;;) {
+		struct kvmi_event_ctx *ev;
+		uint8_t action = KVMI_EVENT_ACTION_CONTINUE;
+		int n;
+
+		if (!kvmi_session_open_events(s, &ev, 1) ||
+		    kvmi__out_reserve(s, KVMI_ENCODE_MAX, &where))
+			break;
+		if (ev->common.event == KVMI_EVENT_BREAKPOINT &&
+		    kvmi__site_find(hk, ev->data.breakpoint.gpa))
+			action = KVMI_EVENT_ACTION_RETRY;
+		n = kvmi__event_encode_reply(ev, where, KVMI_ENCODE_MAX, action,
+					     NULL, 0);
+		if (n > 0) {
+			kvmi__out_commit(s, (size_t)n);
+			events++;
+		}
+		kvmi__event_release(ev);
+	}
+	return events;
+}
+
+/* the closing drain read more events: answer them the same way */
+void kvmi__hooks_drain(struct kvmi_dom *dom, void *state)
+{
+	unsigned int n = answer_open(dom, state);
+
+	if (n)
+		kvmi__log(dom->srv, dom, KVMI_LOG_INFO,
+			  "closing: answered %u more events that arrived "
+			  "meanwhile",
+			  n);
+}
+
+/*
  * Queue, without waiting for anything (the domain is closing: no reply
  * will be read), the restore of every armed breakpoint byte and every
  * restricted page (the host turns every event off when the channel
@@ -459,27 +505,7 @@ void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
 			pages++;
 		}
 	}
-	/* then every open event: a vCPU stopped on one of our INT3s re-runs
-	 * the restored instruction (RETRY) instead of taking a #BP */
-	for (;;) {
-		struct kvmi_event_ctx *ev;
-		uint8_t action = KVMI_EVENT_ACTION_CONTINUE;
-		int n;
-
-		if (!kvmi_session_open_events(s, &ev, 1) ||
-		    kvmi__out_reserve(s, KVMI_ENCODE_MAX, &where))
-			break;
-		if (ev->common.event == KVMI_EVENT_BREAKPOINT &&
-		    kvmi__site_find(hk, ev->data.breakpoint.gpa))
-			action = KVMI_EVENT_ACTION_RETRY;
-		n = kvmi__event_encode_reply(ev, where, KVMI_ENCODE_MAX, action,
-					     NULL, 0);
-		if (n > 0) {
-			kvmi__out_commit(s, (size_t)n);
-			events++;
-		}
-		kvmi__event_release(ev);
-	}
+	events = answer_open(dom, hk);
 	kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
 		  "closing on the library's own initiative: sent the restore "
 		  "of %u breakpoints and %u pages and the answer to %u open "

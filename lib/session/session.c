@@ -541,13 +541,15 @@ static int on_reply(struct kvmi_session *s, const struct kvmi_msg *m)
 }
 
 /*
- * The session failed over a message that was well framed: the events
- * that came in the same bytes after it are still readable - keep them
- * open (not dispatched) so the owner can answer them before it closes
- * (a vCPU stopped on one of our INT3s must not get a #BP).
+ * After the session failed over a message that was well framed, and while
+ * the owner drains the connection before closing it: events are still
+ * readable - keep them open (not dispatched) so the owner can answer them
+ * before it closes (a vCPU stopped on one of our INT3s must not get a
+ * #BP); a reply is only looked at for the drain's confirmation.  0, or
+ * the decoder's error (the stream is lost).
  */
-static void salvage_events(struct kvmi_session *s, const uint8_t *p,
-			   size_t left)
+static ssize_t salvage_events(struct kvmi_session *s, const uint8_t *p,
+			      size_t left)
 {
 	while (left) {
 		const struct kvmi_msg *m;
@@ -556,10 +558,15 @@ static void salvage_events(struct kvmi_session *s, const uint8_t *p,
 		struct kvmi_event_ctx *ev;
 		unsigned int id;
 
-		if (n <= 0)
-			return;
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return 0;
 		p += n;
 		left -= (size_t)n;
+		if (m && m->kind == KVMI_MSG_REPLY && s->drain_wait &&
+		    m->hdr.seq == s->drain_seq)
+			s->drain_confirmed = true;
 		if (!m || m->kind != KVMI_MSG_EVENT)
 			continue;
 		c = m->u.event.common;
@@ -572,6 +579,33 @@ static void salvage_events(struct kvmi_session *s, const uint8_t *p,
 		event_fill(ev, m, id);
 		ev->item.arrival = ++s->arrivals;
 	}
+	return 0;
+}
+
+uint32_t kvmi__sess_drain_mark(const struct kvmi_session *s)
+{
+	return s->seq.next;
+}
+
+void kvmi__sess_drain_begin(struct kvmi_session *s, uint32_t mark)
+{
+	s->draining = true;
+	/* the commands queued since @mark (the owner's last ones) are what
+	 * the drain waits for: the reply to the last one issued (the host
+	 * answers in order); with replies off none comes */
+	s->drain_wait = !s->replies_off && s->seq.next != mark;
+	s->drain_seq = s->seq.next - 1;
+	s->drain_confirmed = false;
+}
+
+bool kvmi__sess_drain_confirmed(const struct kvmi_session *s)
+{
+	return s->drain_confirmed;
+}
+
+bool kvmi__sess_drain_waits(const struct kvmi_session *s)
+{
+	return s->draining && s->drain_wait && !s->drain_confirmed;
 }
 
 KVMI_EXPORT ssize_t kvmi_session_recv(struct kvmi_session *s, const void *buf,
@@ -582,8 +616,15 @@ KVMI_EXPORT ssize_t kvmi_session_recv(struct kvmi_session *s, const void *buf,
 
 	if (!s || (!buf && len))
 		return -EINVAL;
-	if (s->error)
+	if (s->error && !s->draining)
 		return s->error;
+	if (s->error) {
+		ssize_t r = salvage_events(s, p, left);
+
+		if (r < 0)
+			s->draining = false;
+		return r < 0 ? r : (ssize_t)len;
+	}
 	while (left) {
 		const struct kvmi_msg *m;
 		ssize_t n;
@@ -631,7 +672,7 @@ KVMI_EXPORT ssize_t kvmi_session_recv(struct kvmi_session *s, const void *buf,
 		}
 		if (err) {
 			kvmi_session_fail(s, err);
-			salvage_events(s, p, left);
+			(void)salvage_events(s, p, left);
 			return err;
 		}
 	}

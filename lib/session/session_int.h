@@ -105,6 +105,11 @@ struct kvmi_session {
 	bool ready;	/* ready delivered */
 	bool timeout_lowered; /* deadlines may not grow in send order */
 	bool replies_off; /* KVMI_CONTROL_CMD_RESPONSE disabled replies */
+	/* closing drain (after a failure the owner decided to answer): the
+	 * host's events still open slots, and the reply to @drain_seq (the
+	 * last command queued before it began) confirms all before it */
+	bool draining, drain_wait, drain_confirmed;
+	uint32_t drain_seq;
 	int depth;	/* callbacks running */
 	struct kvmi_decoder *dec;
 	enum kvmi_dialect dialect; /* what we speak (and encode) */
@@ -142,6 +147,23 @@ void kvmi__sess_log(struct kvmi_session *s, enum kvmi_log_level level,
 uint64_t kvmi__now_ms(void);
 /* output was queued outside the session's callbacks: tell the owner */
 void kvmi__sess_wake(struct kvmi_session *s);
+
+/*
+ * The closing drain: the session failed (kvmi_session_fail) and its owner
+ * queued last commands (restores) and answers; from now on received bytes
+ * are still decoded, events open their vCPU's slot (never dispatched: the
+ * owner answers them with kvmi_session_open_events) and replies are only
+ * watched for the one to the last command queued.  A decoding error ends
+ * it (kvmi_session_recv returns it).  drain_mark: taken before the owner
+ * queues its last commands; drain_begin waits for the reply to the last
+ * command queued since the mark (none queued, or replies off: nothing to
+ * wait for).  drain_waits: that reply may still come; drain_confirmed:
+ * it came (the host applied everything before it).
+ */
+uint32_t kvmi__sess_drain_mark(const struct kvmi_session *s);
+void kvmi__sess_drain_begin(struct kvmi_session *s, uint32_t mark);
+bool kvmi__sess_drain_confirmed(const struct kvmi_session *s);
+bool kvmi__sess_drain_waits(const struct kvmi_session *s);
 
 /* output: room for @n more bytes at *@where, then commit what was used */
 int kvmi__out_reserve(struct kvmi_session *s, size_t n, uint8_t **where);

@@ -26,8 +26,16 @@ static void dom_dispatch(struct kvmi_dom *dom);
 
 int kvmi__dom_usable(const struct kvmi_dom *dom)
 {
-	return dom && dom->state < KVMI__DOM_CLOSING;
+	return dom && dom->state < KVMI__DOM_DRAINING;
 }
+
+/* the socket is still ours to read and write: usable, or draining */
+static bool dom_open(const struct kvmi_dom *dom)
+{
+	return dom && dom->state <= KVMI__DOM_DRAINING;
+}
+
+static void drain_end(struct kvmi_dom *dom, const char *why);
 
 /* the time a domain may stay past its output bound (cfg.output_stall_ms,
  * 0: its command timeout) */
@@ -48,7 +56,7 @@ static void update_poll(struct kvmi_dom *dom)
 	int ev = UV_READABLE;
 	bool full;
 
-	if (!kvmi__dom_usable(dom))
+	if (!dom_open(dom))
 		return;
 	kvmi_session_output(dom->sess, &pending);
 	full = pending > dom->srv->cfg.output_max;
@@ -115,6 +123,10 @@ static void on_timer(uv_timer_t *t)
 	struct kvmi_dom *dom = t->data;
 	uint64_t now = kvmi__now_ms();
 
+	if (dom->state == KVMI__DOM_DRAINING) {
+		drain_end(dom, "deadline");
+		return;
+	}
 	if (!kvmi__dom_usable(dom))
 		return;
 	if (dom->state != KVMI__DOM_READY) {
@@ -238,6 +250,7 @@ void kvmi__dom_unlink(struct kvmi_dom *dom)
 static void teardown(struct kvmi_dom *dom, int err)
 {
 	struct kvmi_server *srv = dom->srv;
+	bool counted = dom->state == KVMI__DOM_DRAINING;
 
 	dom->state = KVMI__DOM_CLOSING;
 	if (dom->fd >= 0)
@@ -251,8 +264,10 @@ static void teardown(struct kvmi_dom *dom, int err)
 		dom->capture = NULL;
 	}
 	/* the disconnect callback comes when the handles are closed */
-	srv->closing_doms++;
-	kvmi__dom_unlink(dom);
+	if (!counted) {
+		srv->closing_doms++;
+		kvmi__dom_unlink(dom);
+	}
 	uv_poll_stop(&dom->poll);
 	uv_close((uv_handle_t *)&dom->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&dom->timer, on_handle_closed);
@@ -269,7 +284,7 @@ KVMI_EXPORT void kvmi_dom_close(struct kvmi_dom *dom)
 	 * what the host would assume, said explicitly, so every event the
 	 * tool read is answered exactly once */
 	n = kvmi__events_answer_queued(dom->sess);
-	kvmi__dom_flush(dom, false); /* best effort: we are closing */
+	kvmi__dom_flush(dom); /* best effort: we are closing */
 	kvmi__log(dom->srv, dom, KVMI_LOG_INFO,
 		  "closing the connection (%zu undispatched events answered "
 		  "CONTINUE)",
@@ -293,10 +308,79 @@ static bool stream_lost(int err)
 	}
 }
 
-#define KVMI__CLOSING_FLUSH_MS 200
+/* how long a domain the library closes on its own may take to get its
+ * restores confirmed, answering the events that keep arriving meanwhile */
+#define KVMI__CLOSING_DRAIN_MS 200
+
+/*
+ * Closing on the library's own initiative with hooks placed: the
+ * extensions queued their restores and answers; the domain leaves the
+ * server's list and stops serving the tool, but keeps reading and
+ * writing from the loop (no other guest waits): every event the host
+ * raised before it applied the restores (a vCPU that reached one of our
+ * INT3s meanwhile) is answered, until the host confirms the restores
+ * (the reply to the last one), the socket goes, or the deadline.
+ */
+static void drain_begin(struct kvmi_dom *dom, uint32_t mark)
+{
+	kvmi__sess_drain_begin(dom->sess, mark);
+	dom->state = KVMI__DOM_DRAINING;
+	dom->drain_since = kvmi__now_ms();
+	dom->srv->closing_doms++;
+	kvmi__dom_unlink(dom);
+	uv_idle_stop(&dom->idle);
+	dom->timer_due = UINT64_MAX;
+	uv_timer_start(&dom->timer, on_timer, KVMI__CLOSING_DRAIN_MS, 0);
+	kvmi__dom_flush(dom);
+}
+
+/* the drain read or wrote: answer what came, end when confirmed */
+static void drain_step(struct kvmi_dom *dom)
+{
+	size_t pending;
+
+	if (dom->state != KVMI__DOM_DRAINING)
+		return;
+	for (struct kvmi__ext *e = dom->exts; e; e = e->next)
+		if (e->ops->drain)
+			e->ops->drain(dom, e->state);
+	kvmi__dom_flush(dom);
+	if (dom->state != KVMI__DOM_DRAINING)
+		return; /* the flush found the socket gone */
+	kvmi_session_output(dom->sess, &pending);
+	if (!pending && !kvmi__sess_drain_waits(dom->sess))
+		drain_end(dom, kvmi__sess_drain_confirmed(dom->sess)
+				       ? "confirmed"
+				       : "nothing to confirm");
+}
+
+static void drain_end(struct kvmi_dom *dom, const char *why)
+{
+	size_t pending;
+
+	kvmi_session_output(dom->sess, &pending);
+	/* the outcome of the closing restores: worth an operator's eye
+	 * either way (the guest's state depends on it) */
+	kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
+		  "closing: the host %s the restores (%s, after %llu ms, "
+		  "%zu bytes unsent)",
+		  kvmi__sess_drain_confirmed(dom->sess) ? "confirmed"
+							: "did not confirm",
+		  why,
+		  (unsigned long long)(kvmi__now_ms() - dom->drain_since),
+		  pending);
+	teardown(dom, dom->error);
+}
 
 void kvmi__dom_fail(struct kvmi_dom *dom, int err)
 {
+	uint32_t mark;
+
+	if (dom && dom->state == KVMI__DOM_DRAINING) {
+		/* the socket went while draining: nothing more to do */
+		drain_end(dom, kvmi_err_name(err));
+		return;
+	}
 	if (!kvmi__dom_usable(dom))
 		return;
 	dom->error = err;
@@ -305,16 +389,15 @@ void kvmi__dom_fail(struct kvmi_dom *dom, int err)
 		  "connection closed: %s (%s)", kvmi_strerror(err),
 		  kvmi_err_name(err));
 	if (dom->state == KVMI__DOM_READY && !stream_lost(err) && dom->exts) {
-		/* closing on our own initiative: take the hooks back first,
-		 * best effort, bounded (the open events are still there to
-		 * be answered; nothing more is read) */
+		/* closing on our own initiative: take the hooks back first
+		 * (the open events are still there to be answered) */
+		mark = kvmi__sess_drain_mark(dom->sess);
 		for (struct kvmi__ext *e = dom->exts; e; e = e->next)
 			if (e->ops->closing)
 				e->ops->closing(dom, e->state);
 		kvmi_session_fail(dom->sess, err);
-		kvmi__dom_flush(dom, true);
-		if (!kvmi__dom_usable(dom))
-			return; /* the flush found the socket gone */
+		drain_begin(dom, mark);
+		return;
 	}
 	teardown(dom, err);
 }
@@ -379,11 +462,10 @@ struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
 
 /* ---- writing ---- */
 
-int kvmi__dom_flush(struct kvmi_dom *dom, bool block)
+/* write what the socket takes now (never waits: the rest goes when the
+ * poll says writable); 0, or the error that failed the domain */
+int kvmi__dom_flush(struct kvmi_dom *dom)
 {
-	unsigned int ms = block ? KVMI__CLOSING_FLUSH_MS
-				: 0;
-	uint64_t deadline = kvmi__now_ms() + ms;
 	int err = 0;
 
 	for (;;) {
@@ -391,7 +473,7 @@ int kvmi__dom_flush(struct kvmi_dom *dom, bool block)
 		const uint8_t *p = kvmi_session_output(dom->sess, &len);
 		ssize_t n;
 
-		if (!len || !kvmi__dom_usable(dom))
+		if (!len || !dom_open(dom))
 			break;
 		n = send(dom->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
@@ -408,22 +490,8 @@ int kvmi__dom_flush(struct kvmi_dom *dom, bool block)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd pf = {.fd = dom->fd, .events = POLLOUT};
-			uint64_t now;
-
-			if (!block)
-				break;
-			now = kvmi__now_ms();
-			if (now >= deadline)
-				break; /* closing: what is left is dropped */
-			if (poll(&pf, 1, (int)(deadline - now)) < 0 &&
-			    errno != EINTR) {
-				err = -errno;
-				break;
-			}
-			continue;
-		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
 		err = n < 0 ? -errno : -EPIPE;
 		if (err == -EPIPE)
 			err = -ECONNRESET;
@@ -442,7 +510,7 @@ void kvmi__dom_output(struct kvmi_dom *dom)
 	/* inside a tool callback the dispatch that runs it flushes when it
 	 * returns; otherwise send at once */
 	if (kvmi__dom_usable(dom) && dom->depth == 0)
-		kvmi__dom_flush(dom, false);
+		kvmi__dom_flush(dom);
 }
 
 /* ---- reading ---- */
@@ -453,7 +521,7 @@ static int read_input(struct kvmi_dom *dom, int max_reads)
 {
 	struct kvmi_server *srv = dom->srv;
 
-	for (int i = 0; i < max_reads && kvmi__dom_usable(dom); i++) {
+	for (int i = 0; i < max_reads && dom_open(dom); i++) {
 		ssize_t n = recv(dom->fd, srv->rbuf, sizeof(srv->rbuf),
 				 MSG_DONTWAIT);
 		ssize_t r;
@@ -503,7 +571,7 @@ int kvmi__dom_sync_wait(struct kvmi_dom *dom, struct kvmi__sync *sc)
 	/* never block on writing alone: a host that stops reading us until
 	 * we read its output would deadlock; write what the socket takes
 	 * and keep reading while the rest waits for POLLOUT */
-	kvmi__dom_flush(dom, false);
+	kvmi__dom_flush(dom);
 	for (;;) {
 		struct pollfd p = {.fd = dom->fd, .events = POLLIN};
 		uint64_t now, due;
@@ -530,7 +598,7 @@ int kvmi__dom_sync_wait(struct kvmi_dom *dom, struct kvmi__sync *sc)
 		if (r <= 0)
 			continue;
 		if (p.revents & POLLOUT)
-			kvmi__dom_flush(dom, false);
+			kvmi__dom_flush(dom);
 		if (p.revents & (POLLIN | POLLHUP | POLLERR))
 			read_input(dom, 1);
 	}
@@ -577,7 +645,7 @@ static void dom_dispatch(struct kvmi_dom *dom)
 	if (kvmi__dom_usable(dom)) {
 		if (kvmi_session_has_work(dom->sess))
 			kvmi__dom_schedule_dispatch(dom);
-		kvmi__dom_flush(dom, false);
+		kvmi__dom_flush(dom);
 		kvmi__dom_timer_update(dom);
 	}
 	kvmi_dom_unref(dom);
@@ -632,7 +700,7 @@ void kvmi__dom_start_session(struct kvmi_dom *dom)
 		kvmi__dom_fail(dom, err);
 		return;
 	}
-	kvmi__dom_flush(dom, false);
+	kvmi__dom_flush(dom);
 }
 
 /* handshake: QEMU's struct; 1 when complete, 0 for more, <0 error */
@@ -698,7 +766,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 {
 	struct kvmi_dom *dom = h->data;
 
-	if (!kvmi__dom_usable(dom))
+	if (!dom_open(dom))
 		return;
 	kvmi_dom_ref(dom);
 	if (status < 0) {
@@ -706,7 +774,13 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		goto out;
 	}
 	if (events & UV_WRITABLE)
-		kvmi__dom_flush(dom, false);
+		kvmi__dom_flush(dom);
+	if (dom->state == KVMI__DOM_DRAINING) {
+		if (events & (UV_READABLE | UV_DISCONNECT))
+			read_input(dom, 4);
+		drain_step(dom);
+		goto out;
+	}
 	if (!(events & (UV_READABLE | UV_DISCONNECT)) || !kvmi__dom_usable(dom))
 		goto out;
 	if (dom->state == KVMI__DOM_HANDSHAKE) {
@@ -778,7 +852,7 @@ KVMI_EXPORT void *kvmi_dom_user(const struct kvmi_dom *dom)
 
 KVMI_EXPORT int kvmi_dom_is_connected(const struct kvmi_dom *dom)
 {
-	return dom && dom->state < KVMI__DOM_CLOSING;
+	return kvmi__dom_usable(dom);
 }
 
 KVMI_EXPORT int kvmi_dom_error(const struct kvmi_dom *dom)
@@ -796,7 +870,7 @@ KVMI_EXPORT int kvmi_dom_set_command_timeout(struct kvmi_dom *dom,
 
 KVMI_EXPORT int kvmi_dom_fd(const struct kvmi_dom *dom)
 {
-	return dom && dom->state < KVMI__DOM_CLOSING ? dom->fd : -1;
+	return kvmi__dom_usable(dom) ? dom->fd : -1;
 }
 
 KVMI_EXPORT int kvmi_dom_capture_start(struct kvmi_dom *dom, const char *path)

@@ -62,6 +62,9 @@ int kvmi__server_on_unhook_owned(struct kvmi_server *srv, kvmi_unhook_cb cb,
  *   closing - the domain is about to close for a reason of the library's
  *             own (protocol error, overflow, timeout): queue the restores
  *             you can (pipelined, no waiting) - they are sent first;
+ *   drain   - the closing domain read more events since (the host's own,
+ *             raised before it applied the restores): answer them
+ *             (kvmi_session_open_events); called until the domain closes;
  *   gone    - the connection is gone: pending commands have failed (their
  *             callbacks ran); the tool's disconnect callback follows;
  *   free    - the domain's memory goes (its last reference): free @state;
@@ -76,6 +79,7 @@ struct kvmi__ext_ops {
 			void *state);
 	void (*vcpus)(struct kvmi_dom *dom, unsigned int count, void *state);
 	void (*closing)(struct kvmi_dom *dom, void *state);
+	void (*drain)(struct kvmi_dom *dom, void *state);
 	void (*gone)(struct kvmi_dom *dom, void *state);
 	void (*free)(struct kvmi_dom *dom, void *state);
 	uint64_t (*deadline)(struct kvmi_dom *dom, void *state);
@@ -145,6 +149,7 @@ enum kvmi__dom_state {
 	KVMI__DOM_HANDSHAKE, /* QEMU handshake in progress */
 	KVMI__DOM_INIT,	     /* GET_VERSION / GET_GUEST_INFO in flight */
 	KVMI__DOM_READY,     /* reported with new_domain */
+	KVMI__DOM_DRAINING,  /* failed; restores sent, events still answered */
 	KVMI__DOM_CLOSING,   /* closed; handles being released */
 	KVMI__DOM_CLOSED,
 };
@@ -164,6 +169,7 @@ struct kvmi_dom {
 	uv_timer_t timer;   /* handshake timeout, then every deadline */
 	uint64_t timer_due; /* when it fires (UINT64_MAX: stopped) */
 	uv_idle_t idle;	    /* dispatch of queued deliveries */
+	uint64_t drain_since; /* KVMI__DOM_DRAINING: when it began */
 	int open_handles;
 	void *user;
 
@@ -232,7 +238,7 @@ void kvmi__log(struct kvmi_server *srv, struct kvmi_dom *dom,
 /* domain.c */
 struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd);
 void kvmi__dom_fail(struct kvmi_dom *dom, int err);
-int kvmi__dom_flush(struct kvmi_dom *dom, bool block);
+int kvmi__dom_flush(struct kvmi_dom *dom);
 void kvmi__dom_schedule_dispatch(struct kvmi_dom *dom);
 void kvmi__dom_start_session(struct kvmi_dom *dom);
 int kvmi__dom_accepted(struct kvmi_server *srv, int fd);

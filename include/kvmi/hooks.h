@@ -99,8 +99,15 @@ KVMI_EXPORT uint64_t kvmi_bp_hits(const struct kvmi_dom *dom);
 
 /*
  * kvmi_page_restrict - set the access of the page holding @gpa to
- * @access (R/W/X bits), remembering the access it had before the first
- * restriction; kvmi_page_unrestrict puts that back.  0 or an error.
+ * @access (R/W/X bits) in view 0, remembering the access it had before
+ * the first restriction; kvmi_page_unrestrict puts that back.  0 or an
+ * error.  v6 reads the previous access (GET_PAGE_ACCESS); kvmi-v7 and
+ * v12 have no such command, so a page first restricted here is taken to
+ * have had the host's default, rwx (what the host restores at every
+ * unhook and teardown): a tool that restricts pages on those hosts must
+ * do it through these calls, not kvmi_dom_set_page_access, for the
+ * unhook to know them.  The unhook verifies restored pages by reading
+ * them back on v6, by the host's answer to the restore elsewhere.
  */
 KVMI_EXPORT int kvmi_page_restrict(struct kvmi_dom *dom, uint64_t gpa,
 				   uint8_t access);

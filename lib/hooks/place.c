@@ -555,6 +555,7 @@ KVMI_EXPORT int kvmi_page_restrict_async(struct kvmi_dom *dom, uint64_t gpa,
 	struct kvmi__hooks *hk;
 	struct restrict_op *r;
 	struct kvmi_pipeline *b;
+	bool read_prev;
 	int err;
 
 	if (!dom || !cb || (access & ~KVMI_PAGE_ACCESS_RWX))
@@ -573,13 +574,19 @@ KVMI_EXPORT int kvmi_page_restrict_async(struct kvmi_dom *dom, uint64_t gpa,
 	r->cb = cb;
 	r->ctx = ctx;
 	r->known = page_find(hk, gfn) != NULL;
+	/* kvmi-v7 and v12 cannot read a page's access (no GET_PAGE_ACCESS):
+	 * a page we never restricted has the host's default, rwx (what it
+	 * puts back at every unhook and teardown; SET rwx "forgets" it) */
+	read_prev = !r->known && kvmi_dom_dialect(dom) == KVMI_DIALECT_V6;
+	if (!r->known && !read_prev)
+		r->prev = KVMI_PAGE_ACCESS_RWX;
 	err = kvmi_pipeline_new(dom, 0, &b);
 	if (!err)
-		err = r->known ? kvmi_pipeline_set_page_access(b, &r->e, 1)
-			       : kvmi_pipeline_get_page_access(b, &r->page,
-							    &r->prev, 1);
+		err = read_prev ? kvmi_pipeline_get_page_access(b, &r->page,
+								&r->prev, 1)
+				: kvmi_pipeline_set_page_access(b, &r->e, 1);
 	if (err >= 0)
-		err = send_own(b, r->known ? access_set : access_got, r);
+		err = send_own(b, read_prev ? access_got : access_set, r);
 	else if (b)
 		kvmi_pipeline_free(b);
 	if (err < 0) {

@@ -63,12 +63,46 @@ static void test_demo_hundred_guests(void **state)
 	run_demo("100", "100 of 100 guests clean");
 }
 
+/* kvmi-unhookd --listen @sock, its stdout on *@f; returns once it
+ * listens (it says so) */
+static pid_t daemon_start(const char *sock, FILE **f)
+{
+	const char *daemon = getenv("KVMI_UNHOOKD");
+	char line[512];
+	int out[2];
+	pid_t pid;
+
+	assert_non_null(daemon);
+	assert_int_equal(pipe(out), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl(daemon, daemon, "--listen", sock, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	*f = fdopen(out[0], "r");
+	while (fgets(line, sizeof(line), *f) && !strstr(line, "event=listening"))
+		;
+	return pid;
+}
+
+static void daemon_stop(pid_t pid, FILE *f)
+{
+	int st;
+
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	fclose(f);
+}
+
 static void test_daemon_sigterm_unhooks_every_guest(void **state)
 {
 	char dir[] = "/tmp/kvmi-e2e-XXXXXX", sock[128], report[128], line[512];
-	const char *daemon = getenv("KVMI_UNHOOKD");
 	const char *fh = getenv("KVMI_FAKEHOST");
-	int out[2], hooked = 0, st;
+	int hooked = 0, st;
 	pid_t dpid, fpid;
 	FILE *f;
 
@@ -76,19 +110,7 @@ static void test_daemon_sigterm_unhooks_every_guest(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
 	snprintf(report, sizeof(report), "%s/report", dir);
-	assert_int_equal(pipe(out), 0);
-	dpid = fork();
-	if (dpid == 0) {
-		dup2(out[1], 1);
-		close(out[0]);
-		execl(daemon, daemon, "--listen", sock, (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	f = fdopen(out[0], "r");
-	/* the daemon listens once it says so */
-	while (fgets(line, sizeof(line), f) && !strstr(line, "event=listening"))
-		;
+	dpid = daemon_start(sock, &f);
 	fpid = fork();
 	if (fpid == 0) {
 		execl(fh, fh, "--connect", sock, "--guests", "3", "--hot-gpa",
@@ -107,6 +129,79 @@ static void test_daemon_sigterm_unhooks_every_guest(void **state)
 	fclose(f);
 	snprintf(line, sizeof(line), "rm -rf '%s'", dir);
 	assert_int_equal(system(line), 0);
+}
+
+/* the value of "@key": in a report line (numbers and strings) */
+static long report_num(const char *r, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	p = strstr(r, k);
+	assert_non_null(p);
+	return strtol(p + strlen(k), NULL, 10);
+}
+
+/*
+ * Issue 13.5: the daemon against a host of every dialect, the demo's
+ * hooks (five breakpoints and a restricted page: the page restriction
+ * works where the host cannot read a page's access, kvmi-v7 and v12),
+ * hits on both, then QEMU's unhook: clean, nothing left enabled.
+ */
+static void test_daemon_in_every_dialect(void **state)
+{
+	static const char *const dialects[] = {"v6", "v7", "v7-2023", "v12"};
+	char dir[] = "/tmp/kvmi-e2e-XXXXXX", sock[128], report[160];
+	char cmd[1024], out[8192], line[512];
+	FILE *f;
+	pid_t dpid;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	dpid = daemon_start(sock, &f);
+	for (size_t i = 0; i < 4; i++) {
+		FILE *r;
+		int hooked = 0;
+
+		snprintf(report, sizeof(report), "%s/%s.json", dir,
+			 dialects[i]);
+		/* the host ends once the tool closed after its UNHOOK */
+		snprintf(cmd, sizeof(cmd),
+			 "'%s' --connect '%s' --name g-%s --dialect %s "
+			 "--vcpus 2 --hot-gpa "
+			 "0x3010,0x3200,0x5008,0x6100,0x9040,0x7010 "
+			 "--unhook-after-events 3000 --unhook-timeout-ms "
+			 "10000 --report '%s' 2>&1",
+			 getenv("KVMI_FAKEHOST"), sock, dialects[i],
+			 dialects[i], report);
+		assert_int_equal(run_capture(cmd, out, sizeof(out)), 0);
+		while (!hooked && fgets(line, sizeof(line), f))
+			hooked = strstr(line, "event=hooked") &&
+				 strstr(line, "breakpoints=5 pages=1");
+		assert_true(hooked);
+		r = fopen(report, "r");
+		assert_non_null(r);
+		assert_non_null(fgets(out, sizeof(out), r));
+		fclose(r);
+		printf("measured: %s: %.300s\n", dialects[i], out);
+		snprintf(line, sizeof(line), "\"dialect\":\"%s\"",
+			 dialects[i]);
+		assert_non_null(strstr(out, line));
+		assert_non_null(strstr(out, "\"verdict\":\"clean\""));
+		assert_non_null(strstr(out, "\"unhook_sent\":true"));
+		assert_non_null(strstr(out, "\"vcpu_events\":{}"));
+		/* both hooks were in place: hits on the page and the INT3s */
+		assert_true(report_num(strstr(out, "\"events_sent\""), "pf") > 0);
+		assert_true(report_num(strstr(out, "\"events_sent\""),
+				       "breakpoint") > 0);
+		assert_int_equal(report_num(out, "pages_restricted"), 0);
+		assert_int_equal(report_num(out, "bytes_differing"), 0);
+	}
+	daemon_stop(dpid, f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 /* ---- in-process tools ---- */
@@ -392,6 +487,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_demo_one_guest),
 		cmocka_unit_test(test_demo_hundred_guests),
 		cmocka_unit_test(test_daemon_sigterm_unhooks_every_guest),
+		cmocka_unit_test(test_daemon_in_every_dialect),
 		cmocka_unit_test(test_tool_initiated_unhook_and_guest_int3),
 		cmocka_unit_test(test_unhook_deadline),
 		cmocka_unit_test(test_ten_thousand_breakpoints),

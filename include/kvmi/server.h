@@ -197,6 +197,19 @@ KVMI_EXPORT int kvmi_server_start(struct kvmi_server *srv);
  */
 KVMI_EXPORT void kvmi_server_shutdown(struct kvmi_server *srv);
 
+/*
+ * kvmi_server_stop_after_last_guest - stop listening now (new guests are
+ * refused: QEMU retries later) and shut down, as kvmi_server_shutdown(),
+ * once no connection is left - at once when there is none.  Connections
+ * already accepted (handshakes in progress included) are served to their
+ * end.  With a loop of the server's own, kvmi_server_run() then returns;
+ * on the tool's loop, uv_run returns once the tool's own handles are
+ * closed too.  Safe from callbacks (e.g. new_domain, for a tool that
+ * serves one guest).  0, or -EINVAL for a NULL @srv; nothing to do after
+ * a shutdown.
+ */
+KVMI_EXPORT int kvmi_server_stop_after_last_guest(struct kvmi_server *srv);
+
 /* kvmi_server_is_idle - 1 when shut down and every handle is closed. */
 KVMI_EXPORT int kvmi_server_is_idle(const struct kvmi_server *srv);
 
@@ -210,7 +223,8 @@ KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv);
 
 /*
  * kvmi_server_run - run the server's loop until nothing is left to do
- * (after kvmi_server_shutdown() and every connection closed).  For tools
+ * (after kvmi_server_shutdown(), or kvmi_server_stop_after_last_guest()'s
+ * last guest, and every connection closed).  For tools
  * without a loop of their own; returns uv_run's value or -EINVAL.
  */
 KVMI_EXPORT int kvmi_server_run(struct kvmi_server *srv);

@@ -245,6 +245,7 @@ void kvmi__dom_unlink(struct kvmi_dom *dom)
 	dom->next = dom->prev = NULL;
 	if (dom->reported)
 		srv->ndoms_ready--;
+	kvmi__server_check_empty(srv);
 }
 
 static void teardown(struct kvmi_dom *dom, int err)

@@ -204,6 +204,7 @@ struct kvmi_server {
 	int open_handles;
 	size_t closing_doms; /* domains whose handles are still closing */
 	bool shut;
+	bool stop_when_empty; /* kvmi_server_stop_after_last_guest */
 	bool free_requested;
 	bool freeing; /* kvmi_server_free running our own loop */
 	dev_t sock_dev;
@@ -227,6 +228,8 @@ struct kvmi_server {
 
 /* server.c */
 void kvmi__server_maybe_free(struct kvmi_server *srv);
+/* a domain left the list: shut down if asked to after the last one */
+void kvmi__server_check_empty(struct kvmi_server *srv);
 /* is a vsock peer with @cid let in by the CID allow-list? */
 bool kvmi__server_cid_allowed(const struct kvmi_server *srv, unsigned int cid);
 

@@ -491,6 +491,24 @@ KVMI_EXPORT void kvmi_server_shutdown(struct kvmi_server *srv)
 	}
 }
 
+KVMI_EXPORT int kvmi_server_stop_after_last_guest(struct kvmi_server *srv)
+{
+	if (!srv)
+		return -EINVAL;
+	if (srv->shut)
+		return 0;
+	srv->stop_when_empty = true;
+	stop_listening(srv); /* no new guest from now on */
+	kvmi__server_check_empty(srv);
+	return 0;
+}
+
+void kvmi__server_check_empty(struct kvmi_server *srv)
+{
+	if (srv->stop_when_empty && !srv->doms)
+		kvmi_server_shutdown(srv);
+}
+
 KVMI_EXPORT int kvmi_server_is_idle(const struct kvmi_server *srv)
 {
 	return srv && srv->shut && srv->open_handles == 0 && !srv->doms &&

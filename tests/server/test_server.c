@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -776,6 +777,91 @@ static void test_hundred_guests(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* a one-guest tool: stop after the last guest                         */
+/* ------------------------------------------------------------------ */
+
+struct one_shot {
+	int new_domains, disconnects;
+	int stop_result;
+};
+
+static int one_shot_new(struct kvmi_dom *dom, void *ctx)
+{
+	struct one_shot *o = ctx;
+
+	o->new_domains++;
+	/* serve this guest, take no other, end when it is gone */
+	o->stop_result = kvmi_server_stop_after_last_guest(kvmi_dom_server(dom));
+	return kvmi_dom_control_vm_events(dom, KVMI_EVENT_UNHOOK, 1);
+}
+
+static void one_shot_gone(struct kvmi_dom *dom, int reason, void *ctx)
+{
+	(void)dom;
+	(void)reason;
+	((struct one_shot *)ctx)->disconnects++;
+}
+
+static void one_shot_unhook(struct kvmi_dom *dom, void *ctx)
+{
+	(void)ctx;
+	kvmi_dom_close(dom);
+}
+
+/*
+ * 16.6: kvmi_server_run on the server's own loop returns by itself once
+ * the one guest it serves is gone: the socket file is removed at the
+ * first guest (nobody else connects), QEMU's unhook closes the guest,
+ * and the loop ends with the server idle.
+ */
+static void test_stop_after_last_guest(void **state)
+{
+	char dir[] = "/tmp/kvmi-oneshot-XXXXXX", path[128], report[160];
+	struct one_shot o = {0};
+	struct kvmi_server_config cfg = {.size = sizeof(cfg)};
+	struct kvmi_server *srv;
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	snprintf(report, sizeof(report), "%s/report", dir);
+	cfg.unix_path = path;
+	cfg.new_domain = one_shot_new;
+	cfg.disconnect = one_shot_gone;
+	cfg.ctx = &o;
+	assert_int_equal(kvmi_server_new(NULL, &cfg, &srv), 0);
+	assert_int_equal(kvmi_server_on_unhook(srv, one_shot_unhook, NULL,
+					       NULL),
+			 0);
+	assert_int_equal(kvmi_server_start(srv), 0);
+	pid = fork();
+	if (pid == 0) {
+		const char *fh = getenv("KVMI_FAKEHOST");
+
+		execl(fh, fh, "--connect", path, "--unhook-after-ms", "100",
+		      "--unhook-timeout-ms", "10000", "--report", report,
+		      (char *)NULL);
+		_exit(127);
+	}
+	assert_true(kvmi_server_run(srv) >= 0);
+	assert_int_equal(o.new_domains, 1);
+	assert_int_equal(o.stop_result, 0);
+	assert_int_equal(o.disconnects, 1);
+	assert_true(kvmi_server_is_idle(srv));
+	assert_int_not_equal(stat(path, &st), 0); /* the socket file went */
+	kvmi_server_free(srv);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* and a NULL server is an error, not a crash */
+	assert_int_equal(kvmi_server_stop_after_last_guest(NULL), -EINVAL);
+	unlink(report);
+	rmdir(dir);
+}
+
+/* ------------------------------------------------------------------ */
 /* batches                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -1462,6 +1548,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_event_for_missing_vcpu),
 		cmocka_unit_test(test_events_and_unhook),
 		cmocka_unit_test(test_hundred_guests),
+		cmocka_unit_test(test_stop_after_last_guest),
 		cmocka_unit_test(test_hold_override_remove_pause),
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_unix_socket_rules),

@@ -66,6 +66,11 @@ KVMI_EXPORT unsigned int kvmi_dom_vcpu_count(const struct kvmi_dom *dom);
  * exists in v6 only; GET_MAX_GFN not in v12). */
 KVMI_EXPORT enum kvmi_dialect kvmi_dom_dialect(const struct kvmi_dom *dom);
 
+/* kvmi_dom_features - the host's feature block (struct
+ * kvmi_host_features, session.h) into *@out.  0 or -EINVAL. */
+KVMI_EXPORT int kvmi_dom_features(const struct kvmi_dom *dom,
+				  struct kvmi_host_features *out);
+
 /* kvmi_dom_version - the host's KVMI version (>= 1). */
 KVMI_EXPORT uint32_t kvmi_dom_version(const struct kvmi_dom *dom);
 

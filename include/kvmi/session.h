@@ -184,6 +184,28 @@ KVMI_EXPORT void *kvmi_session_user(const struct kvmi_session *s);
  * reply told otherwise). */
 KVMI_EXPORT enum kvmi_dialect
 kvmi_session_dialect(const struct kvmi_session *s);
+/*
+ * The host's optional features, from its GET_VERSION reply: kvmi-v7
+ * reports spp, vmfunc, eptp, ve and singlestep (KVMI-V7.md sec. 9); v12
+ * only singlestep; v6 has no feature block.  Each flag is 1 when the host
+ * says it has the feature; @present is 1 when the host sent a block at
+ * all (all zero otherwise).
+ */
+struct kvmi_host_features {
+	uint8_t present;
+	uint8_t spp;	    /* sub-page write protection */
+	uint8_t vmfunc;	    /* VMFUNC (the guest switches EPT views itself) */
+	uint8_t eptp;	    /* EPTP switching: views other than 0 */
+	uint8_t ve;	    /* virtualization exceptions (#VE) */
+	uint8_t singlestep; /* CONTROL_SINGLESTEP (MTF) */
+	uint8_t reserved[2];
+};
+
+/* kvmi_session_features - the feature block into *@out (all zero before
+ * ready and on hosts without one).  0, or -EINVAL for a NULL argument. */
+KVMI_EXPORT int kvmi_session_features(const struct kvmi_session *s,
+				      struct kvmi_host_features *out);
+
 /* kvmi_session_version - the host's KVMI version (0 before ready). */
 KVMI_EXPORT uint32_t kvmi_session_version(const struct kvmi_session *s);
 /* kvmi_session_vcpu_count - vCPUs known: GET_GUEST_INFO's count, raised

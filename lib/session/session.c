@@ -320,6 +320,7 @@ KVMI_EXPORT int kvmi_session_command(struct kvmi_session *s, const void *msg,
 /* ---- start-up ---- */
 
 static void startup_reply(struct kvmi_session *s, struct kvmi__waiter *w);
+static void features_seen(struct kvmi_session *s);
 
 static int queue_startup(struct kvmi_session *s, struct kvmi__waiter *w,
 			 int len, void *out, size_t cap)
@@ -403,6 +404,7 @@ static void startup_reply(struct kvmi_session *s, struct kvmi__waiter *w)
 	if (st->probing && st->probe.result == 0)
 		use_dialect(s, KVMI_DIALECT_V7_2023);
 	s->version = st->ver_reply.version;
+	features_seen(s);
 	if (st->info_reply.vcpu_count > s->vcpu_count)
 		s->vcpu_count = st->info_reply.vcpu_count;
 	if (s->vcpu_count > s->cfg.max_vcpus)
@@ -439,6 +441,45 @@ KVMI_EXPORT int kvmi_session_start(struct kvmi_session *s)
 	if (!err)
 		st->started = true;
 	return err;
+}
+
+/* the host's feature block, in the layout of the dialect spoken, when
+ * the reply had one (16 bytes: kvmi-v7, v12; v6 and early v12 have 8) */
+static void features_seen(struct kvmi_session *s)
+{
+	const struct kvmi__startup *st = &s->st;
+	const struct kvmi_v7_features *f = &st->ver_reply.features;
+
+	memset(&s->features, 0, sizeof(s->features));
+	if (st->ver.out_len < sizeof(st->ver_reply))
+		return;
+	switch (s->dialect) {
+	case KVMI_DIALECT_V7:
+	case KVMI_DIALECT_V7_2023:
+		s->features.present = 1;
+		s->features.spp = f->spp != 0;
+		s->features.vmfunc = f->vmfunc != 0;
+		s->features.eptp = f->eptp != 0;
+		s->features.ve = f->ve != 0;
+		s->features.singlestep = f->singlestep != 0;
+		break;
+	case KVMI_DIALECT_V12:
+		/* v12's block has one flag, at its first byte */
+		s->features.present = 1;
+		s->features.singlestep = f->spp != 0;
+		break;
+	default:
+		break;
+	}
+}
+
+KVMI_EXPORT int kvmi_session_features(const struct kvmi_session *s,
+				      struct kvmi_host_features *out)
+{
+	if (!s || !out)
+		return -EINVAL;
+	*out = s->features;
+	return 0;
 }
 
 /* the GET_VERSION reply, as it is read: the dialect of everything after

@@ -90,7 +90,8 @@ struct kvmi__waiter {
  * that tells the 2023 generation */
 struct kvmi__startup {
 	struct kvmi__waiter ver, info, probe;
-	struct kvmi_get_version_reply ver_reply;
+	/* v6's 8 bytes, or kvmi-v7's / v12's 16 with the feature block */
+	struct kvmi_v7_get_version_reply ver_reply;
 	struct kvmi_get_guest_info_reply info_reply;
 	bool started;
 	bool second; /* GET_GUEST_INFO (and the probe) sent */
@@ -116,6 +117,7 @@ struct kvmi_session {
 	bool dec_switch; /* the decoder still has to switch to @dialect */
 	struct kvmi_seq seq;
 	uint32_t version;
+	struct kvmi_host_features features; /* from the GET_VERSION reply */
 	unsigned int vcpu_count;
 
 	/* outstanding commands: by seq (open addressing) and in send order */

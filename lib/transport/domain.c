@@ -835,6 +835,12 @@ KVMI_EXPORT enum kvmi_dialect kvmi_dom_dialect(const struct kvmi_dom *dom)
 	return kvmi_session_dialect(dom ? dom->sess : NULL);
 }
 
+KVMI_EXPORT int kvmi_dom_features(const struct kvmi_dom *dom,
+				  struct kvmi_host_features *out)
+{
+	return kvmi_session_features(dom ? dom->sess : NULL, out);
+}
+
 KVMI_EXPORT uint32_t kvmi_dom_version(const struct kvmi_dom *dom)
 {
 	return dom ? kvmi_session_version(dom->sess) : 0;

@@ -1359,6 +1359,8 @@ struct dialect_seen {
 	int bp_result;
 	struct kvmi_unhook_report r;
 	uint8_t byte;
+	struct kvmi_host_features f;
+	int features_result;
 };
 static struct dialect_seen dialect_seen;
 
@@ -1368,6 +1370,7 @@ static int note_dialect(struct kvmi_dom *dom, void *ctx)
 
 	h->new_domains++;
 	dialect_seen.dialect = (int)kvmi_dom_dialect(dom);
+	dialect_seen.features_result = kvmi_dom_features(dom, &dialect_seen.f);
 	/* commands in that dialect: a read and an event switch */
 	dialect_seen.read_result =
 		kvmi_dom_read_physical(dom, 0x3010, &dialect_seen.byte, 1);
@@ -1379,6 +1382,22 @@ static int note_dialect(struct kvmi_dom *dom, void *ctx)
 	dialect_seen.r.size = sizeof(dialect_seen.r);
 	kvmi_dom_unhook(dom, 5000, &dialect_seen.r);
 	return 0;
+}
+
+/* the feature block kvmi-fakehost reports: kvmi-v7 VMFUNC, EPTP
+ * switching and single-step (no SPP, no #VE); v12 single-step; v6 none */
+static void check_features(enum kvmi_dialect d)
+{
+	const struct kvmi_host_features *f = &dialect_seen.f;
+	bool v7 = d == KVMI_DIALECT_V7 || d == KVMI_DIALECT_V7_2023;
+
+	assert_int_equal(dialect_seen.features_result, 0);
+	assert_int_equal(f->present, d != KVMI_DIALECT_V6);
+	assert_int_equal(f->spp, 0);
+	assert_int_equal(f->ve, 0);
+	assert_int_equal(f->vmfunc, v7);
+	assert_int_equal(f->eptp, v7);
+	assert_int_equal(f->singlestep, d != KVMI_DIALECT_V6);
 }
 
 static void run_dialect(const char *name, enum kvmi_dialect expect,
@@ -1397,6 +1416,7 @@ static void run_dialect(const char *name, enum kvmi_dialect expect,
 	h_run(&h, 20000);
 	assert_int_equal(h.new_domains, 1);
 	assert_int_equal(dialect_seen.dialect, (int)expect);
+	check_features(expect);
 	assert_int_equal(dialect_seen.read_result, 0);
 	assert_int_equal(dialect_seen.ctl_result, 0);
 	assert_int_equal(dialect_seen.bp_result, 0);

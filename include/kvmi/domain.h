@@ -63,7 +63,8 @@ KVMI_EXPORT unsigned int kvmi_dom_vcpu_count(const struct kvmi_dom *dom);
 /* kvmi_dom_dialect - the dialect the host speaks (v6, kvmi-v7 2021 or
  * 2023, v12: detected at connection, see session.h).  Calls the dialect
  * lacks fail with -EOPNOTSUPP before anything is sent (GET_PAGE_ACCESS
- * exists in v6 only; GET_MAX_GFN not in v12). */
+ * exists in v6 only; GET_MAX_GFN not in v12; the kvmi-v7 calls of
+ * <kvmi/domain-v7.h> say which dialects have them). */
 KVMI_EXPORT enum kvmi_dialect kvmi_dom_dialect(const struct kvmi_dom *dom);
 
 /* kvmi_dom_features - the host's feature block (struct

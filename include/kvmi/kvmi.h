@@ -12,6 +12,7 @@
 #include <kvmi/capture.h>
 #include <kvmi/server.h>
 #include <kvmi/domain.h>
+#include <kvmi/domain-v7.h>
 #include <kvmi/hooks.h>
 
 #endif /* KVMI_KVMI_H */

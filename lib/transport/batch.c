@@ -236,10 +236,27 @@ KVMI_EXPORT int kvmi_pipeline_read_physical(struct kvmi_pipeline *b,
 	return add_physical(b, gpa, NULL, out, len);
 }
 
+int kvmi__pipeline_reserve(struct kvmi_pipeline *b, uint8_t **where)
+{
+	return grow(b, where);
+}
+
+int kvmi__pipeline_add(struct kvmi_pipeline *b, int len)
+{
+	return add(b, len, NULL, 0, false);
+}
+
 KVMI_EXPORT int
 kvmi_pipeline_set_page_access(struct kvmi_pipeline *b,
 			      const struct kvmi_page_access_entry *entries,
 			      size_t count)
+{
+	return kvmi__pipeline_set_page_access_view(b, 0, entries, count);
+}
+
+int kvmi__pipeline_set_page_access_view(
+	struct kvmi_pipeline *b, uint16_t view,
+	const struct kvmi_page_access_entry *entries, size_t count)
 {
 	int first = -1;
 
@@ -253,7 +270,7 @@ kvmi_pipeline_set_page_access(struct kvmi_pipeline *b,
 		int r = grow(b, &where);
 
 		if (!r)
-			r = add(b, kvmi_encode_set_page_access_d(DIALECT, where, MAXM, SEQ, 0,
+			r = add(b, kvmi_encode_set_page_access_d(DIALECT, where, MAXM, SEQ, view,
 							       entries, n),
 				NULL, 0, false);
 		if (r < 0)

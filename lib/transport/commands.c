@@ -87,6 +87,23 @@ static void finish_copy(struct kvmi__cmd *c)
 	memcpy(c->out[0], c->reply + c->off, c->size);
 }
 
+int kvmi__cmd_queue_copy(struct kvmi_dom *dom, int len, size_t reply_cap,
+			 void *out, size_t off, size_t size,
+			 kvmi_dom_cmd_cb cb, void *ctx)
+{
+	int err;
+	struct kvmi__cmd *c = cmd_queue(dom, len, reply_cap,
+					size ? finish_copy : NULL, cb, ctx,
+					&err);
+
+	if (c) {
+		c->out[0] = out;
+		c->off = off;
+		c->size = size;
+	}
+	return err;
+}
+
 /* encode with EXPR into `where` and queue it; the reply is @cap bytes */
 #define QUEUE(dom, cap, finish, EXPR)                                          \
 	({                                                                     \
@@ -481,9 +498,9 @@ int kvmi__write_physical_async(struct kvmi_dom *dom, uint64_t gpa,
 /* ---- several messages: a batch sent whole ---- */
 
 /* queue the items with @add into a new batch and send it with @cb */
-static int batched(struct kvmi_dom *dom,
-		   int (*add)(struct kvmi_pipeline *, const void *),
-		   const void *args, kvmi_dom_cmd_cb cb, void *ctx)
+int kvmi__dom_batched(struct kvmi_dom *dom,
+		      int (*add)(struct kvmi_pipeline *, const void *),
+		      const void *args, kvmi_dom_cmd_cb cb, void *ctx)
 {
 	struct kvmi_pipeline *b;
 	int err;
@@ -548,7 +565,7 @@ KVMI_EXPORT int kvmi_dom_read_physical_async(struct kvmi_dom *dom,
 
 	if (!buf)
 		return -EINVAL;
-	return batched(dom, add_read, &a, cb, ctx);
+	return kvmi__dom_batched(dom, add_read, &a, cb, ctx);
 }
 
 KVMI_EXPORT int kvmi_dom_read_physical(struct kvmi_dom *dom, uint64_t gpa,
@@ -566,7 +583,7 @@ KVMI_EXPORT int kvmi_dom_write_physical_async(struct kvmi_dom *dom,
 
 	if (!buf)
 		return -EINVAL;
-	return batched(dom, add_write, &a, cb, ctx);
+	return kvmi__dom_batched(dom, add_write, &a, cb, ctx);
 }
 
 KVMI_EXPORT int kvmi_dom_write_physical(struct kvmi_dom *dom, uint64_t gpa,
@@ -582,7 +599,7 @@ KVMI_EXPORT int kvmi_dom_get_page_access_async(struct kvmi_dom *dom,
 {
 	struct phys_args a = {.gpas = gpas, .access = access, .len = count};
 
-	return batched(dom, add_get_access, &a, cb, ctx);
+	return kvmi__dom_batched(dom, add_get_access, &a, cb, ctx);
 }
 
 KVMI_EXPORT int kvmi_dom_get_page_access(struct kvmi_dom *dom,
@@ -599,7 +616,7 @@ KVMI_EXPORT int kvmi_dom_set_page_access_async(
 {
 	struct phys_args a = {.entries = entries, .len = count};
 
-	return batched(dom, add_set_access, &a, cb, ctx);
+	return kvmi__dom_batched(dom, add_set_access, &a, cb, ctx);
 }
 
 KVMI_EXPORT int
@@ -627,7 +644,7 @@ static int add_pause_all(struct kvmi_pipeline *b, const void *a)
 KVMI_EXPORT int kvmi_dom_pause_all_async(struct kvmi_dom *dom,
 					 kvmi_dom_cmd_cb cb, void *ctx)
 {
-	return batched(dom, add_pause_all, NULL, cb, ctx);
+	return kvmi__dom_batched(dom, add_pause_all, NULL, cb, ctx);
 }
 
 KVMI_EXPORT int kvmi_dom_pause_all(struct kvmi_dom *dom)

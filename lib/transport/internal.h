@@ -99,6 +99,16 @@ int kvmi__dom_attach(struct kvmi_dom *dom, const struct kvmi__ext_ops *ops,
  * @in_sync (a synchronous call runs the chain of batches it waits on) */
 int kvmi__pipeline_send_flagged(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb,
 				void *ctx, bool in_sync);
+/* batch.c, for batch_v7.c: room for one more item, its message encoded
+ * at *@where (KVMI_ENCODE_MAX bytes); then kvmi__pipeline_add records it
+ * (@len: the encoder's result) as a command without reply data and
+ * returns its index, or the error */
+int kvmi__pipeline_reserve(struct kvmi_pipeline *b, uint8_t **where);
+int kvmi__pipeline_add(struct kvmi_pipeline *b, int len);
+/* kvmi_pipeline_set_page_access in EPT view @view (checked by the caller) */
+int kvmi__pipeline_set_page_access_view(
+	struct kvmi_pipeline *b, uint16_t view,
+	const struct kvmi_page_access_entry *entries, size_t count);
 /* the state attached under @ops, or NULL */
 void *kvmi__dom_ext(const struct kvmi_dom *dom,
 		    const struct kvmi__ext_ops *ops);
@@ -262,6 +272,28 @@ struct kvmi__cmd;
 typedef void (*kvmi__cmd_finish)(struct kvmi__cmd *c);
 /* room for one message in the output (-ENOTCONN when closed) */
 int kvmi__cmd_reserve(struct kvmi_dom *dom, uint8_t **where);
+/* queue the command just encoded at the reserved place (length @len or
+ * a negative encoder error); on success @size bytes at @off of its reply
+ * (@reply_cap bytes at most) are copied to @out (@size 0: no reply data)
+ * before @cb runs.  0, or an error with nothing queued */
+int kvmi__cmd_queue_copy(struct kvmi_dom *dom, int len, size_t reply_cap,
+			 void *out, size_t off, size_t size,
+			 kvmi_dom_cmd_cb cb, void *ctx);
+/* queue the items @add puts into a new batch and send it with @cb (the
+ * form of the commands split over several messages) */
+int kvmi__dom_batched(struct kvmi_dom *dom,
+		      int (*add)(struct kvmi_pipeline *, const void *),
+		      const void *args, kvmi_dom_cmd_cb cb, void *ctx);
+
+/* commands_v7.c: the dialect rules of the kvmi-v7 calls (domain-v7.h),
+ * shared with batch_v7.c; each 0 or the call's error.  -EOPNOTSUPP when
+ * @d has no message @op (common id) */
+int kvmi__dialect_lacks(enum kvmi_dialect d, unsigned int op);
+/* @view beyond @d's views: -EINVAL on kvmi-v7, -EOPNOTSUPP (no views)
+ * elsewhere */
+int kvmi__view_arg(enum kvmi_dialect d, unsigned int view);
+/* CHANGE_GFN's view: v7-2021 cannot carry one (-EOPNOTSUPP unless 0) */
+int kvmi__change_gfn_arg(enum kvmi_dialect d, unsigned int view);
 
 /*
  * kvmi__write_physical_async - queue a write of @len bytes (one page at

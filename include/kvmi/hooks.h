@@ -26,7 +26,16 @@
  * reports its next event at another instruction - proof it has executed
  * the original one - or, when that vCPU reports nothing, 10 ms after the
  * hit (from the loop, with a write not waited for), so a guest where only
- * breakpoints are enabled keeps hitting them.  The races, stated plainly:
+ * breakpoints are enabled keeps hitting them.  Where the host can single-
+ * step (kvmi-v7 and v12 hosts whose feature block says singlestep;
+ * kvmi_dom_features) the re-arm is exact instead: the library enables
+ * SINGLESTEP events on every vCPU with the BREAKPOINT ones, makes the vCPU
+ * that hit step the restored instruction (CONTROL_SINGLESTEP, queued
+ * before the RETRY) and re-arms at its SINGLESTEP event, then stops the
+ * stepping; the timer stays as a fallback (1 s).  While the library steps
+ * a vCPU, that vCPU's SINGLESTEP events are the library's (answered, not
+ * passed to handlers); the unhook turns stepping and SINGLESTEP events
+ * off.  The races, stated plainly (timer re-arm only):
  * while a breakpoint is disarmed, other vCPUs executing that address pass
  * it without a callback; a vCPU that had not yet executed the restored
  * instruction when the timer re-armed it traps again, so the users'

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kvmi/domain-v7.h>
+
 #include "alloc.h"
 #include "hooks_int.h"
 #include "internal.h"
@@ -155,6 +157,7 @@ static void hooks_free(struct kvmi_dom *dom, void *state)
 	free(hk->table);
 	free(hk->pages);
 	free(hk->msrs);
+	free(hk->stepping);
 	free(hk);
 }
 
@@ -289,13 +292,82 @@ static void rearm_unlink(struct kvmi__hooks *hk, struct kvmi__bp_site *s)
 	s->rearm_vcpu = -1;
 }
 
+/* ---- single-step re-arm ---- */
+
+bool kvmi__hooks_can_step(struct kvmi_dom *dom)
+{
+	struct kvmi_host_features f;
+
+	return kvmi_dom_dialect(dom) != KVMI_DIALECT_V6 &&
+	       kvmi_dom_features(dom, &f) == 0 && f.singlestep;
+}
+
+static void step_done(struct kvmi_dom *dom, int result, void *ctx)
+{
+	(void)ctx;
+	if (result && result != -ENOTCONN && kvmi__dom_usable(dom))
+		kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
+			  "single-step control failed: %s (breakpoints "
+			  "re-arm on the timer)",
+			  kvmi_strerror(result));
+}
+
+/* the host steps vCPU @v (@on) or stops; not waited for: queued before
+ * the event reply that lets the vCPU run, so it applies first */
+static void step(struct kvmi_dom *dom, struct kvmi__hooks *hk, unsigned v,
+		 bool on)
+{
+	if (on && v >= hk->nstepping) {
+		unsigned int n = kvmi_dom_vcpu_count(dom);
+		uint8_t *p;
+
+		n = n > v ? n : v + 1;
+		p = kvmi__realloc(hk->stepping, n);
+		if (!p)
+			return; /* the timer re-arms it */
+		memset(p + hk->nstepping, 0, n - hk->nstepping);
+		hk->stepping = p;
+		hk->nstepping = n;
+	}
+	if (v >= hk->nstepping || hk->stepping[v] == on)
+		return;
+	if (kvmi_dom_control_singlestep_async(dom, (uint16_t)v, on, step_done,
+					      NULL) == 0)
+		hk->stepping[v] = on;
+}
+
+/* vCPU @v has no re-arm pending any more: stop stepping it */
+static void step_off_if_done(struct kvmi_dom *dom, struct kvmi__hooks *hk,
+			     int v)
+{
+	if (v < 0 || (unsigned)v >= hk->nstepping || !hk->stepping[v])
+		return;
+	for (struct kvmi__bp_site *s = hk->rearm_head; s; s = s->rearm_next)
+		if (s->rearm_vcpu == v)
+			return;
+	step(dom, hk, (unsigned)v, false);
+}
+
+/* a SINGLESTEP event of a vCPU we made step: ours (answered here) */
+static bool our_step(struct kvmi__hooks *hk, struct kvmi_event_ctx *ev)
+{
+	unsigned int v = kvmi_event_vcpu(ev);
+
+	return kvmi_event_id(ev) == KVMI_EVENT_SINGLESTEP &&
+	       v < hk->nstepping && hk->stepping[v];
+}
+
 /* write 0xCC back (the site stays disarmed if the write fails: the
  * domain is failing then) */
 static void rearm(struct kvmi_dom *dom, struct kvmi__bp_site *s)
 {
-	rearm_unlink(kvmi__hooks_get(dom, false), s);
+	struct kvmi__hooks *hk = kvmi__hooks_get(dom, false);
+	int v = s->rearm_vcpu;
+
+	rearm_unlink(hk, s);
 	if (!s->armed && s->nusers)
 		site_write(dom, s, INT3);
+	step_off_if_done(dom, hk, v);
 }
 
 static uint64_t hooks_deadline(struct kvmi_dom *dom, void *state)
@@ -324,11 +396,18 @@ static void rearm_add(struct kvmi_dom *dom, struct kvmi__bp_site *s,
 		      int vcpu, uint64_t rip)
 {
 	struct kvmi__hooks *hk = kvmi__hooks_get(dom, false);
+	bool stepping;
 
 	rearm_unlink(hk, s);
+	/* where the host steps, the vCPU's SINGLESTEP event after the
+	 * restored instruction re-arms it, exactly */
+	if (hk->ss_events == 2 && (hk->events & (1u << KVMI_EVENT_SINGLESTEP)))
+		step(dom, hk, (unsigned)vcpu, true);
+	stepping = (unsigned)vcpu < hk->nstepping && hk->stepping[vcpu];
 	s->rearm_vcpu = vcpu;
 	s->rearm_rip = rip;
-	s->rearm_at_ms = kvmi__now_ms() + KVMI__REARM_MS;
+	s->rearm_at_ms = kvmi__now_ms() +
+			 (stepping ? KVMI__REARM_STEP_MS : KVMI__REARM_MS);
 	s->rearm_prev = hk->rearm_tail;
 	if (hk->rearm_tail)
 		hk->rearm_tail->rearm_next = s;
@@ -447,12 +526,16 @@ static void hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 	int vcpu = (int)kvmi_event_vcpu(ev);
 	uint64_t rip = kvmi_event_common(ev)->arch.regs.rip;
 	struct kvmi__bp_site *s, *next;
-	bool changed = false;
+	bool changed = false, ours;
 
 	if (hk->unhooking) {
 		/* our bytes are being restored (the restore went out before
 		 * this reply will): the vCPU re-executes the guest's own
 		 * instruction; nothing is re-armed any more */
+		if (our_step(hk, ev)) {
+			kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+			return;
+		}
 		if (kvmi_event_id(ev) != KVMI_EVENT_BREAKPOINT)
 			return;
 		if (kvmi__site_find(hk, kvmi_event_data(ev)->breakpoint.gpa))
@@ -462,6 +545,8 @@ static void hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 		return;
 	}
 
+	/* a step of ours, told before its re-arm may stop the stepping */
+	ours = our_step(hk, ev);
 	/* the pending list is short: about one site per vCPU */
 	for (s = hk->rearm_head; s; s = next) {
 		next = s->rearm_next;
@@ -472,6 +557,14 @@ static void hooks_observe(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 	}
 	if (changed)
 		kvmi__dom_timer_update(dom);
+	if (ours) {
+		/* the step we asked for: its re-arms are done above (the rip
+		 * moved) or wait for the next one (it did not: an exit
+		 * before the instruction completed) */
+		step_off_if_done(dom, hk, vcpu);
+		kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+		return;
+	}
 	switch (kvmi_event_id(ev)) {
 	case KVMI_EVENT_BREAKPOINT:
 		s = kvmi__site_find(hk, kvmi_event_data(ev)->breakpoint.gpa);

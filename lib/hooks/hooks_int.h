@@ -69,12 +69,21 @@ struct kvmi__hooks {
 	bool unhooking;	 /* an unhook runs: no hit handling, no re-arm */
 	void *unhook;	 /* the unhook run (unhook.c), NULL when none */
 	struct kvmi__bp_site *rearm_head, *rearm_tail; /* disarmed by a hit */
+	/* single-step re-arm (hosts with CONTROL_SINGLESTEP): SINGLESTEP
+	 * events on (ss_events: 0 no, 1 asked, 2 yes), and the vCPUs we
+	 * made step one instruction past a restored INT3 */
+	int ss_events;
+	uint8_t *stepping; /* per vCPU, @nstepping of them */
+	unsigned int nstepping;
 	uint64_t hits;
 };
 
 /* a breakpoint disarmed by a hit is written back at the latest this long
  * after the hit, when its vCPU reported nothing else meanwhile */
 #define KVMI__REARM_MS 10
+/* ... or, while the host single-steps that vCPU (its SINGLESTEP event
+ * after the instruction re-arms it), this long: a fallback only */
+#define KVMI__REARM_STEP_MS 1000
 
 /* the domain's hook registry (attached on first use when @create) */
 struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create);
@@ -83,6 +92,11 @@ struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create);
 void kvmi__hooks_closing(struct kvmi_dom *dom, void *state);
 /* ... and answer the events the closing drain read since (unhook.c) */
 void kvmi__hooks_drain(struct kvmi_dom *dom, void *state);
+/* single-step re-arm (hooks.c): the host can step (feature block and a
+ * dialect with CONTROL_SINGLESTEP); turn SINGLESTEP events on for it
+ * once BREAKPOINT events are on (place.c calls it) */
+bool kvmi__hooks_can_step(struct kvmi_dom *dom);
+void kvmi__hooks_step_events(struct kvmi_dom *dom, struct kvmi__hooks *hk);
 /* forget every pending re-arm and stop its timer (the unhook begins) */
 void kvmi__hooks_stop_rearm(struct kvmi_dom *dom);
 struct kvmi__bp_site *kvmi__site_find(struct kvmi__hooks *hk, uint64_t gpa);

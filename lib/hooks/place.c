@@ -302,6 +302,8 @@ static void bp_events_done(struct kvmi_dom *dom, int result, void *ctx)
 	if (!hk)
 		return;
 	hk->bp_events = result ? 0 : 2;
+	if (!result)
+		kvmi__hooks_step_events(dom, hk);
 	s = hk->bp_waiting;
 	hk->bp_waiting = NULL;
 	for (; s; s = next) {
@@ -312,6 +314,34 @@ static void bp_events_done(struct kvmi_dom *dom, int result, void *ctx)
 		else
 			site_arm(dom, s);
 	}
+}
+
+static void ss_events_done(struct kvmi_dom *dom, int result, void *ctx)
+{
+	struct kvmi__hooks *hk = kvmi__hooks_get(dom, false);
+
+	(void)ctx;
+	if (!hk)
+		return;
+	hk->ss_events = result ? 0 : 2;
+	if (result && result != -ENOTCONN)
+		kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
+			  "enabling SINGLESTEP events failed: %s (breakpoints "
+			  "re-arm on the timer)",
+			  kvmi_strerror(result));
+}
+
+void kvmi__hooks_step_events(struct kvmi_dom *dom, struct kvmi__hooks *hk)
+{
+	if (hk->ss_events || !kvmi__hooks_can_step(dom))
+		return;
+	if (hk->events & (1u << KVMI_EVENT_SINGLESTEP)) {
+		hk->ss_events = 2; /* on already (kvmi_hooks_control_event) */
+		return;
+	}
+	if (control_async(dom, EVENT, KVMI_EVENT_SINGLESTEP, 1, ss_events_done,
+			  NULL) == 0)
+		hk->ss_events = 1;
 }
 
 static void orig_read(struct kvmi_dom *dom, int result, void *ctx)
@@ -371,6 +401,7 @@ static int site_new(struct kvmi_dom *dom, struct kvmi__hooks *hk,
 		hk->bp_events = 1;
 	} else if (hk->events & (1u << KVMI_EVENT_BREAKPOINT)) {
 		hk->bp_events = 2;
+		kvmi__hooks_step_events(dom, hk);
 	}
 	err = send_own(b, orig_read, s);
 	if (err < 0) {

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <kvmi/domain-v7.h>
+
 #include "alloc.h"
 #include "hooks_int.h"
 #include "internal.h"
@@ -129,6 +131,13 @@ static int disable(struct run *u)
 			err = kvmi_pipeline_control_msr(b, (uint16_t)v,
 							hk->msrs[i], 0);
 	}
+	/* the vCPUs we left single-stepping past a restored INT3 */
+	for (unsigned int v = 0; v < hk->nstepping && err >= 0; v++)
+		if (hk->stepping[v]) {
+			err = kvmi_pipeline_control_singlestep(b, (uint16_t)v,
+							       0);
+			hk->stepping[v] = 0;
+		}
 	if (hk->create_on && err >= 0)
 		err = kvmi_pipeline_control_vm_events(b, KVMI_EVENT_CREATE_VCPU,
 						      0);

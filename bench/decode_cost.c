@@ -25,6 +25,7 @@
 
 #include <kvmi/capture.h>
 #include <kvmi/codec.h>
+#include "host_encoder.h"
 
 static unsigned long n_mallocs;
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <kvmi/capture.h>
+#include "host_encoder.h"
 
 #define H2T KVMI_DIR_HOST_TO_TOOL
 #define T2H KVMI_DIR_TOOL_TO_HOST

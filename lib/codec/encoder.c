@@ -1,6 +1,6 @@
 /*
- * libkvmi - encoder.c: build whole messages (commands, event replies and,
- * for simulated hosts, events and replies) into caller buffers.
+ * libkvmi - encoder.c: build whole messages a tool sends (commands and
+ * event replies) into caller buffers (the host side: host_encoder.c).
  *
  * Every message is assembled from up to three parts after the header
  * (vCPU header, fixed struct, variable tail); structs are built zeroed so
@@ -15,52 +15,21 @@
 
 #include <kvmi/codec.h>
 
-#define HDR_SIZE sizeof(struct kvmi_msg_hdr)
-
-struct part {
-	const void *p;
-	size_t len;
-};
-
-static int emit(void *buf, size_t cap, uint16_t id, uint32_t seq,
-		size_t max_payload, const struct part *parts, size_t nparts)
-{
-	struct kvmi_msg_hdr hdr = {.id = id, .seq = seq};
-	size_t payload = 0;
-	__u8 *out = buf;
-
-	if (!buf)
-		return -EINVAL;
-	for (size_t i = 0; i < nparts; i++)
-		payload += parts[i].len;
-	if (payload > max_payload)
-		return KVMI_E_TOO_MANY;
-	if (HDR_SIZE + payload > cap)
-		return KVMI_E_NOSPACE;
-	hdr.size = (__u16)payload;
-	memcpy(out, &hdr, HDR_SIZE);
-	out += HDR_SIZE;
-	for (size_t i = 0; i < nparts; i++) {
-		if (parts[i].len)
-			memcpy(out, parts[i].p, parts[i].len);
-		out += parts[i].len;
-	}
-	return (int)(HDR_SIZE + payload);
-}
+#include "emit.h"
 
 /* A command with an optional vCPU header, a fixed struct and a tail. */
 static int cmd(void *buf, size_t cap, uint16_t id, uint32_t seq, int vcpu,
 	       const void *fixed, size_t flen, const void *tail, size_t tlen)
 {
 	struct kvmi_vcpu_hdr vh = {.vcpu = (__u16)(vcpu < 0 ? 0 : vcpu)};
-	struct part parts[3];
+	struct kvmi__part parts[3];
 	size_t n = 0;
 
 	if (vcpu >= 0)
-		parts[n++] = (struct part){&vh, sizeof(vh)};
-	parts[n++] = (struct part){fixed, flen};
-	parts[n++] = (struct part){tail, tlen};
-	return emit(buf, cap, id, seq, KVMI_MSG_SIZE_VALUE, parts, n);
+		parts[n++] = (struct kvmi__part){&vh, sizeof(vh)};
+	parts[n++] = (struct kvmi__part){fixed, flen};
+	parts[n++] = (struct kvmi__part){tail, tlen};
+	return kvmi__emit(buf, cap, id, seq, KVMI_MSG_SIZE_VALUE, parts, n);
 }
 
 /* the wire id of common id @op in @d, or a negative error */
@@ -894,7 +863,7 @@ static int event_reply(enum kvmi_dialect d, void *buf, size_t cap,
 	struct kvmi_vcpu_hdr vh = {.vcpu = vcpu};
 	struct kvmi_event_reply r = {.action = action,
 				     .event = (__u8)event_id};
-	struct part parts[3] = {
+	struct kvmi__part parts[3] = {
 		{&vh, sizeof(vh)}, {&r, sizeof(r)}, {tail, tlen}};
 	int id = wire_id(d, KVMI_EVENT_REPLY);
 
@@ -902,7 +871,7 @@ static int event_reply(enum kvmi_dialect d, void *buf, size_t cap,
 		return id;
 	if (event_id < 0 || !action_ok(d, (unsigned)event_id, action))
 		return -EINVAL;
-	return emit(buf, cap, (uint16_t)id, seq, KVMI_MSG_SIZE_VALUE, parts, 3);
+	return kvmi__emit(buf, cap, (uint16_t)id, seq, KVMI_MSG_SIZE_VALUE, parts, 3);
 }
 
 KVMI_EXPORT int kvmi_encode_event_reply_d(enum kvmi_dialect d, void *buf,
@@ -1002,114 +971,4 @@ KVMI_EXPORT int kvmi_encode_event_reply_pf(void *buf, size_t cap,
 {
 	return kvmi_encode_event_reply_pf_d(KVMI_DIALECT_V6, buf, cap, seq,
 					    vcpu, action, pf);
-}
-
-/* ---- host side ---- */
-
-KVMI_EXPORT int kvmi_encode_event(void *buf, size_t cap, uint32_t seq,
-				  const struct kvmi_event *common,
-				  size_t common_size, const void *data,
-				  size_t data_len)
-{
-	struct kvmi_event c;
-	static const __u8 zeros[256];
-	size_t known, extra;
-
-	if (!common || common_size < offsetof(struct kvmi_event, arch) ||
-	    common_size > 0xffff || (data_len && !data))
-		return -EINVAL;
-	c = *common;
-	c.size = (__u16)common_size;
-	memset(c.padding, 0, sizeof(c.padding));
-	known = common_size < sizeof(c) ? common_size : sizeof(c);
-	extra = common_size - known;
-	if (extra > sizeof(zeros))
-		return -EINVAL;
-	struct part parts[3] = {{&c, known}, {zeros, extra}, {data, data_len}};
-
-	return emit(buf, cap, KVMI_EVENT, seq, 0xffff, parts, 3);
-}
-
-KVMI_EXPORT int kvmi_encode_event_d(enum kvmi_dialect d, void *buf,
-				    size_t cap, uint32_t seq,
-				    const struct kvmi_event *common,
-				    size_t common_size, const void *data,
-				    size_t data_len)
-{
-	struct kvmi_v12_event_hdr eh = {0};
-	struct kvmi_event c;
-	static const __u8 zeros[256];
-	size_t known, extra;
-
-	if ((unsigned)d >= KVMI_NUM_DIALECTS)
-		return -EINVAL;
-	if (d != KVMI_DIALECT_V12)
-		return kvmi_encode_event(buf, cap, seq, common, common_size,
-					 data, data_len);
-	if (!common || (data_len && !data))
-		return -EINVAL;
-	eh.event = common->event;
-	if (!(eh.event & 1)) { /* a VM event: the header only */
-		struct part parts[1] = {{&eh, sizeof(eh)}};
-
-		if (data_len)
-			return -EINVAL;
-		return emit(buf, cap, KVMI_V12_VM_EVENT, seq, 0xffff, parts, 1);
-	}
-	if (common_size < offsetof(struct kvmi_event, arch) ||
-	    common_size > 0xffff - sizeof(eh))
-		return -EINVAL;
-	c = *common;
-	c.size = (__u16)common_size;
-	c.event = 0; /* padding in v12: the id is in the event header */
-	memset(c.padding, 0, sizeof(c.padding));
-	known = common_size < sizeof(c) ? common_size : sizeof(c);
-	extra = common_size - known;
-	if (extra > sizeof(zeros))
-		return -EINVAL;
-	struct part parts[4] = {
-		{&eh, sizeof(eh)}, {&c, known}, {zeros, extra}, {data, data_len}};
-
-	return emit(buf, cap, KVMI_V12_VCPU_EVENT, seq, 0xffff, parts, 4);
-}
-
-KVMI_EXPORT int kvmi_encode_reply(void *buf, size_t cap, uint16_t id,
-				  uint32_t seq, int32_t host_err,
-				  const void *data, size_t data_len)
-{
-	struct kvmi_error_code ec = {.err = host_err};
-	struct part parts[2] = {{&ec, sizeof(ec)}, {data, 0}};
-
-	if (host_err > 0)
-		return -EINVAL;
-	if (host_err == 0) {
-		if (data_len && !data)
-			return -EINVAL;
-		parts[1].len = data_len;
-	}
-	return emit(buf, cap, id, seq, KVMI_HOST_MSG_SIZE_VALUE, parts, 2);
-}
-
-KVMI_EXPORT int kvmi_encode_event_reply_error_d(enum kvmi_dialect d,
-						void *buf, size_t cap,
-						uint32_t seq, int32_t host_err)
-{
-	struct kvmi_error_code ec = {.err = host_err};
-	struct part parts[1] = {{&ec, sizeof(ec)}};
-	int id = wire_id(d, KVMI_EVENT_REPLY);
-
-	if (id < 0)
-		return id;
-	/* v12: only an error tells it from a vCPU event (message 1) */
-	if (host_err > 0 || (host_err == 0 && d == KVMI_DIALECT_V12))
-		return -EINVAL;
-	return emit(buf, cap, (uint16_t)id, seq, KVMI_HOST_MSG_SIZE_VALUE, parts,
-		    1);
-}
-
-KVMI_EXPORT int kvmi_encode_event_reply_error(void *buf, size_t cap,
-					      uint32_t seq, int32_t host_err)
-{
-	return kvmi_encode_event_reply_error_d(KVMI_DIALECT_V6, buf, cap, seq,
-					       host_err);
 }

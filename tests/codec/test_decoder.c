@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <kvmi/codec.h>
+#include "host_encoder.h"
 
 struct collected {
 	int n;

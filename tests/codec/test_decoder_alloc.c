@@ -18,6 +18,7 @@
 #include <kvmi/codec.h>
 
 #include "alloc.h"
+#include "host_encoder.h"
 
 static uint8_t ev[KVMI_ENCODE_MAX];
 

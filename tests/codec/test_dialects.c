@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <kvmi/codec.h>
+#include "host_encoder.h"
 
 static uint8_t buf[KVMI_ENCODE_MAX];
 static uint8_t area[4097]; /* an XSAVE area to send */

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <kvmi/codec.h>
+#include "host_encoder.h"
 
 static uint8_t buf[KVMI_ENCODE_MAX];
 

@@ -27,6 +27,7 @@
 
 #include <kvmi/codec.h>
 #include <libkvmi.h>
+#include "host_encoder.h"
 
 /* ---- the scripted host (child) ---- */
 

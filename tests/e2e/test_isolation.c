@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "host_encoder.h"
 
 #define BP_GPA 0x3010ull
 #define OWN_INT3_GPA 0x4000ull /* the guest's own INT3: not the daemon's */

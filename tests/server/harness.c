@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "host_encoder.h"
 
 static int cb_new_domain(struct kvmi_dom *dom, void *ctx)
 {

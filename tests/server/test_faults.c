@@ -26,6 +26,7 @@
 
 #include "alloc.h"
 #include "harness.h"
+#include "host_encoder.h"
 
 static int events_seen;
 

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "host_encoder.h"
 
 /* ------------------------------------------------------------------ */
 /* every command against kvmi-fakehost                                 */

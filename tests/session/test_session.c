@@ -23,6 +23,7 @@
 #include <kvmi/session.h>
 
 #include "session_int.h"
+#include "host_encoder.h"
 
 #define MAXCMD 256
 

@@ -32,6 +32,7 @@
  * id -KVM_ENOENT, no reply switch.
  */
 #include "misbehave.h"
+#include "host_encoder.h"
 #include "vm.h"
 
 #include <errno.h>

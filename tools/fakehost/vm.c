@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "host_encoder.h"
 
 static uint64_t next_rand(uint64_t *s)
 {

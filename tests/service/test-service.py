@@ -214,8 +214,17 @@ def case_bad_config(tmp):
                        text=True, timeout=WAIT)
     check(r.returncode == 2 and "--max-guests '0': bad value" in r.stderr,
           'bad flag over a good file: %d %r' % (r.returncode, r.stderr))
-    print('bad-config: %d bad files, each exit 2 naming FILE:LINE'
-          % len(cases))
+    # a metrics file that cannot be written at the start: exit 1, named
+    bad = os.path.join(tmp, 'no-such-dir', 'm.prom')
+    r = subprocess.run([UNHOOKD, '--config', conf, '--metrics-file', bad],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=WAIT)
+    check(r.returncode == 1 and '--metrics-file %s: No such file' % bad
+          in r.stderr, 'unwritable metrics file: %d %r' % (r.returncode,
+                                                           r.stderr))
+    check(not os.path.exists(sock), 'the socket stayed after the failure')
+    print('bad-config: %d bad files, each exit 2 naming FILE:LINE; an '
+          'unwritable metrics file exit 1' % len(cases))
 
 
 # ---- metrics ----

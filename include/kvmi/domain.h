@@ -123,6 +123,15 @@ KVMI_EXPORT void kvmi_dom_capture_stop(struct kvmi_dom *dom);
  * diagnostics; never read, write or close it. */
 KVMI_EXPORT int kvmi_dom_fd(const struct kvmi_dom *dom);
 
+/*
+ * kvmi_dom_bytes - bytes read from (*@in) and sent to (*@out) @dom's host
+ * since the connection was accepted, QEMU's handshake included; still
+ * readable after the connection is gone (the totals stay), e.g. in the
+ * disconnect callback.  Either pointer may be NULL; a NULL @dom gives 0.
+ */
+KVMI_EXPORT void kvmi_dom_bytes(const struct kvmi_dom *dom, uint64_t *in,
+				uint64_t *out);
+
 /* ------------------------------------------------------------------ */
 /* Event handlers                                                      */
 /* ------------------------------------------------------------------ */

@@ -479,6 +479,7 @@ int kvmi__dom_flush(struct kvmi_dom *dom)
 		n = send(dom->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			dom->writes++;
+			dom->bytes_out += (uint64_t)n;
 			if (dom->capture &&
 			    kvmi_capture_writer_add(dom->capture,
 						    KVMI_CAPTURE_DATA,
@@ -537,6 +538,7 @@ static int read_input(struct kvmi_dom *dom, int max_reads)
 			kvmi__dom_fail(dom, err);
 			return err;
 		}
+		dom->bytes_in += (uint64_t)n;
 		if (dom->capture &&
 		    kvmi_capture_writer_add(dom->capture, KVMI_CAPTURE_DATA,
 					    KVMI_DIR_HOST_TO_TOOL, UINT64_MAX,
@@ -722,6 +724,7 @@ static int handshake_read(struct kvmi_dom *dom)
 			return 0;
 		if (n <= 0)
 			return n == 0 ? -ECONNRESET : -errno;
+		dom->bytes_in += (uint64_t)n;
 		r = kvmi__hs_feed(&dom->hs, chunk, (size_t)n);
 		if (r == KVMI_E_HANDSHAKE_SIZE)
 			kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
@@ -878,6 +881,15 @@ KVMI_EXPORT int kvmi_dom_set_command_timeout(struct kvmi_dom *dom,
 KVMI_EXPORT int kvmi_dom_fd(const struct kvmi_dom *dom)
 {
 	return kvmi__dom_usable(dom) ? dom->fd : -1;
+}
+
+KVMI_EXPORT void kvmi_dom_bytes(const struct kvmi_dom *dom, uint64_t *in,
+				uint64_t *out)
+{
+	if (in)
+		*in = dom ? dom->bytes_in : 0;
+	if (out)
+		*out = dom ? dom->bytes_out : 0;
 }
 
 KVMI_EXPORT int kvmi_dom_capture_start(struct kvmi_dom *dom, const char *path)

@@ -194,6 +194,7 @@ struct kvmi_dom {
 	struct kvmi__ext *exts;
 	struct kvmi_capture_writer *capture;
 	size_t writes; /* successful send() calls */
+	uint64_t bytes_in, bytes_out; /* kvmi_dom_bytes() */
 	/* when the unsent output passed cfg.output_max (ms; 0: below it):
 	 * reading is paused, the domain fails output_stall_ms later */
 	uint64_t out_full_since;

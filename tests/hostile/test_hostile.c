@@ -32,8 +32,8 @@
 
 #include <cmocka.h>
 
-/* the daemon's demo hooks (kvmi-unhookd.c) and addresses the model
- * guests execute so that they hit them */
+/* the daemon's demo hooks (examples/unhookd/hooksfile.c) and addresses
+ * the model guests execute so that they hit them */
 #define HOT "0x3010,0x3200,0x5008,0x6100,0x9040,0x7010"
 #define COMMAND_TIMEOUT_MS 1500
 /* growth of the daemon's RSS over its level with the good guest hooked

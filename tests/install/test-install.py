@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # libkvmi - tests/install/test-install.py: proves `meson install` gives a
 # usable tree.  Installs the build into a scratch DESTDIR inside the build
-# directory, checks the installed files and libkvmi.pc (its prefix, libdir,
+# directory, checks the installed files (kvmi-unhookd's systemd unit and
+# config among them) and libkvmi.pc (its prefix, libdir,
 # includedir and requirements are those of the configured prefix), then in
 # a temporary directory outside the source and build trees compiles
 # client.c with `pkg-config --cflags --libs libkvmi` from that .pc with its
@@ -57,9 +58,19 @@ def check_files(a, root):
         section = page.rsplit('.', 1)[1]
         want.append(root + os.path.join(a.prefix, a.mandir, 'man' + section,
                                         page))
+    # kvmi-unhookd's systemd unit (naming the installed program) and its
+    # config file
+    service = [root + f for f in a.service_files.split()]
+    want += service
     missing = [w for w in want if not os.path.exists(w)]
     if missing:
         raise Fail('not installed: %s' % ', '.join(missing))
+    for f in service:
+        if f.endswith('.service'):
+            with open(f) as u:
+                exe = os.path.join(a.prefix, a.bindir, 'kvmi-unhookd')
+                if 'ExecStart=%s --config ' % exe not in u.read():
+                    raise Fail('%s does not run %s' % (f, exe))
     src = {n[:-3] if n.endswith('.h.in') else n
            for n in os.listdir(a.headers) if re.search(r'\.h(\.in)?$', n)}
     inst = set(os.listdir(root + os.path.join(a.prefix, a.includedir, 'kvmi')))
@@ -67,7 +78,8 @@ def check_files(a, root):
         raise Fail('installed headers %s, public headers %s'
                    % (sorted(inst), sorted(src)))
     print('installed: library, %d headers, libkvmi.pc, 3 programs, %d man '
-          'pages' % (len(inst), len(a.man_pages.split())))
+          'pages, %d service files' % (len(inst), len(a.man_pages.split()),
+                                       len(service)))
     return libdir
 
 
@@ -199,6 +211,7 @@ def main():
                 'bindir', 'mandir', 'version'):
         p.add_argument('--' + opt, required=True)
     p.add_argument('--man-pages', default='')
+    p.add_argument('--service-files', default='')
     p.add_argument('--extra-flags', default='')
     a = p.parse_args()
 

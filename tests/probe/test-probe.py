@@ -393,14 +393,14 @@ def no_connection():
 def connection_under_way():
     """--timeout-ms passes while a peer is connected but silent: the
     probe follows it to its end (exit 4), not "nothing connected"."""
-    p = Probe('--json', '--timeout-ms', '1000',
-              '--handshake-timeout-ms', '3000')
+    p = Probe('--json', '--timeout-ms', '2000',
+              '--handshake-timeout-ms', '2500')
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(p.sock)
     p.finish()
     s.close()
     expect_exit(p, 4)
-    check('no complete QEMU handshake within 3000 ms'
+    check('no complete QEMU handshake within 2500 ms'
           in p.json()['summary'], p.out)
 
 

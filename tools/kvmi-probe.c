@@ -66,12 +66,13 @@ static void usage(FILE *f)
 	    "  --version          print the library version and exit\n"
 	    "\n"
 	    "Exit status: 0 every question answered, 1 bad arguments, 2\n"
-	    "cannot listen, 3 nothing connected within --timeout-ms, 4\n"
-	    "QEMU's handshake failed or QEMU hung up after our reply before\n"
-	    "any KVMI message (most likely a cookie that does not match its\n"
-	    "secret), 5 the host closed the connection after KVMI messages\n"
-	    "began and before every answer was in, 6 the host broke the\n"
-	    "protocol or did not answer in time.\n");
+	    "cannot listen, 3 nothing connected within --timeout-ms (or\n"
+	    "before SIGINT/SIGTERM), 4 QEMU's handshake failed or QEMU hung\n"
+	    "up after our reply before any KVMI message (most likely a\n"
+	    "cookie that does not match its secret), 5 the host closed the\n"
+	    "connection after KVMI messages began and before every answer\n"
+	    "was in, 6 the host broke the protocol or did not answer in\n"
+	    "time.\n");
 }
 
 /* a decimal number in @min..@max */

@@ -16,6 +16,7 @@
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -390,6 +391,19 @@ def no_connection():
     check(not os.path.exists(p.sock), 'socket left behind')
 
 
+def interrupted():
+    """SIGINT or SIGTERM while nothing connected: exit 3, the socket
+    removed."""
+    for sig, name in ((signal.SIGINT, 'SIGINT'), (signal.SIGTERM, 'SIGTERM')):
+        p = Probe('--json')
+        p.p.send_signal(sig)
+        p.finish()
+        expect_exit(p, 3)
+        check(p.json()['summary'] == 'interrupted (%s) before anything '
+              'connected' % name, p.out)
+        check(not os.path.exists(p.sock), 'socket left behind')
+
+
 def connection_under_way():
     """--timeout-ms passes while a peer is connected but silent: the
     probe follows it to its end (exit 4), not "nothing connected"."""
@@ -466,6 +480,7 @@ SCENARIOS = {
     'idle-peer': idle_peer,
     'bad-handshake-size': bad_handshake_size,
     'no-connection': no_connection,
+    'interrupted': interrupted,
     'connection-under-way': connection_under_way,
     'listen-failed': listen_failed,
     'command-line': command_line,

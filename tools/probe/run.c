@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/vm_sockets.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@ struct run {
 	struct probe_result *r;
 	uv_loop_t loop;
 	uv_timer_t timer;
+	uv_signal_t sigint, sigterm;
 	struct kvmi_server *srv;
 	struct kvmi_dom *dom; /* the connection past new_domain */
 	int accepted;	      /* a handshake was accepted (only one is) */
@@ -424,8 +426,7 @@ static void on_timeout(uv_timer_t *t)
 
 	/* something connected and is still in its handshake or start-up:
 	 * the handshake timeout bounds it, its outcome is the answer */
-	if (p->finished || p->accepted ||
-	    kvmi_server_connection_count(p->srv))
+	if (p->finished || p->accepted || kvmi_server_connection_count(p->srv))
 		return;
 	snprintf(p->r->summary, sizeof(p->r->summary),
 		 "nothing connected within %u ms", p->o->timeout_ms);
@@ -433,6 +434,26 @@ static void on_timeout(uv_timer_t *t)
 		 "QEMU was not started, connects elsewhere (its "
 		 "introspection chardev path or vsock port), or cannot "
 		 "reach the socket (permissions: the socket is mode 0600)");
+	finish(p, PROBE_NO_CONNECTION);
+}
+
+/* SIGINT/SIGTERM while waiting: nothing connected, said as with
+ * --timeout-ms (and the socket removed); once something connected, the
+ * signal's default action (a second one would be needed otherwise) */
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct run *p = h->data;
+
+	if (p->finished || p->accepted ||
+	    kvmi_server_connection_count(p->srv)) {
+		uv_signal_stop(&p->sigint);
+		uv_signal_stop(&p->sigterm);
+		raise(signum);
+		return;
+	}
+	snprintf(p->r->summary, sizeof(p->r->summary),
+		 "interrupted (%s) before anything connected",
+		 signum == SIGINT ? "SIGINT" : "SIGTERM");
 	finish(p, PROBE_NO_CONNECTION);
 }
 
@@ -512,15 +533,22 @@ enum probe_exit probe_run(const struct probe_opts *o, struct probe_result *r)
 		return r->code = PROBE_LISTEN;
 	}
 	if (start(&p) == 0) {
-		announce(o);
 		uv_timer_init(&p.loop, &p.timer);
 		p.timer.data = &p;
 		if (o->timeout_ms)
 			uv_timer_start(&p.timer, on_timeout, o->timeout_ms,
 				       o->timeout_ms);
+		uv_signal_init(&p.loop, &p.sigint);
+		uv_signal_init(&p.loop, &p.sigterm);
+		p.sigint.data = p.sigterm.data = &p;
+		uv_signal_start(&p.sigint, on_signal, SIGINT);
+		uv_signal_start(&p.sigterm, on_signal, SIGTERM);
+		announce(o); /* once a signal finds its handler */
 		while (!p.finished && uv_run(&p.loop, UV_RUN_ONCE))
 			;
 		uv_close((uv_handle_t *)&p.timer, NULL);
+		uv_close((uv_handle_t *)&p.sigint, NULL);
+		uv_close((uv_handle_t *)&p.sigterm, NULL);
 		kvmi_server_shutdown(p.srv);
 		while (!kvmi_server_is_idle(p.srv) &&
 		       uv_run(&p.loop, UV_RUN_ONCE))

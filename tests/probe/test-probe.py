@@ -343,11 +343,15 @@ def closes_after_ready():
 
 
 def malformed_stream():
-    """The host sends garbage: exit 6, the detail quotes the decoder."""
-    p, _ = against_fakehost(['--json'], ['--misbehave', 'garbage'], 6)
+    """The host sends garbage: exit 6, the detail quotes the decoder;
+    -v puts the library's lines on stderr, stdout stays one JSON
+    object."""
+    p, _ = against_fakehost(['--json', '-v'], ['--misbehave', 'garbage'], 6)
     j = p.json()
     check(j['result'] == 'host-error', j['result'])
     check('malformed message' in j['detail'], j['detail'])
+    check('kvmi-probe: libkvmi error: guest=fakehost malformed message'
+          in p.err, p.err)
 
 
 def silent_host():

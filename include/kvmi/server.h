@@ -236,6 +236,15 @@ KVMI_EXPORT uv_loop_t *kvmi_server_loop(const struct kvmi_server *srv);
 KVMI_EXPORT size_t kvmi_server_domain_count(const struct kvmi_server *srv);
 
 /*
+ * kvmi_server_connection_count - connections open: the connected domains
+ * (kvmi_server_domain_count) plus those still in QEMU's handshake or the
+ * start-up commands (a peer that connected and has not finished, or is
+ * being cut off).  Tells "nothing connected" from "something connected
+ * and is slow" (kvmi-probe's --timeout-ms).
+ */
+KVMI_EXPORT size_t kvmi_server_connection_count(const struct kvmi_server *srv);
+
+/*
  * kvmi_server_foreach_domain - call @fn for every connected domain, in
  * connection order; stops early and returns @fn's value when it is
  * non-zero.  @fn may close the domain it is given.

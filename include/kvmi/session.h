@@ -215,6 +215,11 @@ KVMI_EXPORT unsigned int kvmi_session_vcpu_count(const struct kvmi_session *s);
 KVMI_EXPORT int kvmi_session_is_ready(const struct kvmi_session *s);
 /* kvmi_session_outstanding - commands sent and not yet answered. */
 KVMI_EXPORT size_t kvmi_session_outstanding(const struct kvmi_session *s);
+/* kvmi_session_bytes_received - bytes of the host's KVMI stream consumed
+ * by kvmi_session_recv so far (QEMU's handshake is not part of it): 0
+ * tells a host that never sent a message, e.g. a QEMU that hung up after
+ * the handshake over a cookie it refused. */
+KVMI_EXPORT uint64_t kvmi_session_bytes_received(const struct kvmi_session *s);
 
 /*
  * kvmi_session_command - queue one encoded command (@msg, @len bytes,

@@ -142,6 +142,11 @@ KVMI_EXPORT uint32_t kvmi_session_version(const struct kvmi_session *s)
 	return s ? s->version : 0;
 }
 
+KVMI_EXPORT uint64_t kvmi_session_bytes_received(const struct kvmi_session *s)
+{
+	return s ? kvmi_decoder_offset(s->dec) : 0;
+}
+
 KVMI_EXPORT unsigned int kvmi_session_vcpu_count(const struct kvmi_session *s)
 {
 	return s ? s->vcpu_count : 0;

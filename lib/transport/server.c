@@ -562,6 +562,16 @@ KVMI_EXPORT size_t kvmi_server_domain_count(const struct kvmi_server *srv)
 	return srv ? srv->ndoms_ready : 0;
 }
 
+KVMI_EXPORT size_t kvmi_server_connection_count(const struct kvmi_server *srv)
+{
+	size_t n = 0;
+
+	for (const struct kvmi_dom *dom = srv ? srv->doms : NULL; dom;
+	     dom = dom->next)
+		n++;
+	return n;
+}
+
 KVMI_EXPORT int kvmi_server_foreach_domain(struct kvmi_server *srv,
 					   int (*fn)(struct kvmi_dom *dom,
 						     void *arg),

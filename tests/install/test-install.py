@@ -53,7 +53,8 @@ def check_files(a, root):
             os.path.join(libdir, 'pkgconfig', 'libkvmi.pc'),
             root + os.path.join(a.prefix, a.includedir, 'libkvmi.h')]
     want += [root + os.path.join(a.prefix, a.bindir, p)
-             for p in ('kvmi-fakehost', 'kvmi-dump', 'kvmi-unhookd')]
+             for p in ('kvmi-fakehost', 'kvmi-dump', 'kvmi-unhookd',
+                       'kvmi-probe')]
     for page in a.man_pages.split():
         section = page.rsplit('.', 1)[1]
         want.append(root + os.path.join(a.prefix, a.mandir, 'man' + section,
@@ -77,7 +78,7 @@ def check_files(a, root):
     if src != inst:
         raise Fail('installed headers %s, public headers %s'
                    % (sorted(inst), sorted(src)))
-    print('installed: library, %d headers, libkvmi.pc, 3 programs, %d man '
+    print('installed: library, %d headers, libkvmi.pc, 4 programs, %d man '
           'pages, %d service files' % (len(inst), len(a.man_pages.split()),
                                        len(service)))
     return libdir

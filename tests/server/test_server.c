@@ -215,6 +215,46 @@ static void test_handshake_refused(void **state)
 	h_fini(&h);
 }
 
+/* the connections open while QEMU's handshake is handled: this one,
+ * not yet a domain */
+struct counts {
+	size_t connections, domains;
+};
+
+static int count_at_handshake(struct kvmi_server *srv,
+			      const struct kvmi_guest_identity *id, void *ctx)
+{
+	struct harness *h = ctx;
+	struct counts *c = h->test;
+
+	(void)id;
+	c->connections = kvmi_server_connection_count(srv);
+	c->domains = kvmi_server_domain_count(srv);
+	return 0;
+}
+
+static void test_connection_count(void **state)
+{
+	struct harness h;
+	struct counts c = {99, 99};
+
+	(void)state;
+	assert_int_equal(kvmi_server_connection_count(NULL), 0);
+	h_init(&h);
+	h.test = &c;
+	h.cfg.handshake = count_at_handshake;
+	h.cfg.new_domain = close_at_once;
+	h_start(&h);
+	assert_int_equal(kvmi_server_connection_count(h.srv), 0);
+	h_spawn_fakehost(&h, NULL);
+	h_run(&h, 20000);
+	assert_int_equal(h.new_domains, 1);
+	assert_int_equal(c.connections, 1);
+	assert_int_equal(c.domains, 0);
+	assert_int_equal(kvmi_server_connection_count(h.srv), 0);
+	h_fini(&h);
+}
+
 static void test_handshake_sizes(void **state)
 {
 	static const char *sizes[] = {"32", "104", "4000"};
@@ -1557,6 +1597,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cookie_ok),
 		cmocka_unit_test(test_cookie_wrong),
 		cmocka_unit_test(test_handshake_refused),
+		cmocka_unit_test(test_connection_count),
 		cmocka_unit_test(test_handshake_sizes),
 		cmocka_unit_test(test_handshake_timeout),
 		cmocka_unit_test(test_events_while_command_waits),

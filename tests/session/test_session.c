@@ -192,7 +192,9 @@ static void test_split_points(void **state)
 
 		fx_init(&f);
 		load(&f, "events-during-command");
+		assert_int_equal(kvmi_session_bytes_received(f.s), 0);
 		assert_int_equal(feed(&f, split, 0), 0);
+		assert_int_equal(kvmi_session_bytes_received(f.s), f.h2t_len);
 		assert_int_equal(f.events, 2);
 		assert_int_equal(f.nw, 2);
 		assert_true(f.c[0].done && f.c[1].done);

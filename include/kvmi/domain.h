@@ -229,7 +229,11 @@ KVMI_EXPORT int kvmi_dom_get_version(struct kvmi_dom *dom, uint32_t *version);
 KVMI_EXPORT int kvmi_dom_get_version_async(struct kvmi_dom *dom,
 					   uint32_t *version,
 					   kvmi_dom_cmd_cb cb, void *ctx);
-/* 0 allowed, -EPERM not allowed by QEMU's policy */
+/* CHECK_COMMAND / CHECK_EVENT: 0 allowed, -EPERM not allowed by QEMU's
+ * policy, -EOPNOTSUPP (sent nothing) for a command the dialect has not.
+ * @id and @event_id are in the library's common numbering (KVMI_* of
+ * wire.h and wire-v7.h, whatever the dialect); the host is asked about
+ * its own wire id for it (they differ on v12). */
 KVMI_EXPORT int kvmi_dom_check_command(struct kvmi_dom *dom, uint16_t id);
 KVMI_EXPORT int kvmi_dom_check_command_async(struct kvmi_dom *dom,
 					     uint16_t id, kvmi_dom_cmd_cb cb,

@@ -176,7 +176,14 @@ KVMI_EXPORT int kvmi_dom_check_command_async(struct kvmi_dom *dom,
 					     uint16_t id, kvmi_dom_cmd_cb cb,
 					     void *ctx)
 {
-	PLAIN(dom, kvmi_encode_check_command_d(DIALECT, where, MSG_MAX, SEQ, id));
+	/* @id is in the common numbering, like every other id of this API;
+	 * the host is asked about its own (wire) id for that command */
+	int wire = dom ? kvmi_dialect_msg_to_wire(DIALECT, id) : -EINVAL;
+
+	if (wire < 0)
+		return dom ? -EOPNOTSUPP : -EINVAL;
+	PLAIN(dom, kvmi_encode_check_command_d(DIALECT, where, MSG_MAX, SEQ,
+					       (uint16_t)wire));
 }
 
 KVMI_EXPORT int kvmi_dom_check_command(struct kvmi_dom *dom, uint16_t id)

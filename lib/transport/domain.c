@@ -774,6 +774,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		return;
 	kvmi_dom_ref(dom);
 	if (status < 0) {
+		/* libuv reports a socket error (a reset with our bytes
+		 * unread) as UV_EBADF: the socket's own error says what */
+		int so = 0;
+		socklen_t sl = sizeof(so);
+
+		if (getsockopt(dom->fd, SOL_SOCKET, SO_ERROR, &so, &sl) == 0 &&
+		    so)
+			status = -so;
 		kvmi__dom_fail(dom, status);
 		goto out;
 	}

@@ -300,7 +300,8 @@ static void queue_check(struct run *p, struct probe_check *c, int event)
 	int err =
 	    event ? kvmi_dom_check_event_async(p->dom, (uint16_t)c->common,
 					       check_done, c)
-		  : kvmi_dom_check_command_async(p->dom, c->id, check_done, c);
+		  : kvmi_dom_check_command_async(p->dom, (uint16_t)c->common,
+						 check_done, c);
 
 	if (err) {
 		c->done = 1;

@@ -164,6 +164,10 @@ int start_demo(void)
 	args[n++] = "10000";
 	args[n++] = "--report";
 	args[n++] = d.report;
+	if (d.dialect) {
+		args[n++] = "--dialect";
+		args[n++] = (char *)d.dialect;
+	}
 	args[n] = NULL;
 	/* the secret goes in the environment (readable only by our uid in
 	 * /proc/PID/environ), never on the command line */

@@ -145,6 +145,10 @@ static int server_setup(void)
 	cfg.log_level = d.verbose ? KVMI_LOG_DEBUG : KVMI_LOG_WARNING;
 	cfg.backlog = 1024;
 	cfg.command_timeout_ms = d.command_timeout_ms;
+	/* the demo's host speaks --dialect; told from its replies like any
+	 * other host's.  Outside the demo it is forced. */
+	if (d.dialect && !d.demo)
+		cfg.force_dialect = KVMI_SESSION_DIALECT(d.dialect_id);
 	err = kvmi_server_new(d.loop, &cfg, &d.srv);
 	if (!err)
 		err = kvmi_server_unhook_on_event(d.srv, d.deadline_ms,

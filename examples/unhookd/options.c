@@ -22,6 +22,7 @@ enum {
 	O_HOOKS = 'k', O_DEADLINE = 'D', O_CMD_TIMEOUT = 'T', O_DEMO = 'd',
 	O_GUESTS = 'g', O_FAKEHOST = 'f', O_VERBOSE = 'v', O_HELP = 'h',
 	O_CONFIG = 'C', O_METRICS_FILE = 'M', O_METRICS_INTERVAL = 'I',
+	O_DIALECT = 'L',
 };
 
 static const struct option opts[] = {
@@ -40,6 +41,7 @@ static const struct option opts[] = {
 	{"demo", no_argument, NULL, O_DEMO},
 	{"guests", required_argument, NULL, O_GUESTS},
 	{"fakehost", required_argument, NULL, O_FAKEHOST},
+	{"dialect", required_argument, NULL, O_DIALECT},
 	{"verbose", no_argument, NULL, O_VERBOSE},
 	{"config", required_argument, NULL, O_CONFIG},
 	{"help", no_argument, NULL, O_HELP},
@@ -99,6 +101,11 @@ void usage(FILE *f)
 		"                     environment, never on its command line)\n"
 		"  --fakehost PATH    kvmi-fakehost to run (default: next to\n"
 		"                     this program's build directory)\n"
+		"  --dialect D        v6, v7, v7-2023 or v12: the demo's\n"
+		"                     simulated host speaks D (default v6);\n"
+		"                     outside the demo, speak D to every host\n"
+		"                     instead of telling it from the host's\n"
+		"                     GET_VERSION reply\n"
 		"  -v, --verbose      log every breakpoint hit and library\n"
 		"                     debug lines\n"
 		"  -h, --help         this text\n"
@@ -177,6 +184,7 @@ static int num(const char *where, const char *val, uint64_t lo, uint64_t hi,
  * in errors ("--vsock" or "FILE:LINE: vsock") */
 static int apply(int c, const char *val, const char *where)
 {
+	enum kvmi_dialect dl;
 	uint64_t v;
 
 	switch (c) {
@@ -246,6 +254,17 @@ static int apply(int c, const char *val, const char *where)
 		return 0;
 	case O_FAKEHOST:
 		d.fakehost = val;
+		return 0;
+	case O_DIALECT:
+		if (kvmi_dialect_parse(val, &dl)) {
+			fprintf(stderr,
+				"kvmi-unhookd: %s: '%s' is no dialect (v6, "
+				"v7, v7-2023 or v12)\n",
+				where, val);
+			return -1;
+		}
+		d.dialect = val;
+		d.dialect_id = dl;
 		return 0;
 	case O_VERBOSE:
 		d.verbose = 1;

@@ -74,6 +74,8 @@ struct unhookd {
 	int demo;
 	unsigned int guests;
 	const char *fakehost;
+	const char *dialect;	   /* --dialect as given, NULL: none */
+	enum kvmi_dialect dialect_id;
 	int verbose;
 	/* state */
 	struct hookset *hooks; /* for guests that connect now */

@@ -39,13 +39,15 @@ static int run_capture(const char *cmd, char *out, size_t len)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static void run_demo(const char *guests, const char *expect)
+static void run_demo(const char *guests, const char *extra,
+		     const char *expect)
 {
 	static char out[1 << 20];
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "'%s' --demo --guests %s --fakehost '%s' 2>&1",
-		 getenv("KVMI_UNHOOKD"), guests, getenv("KVMI_FAKEHOST"));
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' --demo --guests %s --fakehost '%s' %s 2>&1",
+		 getenv("KVMI_UNHOOKD"), guests, getenv("KVMI_FAKEHOST"), extra);
 	assert_int_equal(run_capture(cmd, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, expect));
 	assert_null(strstr(out, "level=error"));
@@ -54,13 +56,21 @@ static void run_demo(const char *guests, const char *expect)
 static void test_demo_one_guest(void **state)
 {
 	(void)state;
-	run_demo("1", "1 of 1 guests clean");
+	run_demo("1", "", "1 of 1 guests clean");
+}
+
+/* 13.5: the demo against a kvmi-v7 and a v12 host */
+static void test_demo_dialects(void **state)
+{
+	(void)state;
+	run_demo("2", "--dialect v7", "2 of 2 guests clean");
+	run_demo("2", "--dialect v12", "2 of 2 guests clean");
 }
 
 static void test_demo_hundred_guests(void **state)
 {
 	(void)state;
-	run_demo("100", "100 of 100 guests clean");
+	run_demo("100", "", "100 of 100 guests clean");
 }
 
 /* kvmi-unhookd --listen @sock, its stdout on *@f; returns once it
@@ -498,6 +508,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_demo_one_guest),
+		cmocka_unit_test(test_demo_dialects),
 		cmocka_unit_test(test_demo_hundred_guests),
 		cmocka_unit_test(test_daemon_sigterm_unhooks_every_guest),
 		cmocka_unit_test(test_daemon_in_every_dialect),

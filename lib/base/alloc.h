@@ -9,13 +9,15 @@
 #include <stddef.h>
 
 /*
- * Test hook: when non-zero, the allocation numbered kvmi__alloc_fail_at
- * (counting from the last reset of kvmi__alloc_count) returns NULL.  Only
- * tests linked with the internal archive touch it; it is hidden in the
- * shared library.
+ * Test hook, compiled only with KVMI_TEST_HOOKS (the internal archive
+ * kvmi_internal that tests link; the shared library has none): when
+ * non-zero, the allocation numbered kvmi__alloc_fail_at (counting from
+ * the last reset of kvmi__alloc_count) returns NULL.
  */
+#ifdef KVMI_TEST_HOOKS
 extern long kvmi__alloc_fail_at;
 extern long kvmi__alloc_count;
+#endif
 
 void *kvmi__malloc(size_t n);
 void *kvmi__calloc(size_t n, size_t size);

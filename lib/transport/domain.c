@@ -76,7 +76,9 @@ static void update_poll(struct kvmi_dom *dom)
 	if (ev == dom->poll_events)
 		return;
 	dom->poll_events = ev;
+#ifdef KVMI_TEST_HOOKS
 	dom->poll_restarts++;
+#endif
 	uv_poll_start(&dom->poll, ev, on_poll);
 }
 

@@ -175,7 +175,9 @@ struct kvmi_dom {
 	int fd;
 	uv_poll_t poll;
 	int poll_events; /* what the poll handle watches now (UV_*) */
+#ifdef KVMI_TEST_HOOKS
 	unsigned long poll_restarts; /* uv_poll_start calls (tests read it) */
+#endif
 	uv_timer_t timer;   /* handshake timeout, then every deadline */
 	uint64_t timer_due; /* when it fires (UINT64_MAX: stopped) */
 	uv_idle_t idle;	    /* dispatch of queued deliveries */

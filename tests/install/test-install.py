@@ -5,10 +5,11 @@
 # config among them) and libkvmi.pc (its prefix, libdir,
 # includedir and requirements are those of the configured prefix), then in
 # a temporary directory outside the source and build trees compiles
-# client.c with `pkg-config --cflags --libs libkvmi` from that .pc with its
-# prefix rewritten to the DESTDIR's (see relocated_pc), checks that it and the
-# installed kvmi-fakehost load the installed libkvmi.so, and runs the two
-# against each other: every guest must come out "clean".
+# client.c (native API) and client1.c (1.x API, <libkvmi.h>) with
+# `pkg-config --cflags --libs libkvmi` from that .pc with its
+# prefix rewritten to the DESTDIR's (see relocated_pc), checks that they and the
+# installed kvmi-fakehost load the installed libkvmi.so, and runs each
+# against kvmi-fakehost: every guest must come out "clean".
 #
 # Run by meson (suite install) with the paths and options of this build;
 # see tests/install/meson.build.  Exit status 0 pass, 1 fail.
@@ -168,19 +169,26 @@ def loads_installed(path, env, libdir):
                    % (path, m.group(1) if m else 'nowhere', libdir, out))
 
 
-def run_pair(a, tmp, client, fakehost, env):
+def run_pair(a, tmp, client, fakehost, env, native=True):
     """The client listens, the installed fakehost connects (retrying until
-    it listens); both must finish and every guest be clean."""
+    it listens); both must finish and every guest be clean.  The native
+    client checks the cookie (SECRET); the 1.x one sends none, and the
+    host, like QEMU without a key, takes any."""
     sock = os.path.join(tmp, 'sock')
     report = os.path.join(tmp, 'report.json')
-    cl = subprocess.Popen([client, sock, str(GUESTS), SECRET, GPA], env=env,
+    for old in (sock, report):
+        if os.path.exists(old):
+            os.unlink(old)
+    argv = [client, sock, str(GUESTS)] + ([SECRET, GPA] if native else [])
+    cl = subprocess.Popen(argv, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
     try:
         fh = subprocess.run([fakehost, '--connect', sock, '--guests',
                              str(GUESTS), '--vcpus', '2', '--hot-gpa', GPA,
-                             '--unhook-after-events', '300', '--secret',
-                             SECRET, '--report', report],
+                             '--unhook-after-events', '300'] +
+                            (['--secret', SECRET] if native else []) +
+                            ['--report', report],
                             env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, timeout=90)
         cl_out, _ = cl.communicate(timeout=30)
@@ -200,7 +208,7 @@ def run_pair(a, tmp, client, fakehost, env):
                    % (fh.returncode, verdicts, fh.stdout))
     if cl.returncode != 0:
         raise Fail('client exit %d:\n%s' % (cl.returncode, cl_out))
-    print('client: %s' % cl_out.strip())
+    print('%s: %s' % (os.path.basename(client), cl_out.strip()))
     print('kvmi-fakehost (installed): %d guests, verdicts %s, events %s'
           % (len(guests), verdicts, [g.get('events_total') for g in guests]))
 
@@ -208,7 +216,7 @@ def run_pair(a, tmp, client, fakehost, env):
 def main():
     p = argparse.ArgumentParser()
     for opt in ('meson', 'build-root', 'source-root', 'pkg-config', 'cc',
-                'client', 'headers', 'prefix', 'libdir', 'includedir',
+                'client', 'client1', 'headers', 'prefix', 'libdir', 'includedir',
                 'bindir', 'mandir', 'version'):
         p.add_argument('--' + opt, required=True)
     p.add_argument('--man-pages', default='')
@@ -228,20 +236,26 @@ def main():
         if inside(tmp, a.source_root) or inside(tmp, a.build_root):
             raise Fail('temporary directory %s is inside the tree' % tmp)
         pc_flags = flags(a, root, libdir, relocated_pc(a, root, libdir, tmp))
-        src = os.path.join(tmp, 'client.c')
-        shutil.copy(a.client, src)
-        exe = os.path.join(tmp, 'client')
-        # strict C11 plus the POSIX level <uv.h> needs (see libkvmi(3))
-        run(shlex.split(a.cc) + shlex.split(a.extra_flags) +
-            ['-std=c11', '-D_POSIX_C_SOURCE=200809L', '-Wall', '-Wextra',
-             '-Werror', src, '-o', exe] + pc_flags, what='compiling client.c')
+        exes = []
+        for c in (a.client, a.client1):
+            name = os.path.basename(c)
+            src = os.path.join(tmp, name)
+            shutil.copy(c, src)
+            exes.append(os.path.join(tmp, name[:-2]))
+            # strict C11 plus the POSIX level <uv.h> needs (libkvmi(3))
+            run(shlex.split(a.cc) + shlex.split(a.extra_flags) +
+                ['-std=c11', '-D_POSIX_C_SOURCE=200809L', '-Wall',
+                 '-Wextra', '-Werror', src, '-o', exes[-1]] + pc_flags +
+                ['-pthread'], what='compiling ' + name)
+        exe, exe1 = exes
         env = dict(os.environ, LD_LIBRARY_PATH=libdir)
         fakehost = root + os.path.join(a.prefix, a.bindir, 'kvmi-fakehost')
-        for prog in (exe, fakehost):
+        for prog in (exe, exe1, fakehost):
             loads_installed(prog, env, libdir)
-        print('client.c built in %s; it and kvmi-fakehost load %s/libkvmi.so.1'
-              % (tmp, libdir))
+        print('client.c (native API) and client1.c (1.x API) built in %s; '
+              'they and kvmi-fakehost load %s/libkvmi.so.1' % (tmp, libdir))
         run_pair(a, tmp, exe, fakehost, env)
+        run_pair(a, tmp, exe1, fakehost, env, native=False)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

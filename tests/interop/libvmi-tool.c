@@ -10,7 +10,12 @@
  * resumes once more, undoes everything and calls vmi_destroy.  The guest
  * must then come out clean (the fakehost's report; checked by the test).
  *
- * Usage: libvmi-tool SOCKET DOMAIN SEED BP_GPA MEM_GPA
+ * With --hold it behaves as LibVMI tools do when the host unhooks them: it
+ * plants the INT3 and the watch, keeps them (it never enables UNHOOK;
+ * LibVMI cannot), and listens until the connection ends; our library's
+ * safety net must then restore the guest on the host's unhook request.
+ *
+ * Usage: libvmi-tool SOCKET DOMAIN SEED BP_GPA MEM_GPA [--hold]
  * (BP_GPA and MEM_GPA are hot addresses the fakehost's vCPUs execute, on
  * different pages).  Exit 0 when every check held; 1 with a message naming
  * the failed check otherwise.
@@ -36,6 +41,8 @@
 static uint64_t seed, bp_gpa, mem_gpa;
 static uint8_t bp_orig;
 static unsigned bp_hits, bp_bad, mem_hits, mem_bad, ss_hits, ss_bad;
+static int hold; /* --hold: keep the hooks until the host unhooks */
+static uint8_t int3_byte = 0xcc;
 
 static void fail(const char *fmt, ...)
 {
@@ -104,9 +111,10 @@ static event_response_t on_int3(vmi_instance_t vmi, vmi_event_t *ev)
 	bp_hits++;
 	if (gpa != bp_gpa || ev->x86_regs->rip != bp_gpa)
 		bp_bad++;
-	/* our breakpoint: put the guest's byte back, do not reinject; the
-	 * driver then answers RETRY and the vCPU runs the original byte */
-	if (vmi_write_8_pa(vmi, bp_gpa, &bp_orig) != VMI_SUCCESS)
+	/* our breakpoint: put the guest's byte back (unless holding), do
+	 * not reinject; the driver then answers RETRY and the vCPU runs the
+	 * original byte (or hits the INT3 again) */
+	if (!hold && vmi_write_8_pa(vmi, bp_gpa, &bp_orig) != VMI_SUCCESS)
 		bp_bad++;
 	ev->interrupt_event.reinject = 0;
 	return VMI_EVENT_RESPONSE_NONE;
@@ -121,9 +129,14 @@ static event_response_t on_mem(vmi_instance_t vmi, vmi_event_t *ev)
 	/* lift the watch before this vCPU resumes: the other vCPU's faults
 	 * on the page are then already on the way and still find the
 	 * handler (the event stays registered until drained) */
-	if (mem_hits == 1 &&
+	if (mem_hits == 1 && !hold &&
 	    vmi_set_mem_event(vmi, mem_gpa >> 12, VMI_MEMACCESS_N, 0) !=
 		VMI_SUCCESS)
+		mem_bad++;
+	/* --hold: the INT3 goes in only now, so the watch fires first even
+	 * though the vCPUs will then loop on the breakpoint */
+	if (mem_hits == 1 && hold &&
+	    vmi_write_8_pa(vmi, bp_gpa, &int3_byte) != VMI_SUCCESS)
 		mem_bad++;
 	return VMI_EVENT_RESPONSE_NONE; /* the host emulates the access */
 }
@@ -191,16 +204,42 @@ static void check_loaded_library(void)
 	dlclose(h);
 }
 
+/* --hold: answer events with the hooks in place until the connection
+ * ends (the safety net closes it after restoring the guest), then tear
+ * LibVMI down on the closed domain */
+static int hold_until_unhooked(vmi_instance_t vmi, vmi_init_data_t *init)
+{
+	double end = now_s() + 30;
+
+	while (vmi_events_listen(vmi, 200) == VMI_SUCCESS)
+		if (now_s() > end)
+			fail("--hold: the connection did not end within 30 s");
+	if (!bp_hits || !mem_hits || bp_bad || mem_bad)
+		fail("--hold: %u INT3 (%u wrong), %u memory (%u wrong) events "
+		     "before the connection ended",
+		     bp_hits, bp_bad, mem_hits, mem_bad);
+	printf("--hold: %u INT3 and %u memory events, then the connection "
+	       "ended\n",
+	       bp_hits, mem_hits);
+	vmi_destroy(vmi);
+	free(init);
+	printf("vmi_destroy: done\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	vmi_instance_t vmi = NULL;
 	vmi_init_error_t err = VMI_INIT_ERROR_NONE;
 	vmi_init_data_t *init;
 	vmi_event_t bp_ev, mem_ev, ss_ev;
-	uint8_t int3 = 0xcc, b = 0;
+	uint8_t b = 0;
 
-	if (argc != 6)
-		fail("usage: libvmi-tool SOCKET DOMAIN SEED BP_GPA MEM_GPA");
+	if (argc == 7 && !strcmp(argv[6], "--hold"))
+		hold = 1;
+	else if (argc != 6)
+		fail("usage: libvmi-tool SOCKET DOMAIN SEED BP_GPA MEM_GPA "
+		     "[--hold]");
 	seed = strtoull(argv[3], NULL, 0);
 	bp_gpa = strtoull(argv[4], NULL, 0);
 	mem_gpa = strtoull(argv[5], NULL, 0);
@@ -237,7 +276,7 @@ int main(int argc, char **argv)
 	if (vmi_register_event(vmi, &bp_ev) != VMI_SUCCESS)
 		fail("vmi_register_event(INT3)");
 	if (vmi_read_8_pa(vmi, bp_gpa, &bp_orig) != VMI_SUCCESS ||
-	    vmi_write_8_pa(vmi, bp_gpa, &int3) != VMI_SUCCESS)
+	    (!hold && vmi_write_8_pa(vmi, bp_gpa, &int3_byte) != VMI_SUCCESS))
 		fail("planting the INT3 at 0x%" PRIx64, bp_gpa);
 	memset(&mem_ev, 0, sizeof(mem_ev));
 	SETUP_MEM_EVENT(&mem_ev, mem_gpa >> 12, VMI_MEMACCESS_X, on_mem, 0);
@@ -247,6 +286,8 @@ int main(int argc, char **argv)
 	if (vmi_resume_vm(vmi) != VMI_SUCCESS)
 		fail("vmi_resume_vm");
 
+	if (hold)
+		return hold_until_unhooked(vmi, init);
 	listen_for(vmi, &bp_hits, 1, "INT3");
 	if (bp_bad)
 		fail("%u INT3 event(s) at the wrong address", bp_bad);

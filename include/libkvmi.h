@@ -44,11 +44,18 @@
  * reference sec. 3.7, e.g. -KVM_EPERM -> EPERM; anything unknown
  * EPROTO); see each function for the rest.
  *
- * Dialects: the library speaks the v6 protocol.  Calls that exist only in
- * the Bitdefender extension ("[ext]" below) fail with errno EOPNOTSUPP
- * without a round trip when the connected host's GET_VERSION reply
- * carries no extension feature block (a v6 host), which is what a v6 host
- * would answer.
+ * Dialects: each domain speaks its host's dialect, told from the host's
+ * GET_VERSION reply at connection: v6, or kvmi-v7 (the branch Bitdefender's
+ * libkvmi HEAD speaks; a 16-byte reply with the feature block), 2021 or
+ * 2023 generation.  Every call is encoded in that dialect (e.g. kvmi-v7's
+ * INJECT_EXCEPTION without has_error, SET_PAGE_ACCESS with its view) and
+ * events arrive in struct kvmi_dom_event as 1.x delivers them (kvmi-v7's
+ * 16-byte TRAP, SINGLESTEP with failed, CPUID, arch.view).  Calls whose
+ * message the dialect lacks ("[ext]" below on v6; GET_NEXT_AVAILABLE_GFN,
+ * ALLOC/FREE_GFN, CREATE/DESTROY_EPT_VIEW on the 2021 generation) fail
+ * with errno EOPNOTSUPP without a round trip.  A kvmi-v7 host also
+ * answers SET_REGISTERS outside an event with EOPNOTSUPP and reports
+ * every injected exception with a TRAP event, which the tool answers.
  *
  * Threads (as in 1.x): kvmi_init_* starts one accept thread per context;
  * the new-guest and handshake callbacks run on it.  Every domain call may
@@ -66,6 +73,10 @@
  * host asks to unhook a tool that did not enable UNHOOK itself, it writes
  * those bytes back, makes those pages rwx, answers the open events
  * (RETRY for a hit on a restored INT3) and shuts the connection down;
+ * on a kvmi-v7 host it restores the pages in every view they were
+ * restricted in and also turns off the single-stepping, moves back to
+ * view 0 the vCPUs, hides the views, destroys the views and frees the
+ * gfns the tool turned on, switched, showed, created or allocated;
  * the tool's calls then fail with ENOTCONN.  It runs in whichever call
  * is reading the domain (kvmi_wait_event in an event loop).  A tool that
  * enables UNHOOK with kvmi_control_vm_events gets it from kvmi_pop_event

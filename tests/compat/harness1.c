@@ -19,6 +19,18 @@
 
 static struct h1 *current;
 
+const char *h1_dialect(void)
+{
+	const char *d = getenv("KVMI_TEST_DIALECT");
+
+	return d && strcmp(d, "v6") ? d : "";
+}
+
+bool h1_v7(void)
+{
+	return h1_dialect()[0] == 'v' && h1_dialect()[1] == '7';
+}
+
 static int new_guest(void *dom, unsigned char (*uuid)[16], void *ctx)
 {
 	struct h1 *h = ctx;
@@ -70,6 +82,10 @@ static void start(struct h1 *h, const char *const *args, bool closing)
 	argv[n++] = h->report;
 	for (int i = 0; args && args[i]; i++)
 		argv[n++] = args[i];
+	if (h1_dialect()[0]) {
+		argv[n++] = "--dialect";
+		argv[n++] = h1_dialect();
+	}
 	argv[n] = NULL;
 	h->child = fork();
 	assert_true(h->child >= 0);
@@ -143,6 +159,24 @@ int h1_count(struct h1 *h, const char *needle)
 	for (const char *p = h->text; (p = strstr(p, needle)); p++)
 		n++;
 	return n;
+}
+
+int h1_v7_hooks_left(struct h1 *h)
+{
+	static const char *const keys[] = {
+	    "\"vcpus_off_view0\":", "\"vcpus_with_visible_views\":",
+	    "\"vcpus_singlestepping\":", "\"views_created\":",
+	    "\"gfns_allocated\":"};
+	int sum = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *p = strstr(h->text, keys[i]);
+
+		if (!p)
+			return -1;
+		sum += atoi(p + strlen(keys[i]));
+	}
+	return sum;
 }
 
 void h1_fini(struct h1 *h)

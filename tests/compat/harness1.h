@@ -29,6 +29,11 @@ struct h1 {
 	char text[16384]; /* the report */
 };
 
+/* the fakehost's dialect, from $KVMI_TEST_DIALECT ("" = v6, its default;
+ * else "v7" or "v7-2023", passed as --dialect); h1_v7: a kvmi-v7 one */
+const char *h1_dialect(void);
+bool h1_v7(void);
+
 /* temp dir, kvmi_init_unix_socket, fakehost with ARGS (NULL-ended);
  * h1_start_closing: as LibVMI, each new guest's callback closes the
  * previous guest's domain with kvmi_domain_close(old, true) */
@@ -42,6 +47,10 @@ void *h1_dom(struct h1 *h);
 const char *h1_finish(struct h1 *h, void *dom);
 /* occurrences of @needle in the report */
 int h1_count(struct h1 *h, const char *needle);
+/* the kvmi-v7 settings the report's hooks_left counts (vCPUs off view 0,
+ * with visible views or single-stepping, views created, gfns allocated):
+ * their sum, -1 when the report has none of those fields */
+int h1_v7_hooks_left(struct h1 *h);
 void h1_fini(struct h1 *h);
 
 /* a 1.x event reply: vcpu header, common reply, event-specific part */

@@ -240,7 +240,12 @@ static void test_state_and_memory(void **state)
 	assert_int_equal(
 	    kvmi_get_registers(dom, 1, &regs, &sregs, &msrs.hdr, &mode), 0);
 	assert_true(mode == 2 || mode == 4 || mode == 8);
-	assert_int_equal(kvmi_set_registers(dom, 1, &regs), 0);
+	/* outside an event: v6 drops it, kvmi-v7 refuses it */
+	if (h1_v7()) {
+		assert_int_equal(kvmi_set_registers(dom, 1, &regs), -1);
+		assert_int_equal(errno, EOPNOTSUPP);
+	} else
+		assert_int_equal(kvmi_set_registers(dom, 1, &regs), 0);
 	assert_int_equal(kvmi_get_cpuid(dom, 0, 0, 0, &eax, &ebx, &ecx, &edx),
 			 0);
 	assert_int_equal(kvmi_get_tsc_speed(dom, &tsc), 0);
@@ -270,6 +275,8 @@ static void test_state_and_memory(void **state)
 	/* page access restricted, then restored */
 	assert_int_equal(kvmi_set_page_access(dom, pages, acc, 2, 0), 0);
 	assert_int_equal(kvmi_set_page_access(dom, pages, rwx, 2, 0), 0);
+	if (h1_v7()) /* the kvmi-v7 calls: test_v7_calls */
+		goto out;
 	/* a v6 host has no EPT views: refused without a round trip */
 	assert_int_equal(kvmi_set_page_access(dom, pages, rwx, 2, 1), -1);
 	assert_int_equal(errno, EOPNOTSUPP);
@@ -286,10 +293,116 @@ static void test_state_and_memory(void **state)
 	assert_int_equal(kvmi_memory_mapping(dom, true), -1);
 	assert_int_equal(errno, ENODEV);
 
+out:
 	h1_finish(&h, dom);
 	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
 	assert_int_equal(h1_count(&h, "\"bytes_differing\":0"), 1);
 	assert_int_equal(h1_count(&h, "\"pages_restricted\":0"), 1);
+	h1_fini(&h);
+}
+
+/* ---- the kvmi-v7 calls: features, EPT views, single-step, gfns ---- */
+
+/* a view to work in: created on v7-2023, fixed view 1 on v7-2021 (where
+ * creating one is refused without a round trip) */
+static unsigned short v7_view(void *dom)
+{
+	unsigned short view = 0;
+
+	if (strcmp(h1_dialect(), "v7-2023") == 0) {
+		assert_int_equal(kvmi_create_ept_view(dom, &view), 0);
+		assert_true(view > 0);
+		return view;
+	}
+	assert_int_equal(kvmi_create_ept_view(dom, &view), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	return 1;
+}
+
+static void test_v7_calls(void **state)
+{
+	static const char *const args[] = {"--vcpus", "2", "--insn", "read",
+					   "--duration-ms", "60000", NULL};
+	bool y2023 = strcmp(h1_dialect(), "v7-2023") == 0, sup = false;
+	unsigned long long page = 0x5000, gfn = 0;
+	unsigned char ro = KVMI_PAGE_ACCESS_R, rwx = KVMI_PAGE_ACCESS_RWX;
+	unsigned short view, cur = 99;
+	struct kvmi_dom_event *ev;
+	__u64 gpa = 0, xcr0 = 0;
+	struct h1 h;
+	void *dom;
+
+	(void)state;
+	if (!h1_v7())
+		skip(); /* the v6 answers: test_state_and_memory */
+	h1_start(&h, args);
+	dom = h1_dom(&h);
+	/* the feature block of the 16-byte GET_VERSION reply */
+	assert_int_equal(kvmi_eptp_support(dom, &sup), 0);
+	assert_true(sup);
+	assert_int_equal(kvmi_vmfunc_support(dom, &sup), 0);
+	assert_true(sup);
+	assert_int_equal(kvmi_spp_support(dom, &sup), 0);
+	assert_false(sup);
+	assert_int_equal(kvmi_ve_support(dom, &sup), 0);
+	assert_false(sup);
+	assert_int_equal(kvmi_get_xcr(dom, 0, 0, &xcr0), 0);
+	assert_true(xcr0 & 1); /* x87 is always on */
+	assert_int_equal(kvmi_translate_gva(dom, 0, 0x1000, &gpa), 0);
+
+	/* a view of its own: page access there, vCPU 0 on it */
+	view = v7_view(dom);
+	assert_int_equal(kvmi_set_page_access(dom, &page, &ro, 1, view), 0);
+	assert_int_equal(kvmi_switch_ept_view(dom, 0, view), 0);
+	assert_int_equal(kvmi_get_ept_view(dom, 0, &cur), 0);
+	assert_int_equal(cur, view);
+	assert_int_equal(kvmi_control_ept_view(dom, 0, view, true), 0);
+
+	/* single-step vCPU 0: SINGLESTEP events carry failed and the view */
+	assert_int_equal(
+	    kvmi_control_events(dom, 0, KVMI_EVENT_SINGLESTEP, 1), 0);
+	assert_int_equal(kvmi_control_singlestep(dom, 0, 1), 0);
+	ev = h1_next_event(dom);
+	assert_int_equal(ev->event.common.event, KVMI_EVENT_SINGLESTEP);
+	assert_int_equal(ev->event.common.vcpu, 0);
+	assert_int_equal(ev->event.common.arch.view, view);
+	assert_true(ev->event.ss.failed <= 1);
+	assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	free(ev);
+	assert_int_equal(kvmi_control_singlestep(dom, 0, 0), 0);
+	assert_int_equal(
+	    kvmi_control_events(dom, 0, KVMI_EVENT_SINGLESTEP, 0), 0);
+	/* a step raised before it was turned off */
+	while (kvmi_wait_event(dom, 0) == 0) {
+		ev = h1_next_event(dom);
+		assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE),
+				 0);
+		free(ev);
+	}
+
+	/* gfn allocation (v7-2023 only) */
+	if (y2023) {
+		assert_int_equal(kvmi_get_next_available_gfn(dom, &gfn), 0);
+		assert_true(gfn > 0);
+		assert_int_equal(kvmi_alloc_gfn(dom, gfn), 0);
+		assert_int_equal(kvmi_free_gfn(dom, gfn), 0);
+	} else {
+		assert_int_equal(kvmi_get_next_available_gfn(dom, &gfn), -1);
+		assert_int_equal(errno, EOPNOTSUPP);
+		assert_int_equal(kvmi_alloc_gfn(dom, 0x12345), -1);
+		assert_int_equal(errno, EOPNOTSUPP);
+	}
+
+	/* undo it all: the guest comes out clean */
+	assert_int_equal(kvmi_control_ept_view(dom, 0, view, false), 0);
+	assert_int_equal(kvmi_switch_ept_view(dom, 0, 0), 0);
+	assert_int_equal(kvmi_set_page_access(dom, &page, &rwx, 1, view), 0);
+	if (y2023)
+		assert_int_equal(kvmi_destroy_ept_view(dom, view), 0);
+	h1_finish(&h, dom);
+	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(h1_count(&h, "\"pages_restricted\":0"), 1);
+	assert_int_equal(h1_v7_hooks_left(&h), 0);
 	h1_fini(&h);
 }
 
@@ -347,6 +460,19 @@ static void test_pause_and_batch(void **state)
 	assert_int_equal(kvmi_inject_exception(dom, 0, 0x7fff0000, 2, 14), 0);
 	/* every paused vCPU reports, and stays paused until answered */
 	resume(dom, 2);
+	if (h1_v7()) {
+		/* kvmi-v7 reports every injection with a 16-byte TRAP, in
+		 * the 1.x layout, before vCPU 0's next event */
+		ev = h1_next_event(dom);
+		assert_int_equal(ev->event.common.event, KVMI_EVENT_TRAP);
+		assert_int_equal(ev->event.common.vcpu, 0);
+		assert_int_equal(ev->event.trap.vector, 14);
+		assert_int_equal(ev->event.trap.error_code, 2);
+		assert_int_equal(ev->event.common.size, 544);
+		assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE),
+				 0);
+		free(ev);
+	}
 
 	/* a batch of commands: page access and a pause, one write */
 	b = kvmi_batch_alloc(dom);
@@ -535,6 +661,7 @@ int main(void)
 	    cmocka_unit_test(test_event_loop_two_threads),
 	    cmocka_unit_test(test_event_loop_wakes_waiter),
 	    cmocka_unit_test(test_state_and_memory),
+	    cmocka_unit_test(test_v7_calls),
 	    cmocka_unit_test(test_pause_and_batch),
 	    cmocka_unit_test(test_breakpoint_hook),
 	    cmocka_unit_test(test_second_guest_closes_first),

@@ -32,6 +32,10 @@ struct kvmi1_ctx {
 	kvmi_new_guest_cb accept_cb;
 	kvmi_handshake_cb hsk_cb;
 	void *cb_ctx;
+	pthread_mutex_t cb_lock; /* the callbacks run one at a time */
+	pthread_mutex_t lock;	 /* n_conns */
+	pthread_cond_t idle;	 /* n_conns reached 0 */
+	unsigned int n_conns;	 /* handshake threads running */
 };
 
 /* what the unhook safety net restores (safety.c) */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,12 +57,8 @@ static void log_cb(kvmi_log_level level, const char *s, void *ctx)
 		fprintf(stderr, "[libkvmi %d] %s\n", level, s);
 }
 
-static void start(struct h1 *h, const char *const *args, bool closing)
+static void listen_only(struct h1 *h, bool closing)
 {
-	const char *exe = getenv("KVMI_FAKEHOST");
-	const char *argv[64];
-	int n = 0;
-
 	memset(h, 0, sizeof(*h));
 	h->close_previous = closing;
 	current = h;
@@ -74,6 +71,19 @@ static void start(struct h1 *h, const char *const *args, bool closing)
 	kvmi_set_log_cb(log_cb, h);
 	h->ctx = kvmi_init_unix_socket(h->path, new_guest, NULL, h);
 	assert_non_null(h->ctx);
+}
+
+void h1_listen(struct h1 *h)
+{
+	listen_only(h, false);
+}
+
+void h1_run(struct h1 *h, const char *const *args)
+{
+	const char *exe = getenv("KVMI_FAKEHOST");
+	const char *argv[64];
+	int n = 0;
+
 	assert_non_null(exe);
 	argv[n++] = exe;
 	argv[n++] = "--connect";
@@ -97,12 +107,60 @@ static void start(struct h1 *h, const char *const *args, bool closing)
 
 void h1_start(struct h1 *h, const char *const *args)
 {
-	start(h, args, false);
+	listen_only(h, false);
+	h1_run(h, args);
 }
 
 void h1_start_closing(struct h1 *h, const char *const *args)
 {
-	start(h, args, true);
+	listen_only(h, true);
+	h1_run(h, args);
+}
+
+pid_t h1_spawn_stalling(struct h1 *h, const char *mode)
+{
+	const char *exe = getenv("KVMI_FAKEHOST");
+	int pfd[2];
+	char line[512];
+	FILE *err;
+	pid_t pid;
+	bool connected = false;
+
+	assert_non_null(exe);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		close(pfd[1]);
+		execl(exe, exe, "--connect", h->path, "--misbehave", mode,
+		      "--report", "/dev/null", "-v", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	/* -v says "connected to PATH" once connect() returned: the
+	 * connection waits in the listener's queue (or was accepted) */
+	err = fdopen(pfd[0], "r");
+	assert_non_null(err);
+	while (!connected && fgets(line, sizeof(line), err))
+		connected = strstr(line, "connected to") != NULL;
+	/* the pipe stays open (its later log lines must not fail) until
+	 * h1_stop_stalling */
+	h->stall_err = err;
+	assert_true(connected);
+	return pid;
+}
+
+void h1_stop_stalling(struct h1 *h, pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (h->stall_err)
+		fclose(h->stall_err);
+	h->stall_err = NULL;
 }
 
 void h1_wait_guests(struct h1 *h, int n)

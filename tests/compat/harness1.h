@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <libkvmi.h>
@@ -26,6 +27,7 @@ struct h1 {
 	int guests;
 	bool close_previous; /* a new guest closes the previous domain */
 	int log_errors;
+	FILE *stall_err; /* h1_spawn_stalling's fakehost's stderr */
 	char text[16384]; /* the report */
 };
 
@@ -39,6 +41,15 @@ bool h1_v7(void);
  * previous guest's domain with kvmi_domain_close(old, true) */
 void h1_start(struct h1 *h, const char *const *args);
 void h1_start_closing(struct h1 *h, const char *const *args);
+/* h1_start in two steps: the listening context only, then the fakehost
+ * with ARGS (as h1_start) */
+void h1_listen(struct h1 *h);
+void h1_run(struct h1 *h, const char *const *args);
+/* another fakehost against the socket with --misbehave @mode (slowloris,
+ * idle: a handshake that stalls), returned once its connect() returned;
+ * h1_stop_stalling ends it */
+pid_t h1_spawn_stalling(struct h1 *h, const char *mode);
+void h1_stop_stalling(struct h1 *h, pid_t pid);
 /* wait until @n guests were handed over (fails the test after 10 s) */
 void h1_wait_guests(struct h1 *h, int n);
 /* the guest's domain (fails the test after 10 s) */

@@ -7,8 +7,11 @@
  * hook (INT3 planted, restored and RETRY on each hit), the v6 host's
  * answer to extension calls, the socket's mode and close-on-exec,
  * kvmi_close in a forked child, LibVMI's reconnect, and kvmi_wait_event's
- * timeout.  Every guest must come out "clean" in the
- * fakehost's verdict.
+ * timeout; against a kvmi-v7 host also its features, EPT views,
+ * single-step and CPUID events, gfn allocation and the TRAP after each
+ * injection.  Run once per host dialect ($KVMI_TEST_DIALECT: v6, v7,
+ * v7-2023).  Every guest must come out "clean" in the fakehost's
+ * verdict.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -288,6 +291,14 @@ static void test_state_and_memory(void **state)
 	assert_int_equal(errno, EOPNOTSUPP);
 	assert_int_equal(kvmi_create_ept_view(dom, NULL), -1);
 	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(kvmi_switch_ept_view(dom, 0, 1), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(kvmi_get_ept_view(dom, 0, NULL), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(kvmi_alloc_gfn(dom, gfn + 1), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(kvmi_free_gfn(dom, gfn + 1), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
 	assert_int_equal(kvmi_spp_support(dom, &sup), 0);
 	assert_false(sup);
 	assert_int_equal(kvmi_memory_mapping(dom, true), -1);
@@ -403,6 +414,44 @@ static void test_v7_calls(void **state)
 	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
 	assert_int_equal(h1_count(&h, "\"pages_restricted\":0"), 1);
 	assert_int_equal(h1_v7_hooks_left(&h), 0);
+	h1_fini(&h);
+}
+
+/* kvmi-v7's CPUID event in struct kvmi_dom_event: the union's cpuid and
+ * the raw payload (common part, then the 16 data bytes) */
+static void test_v7_cpuid_event(void **state)
+{
+	static const char *const args[] = {"--vcpus", "1", "--insn", "cpuid",
+					   "--duration-ms", "60000", NULL};
+	struct kvmi_event_cpuid raw;
+	struct kvmi_dom_event *ev;
+	struct h1 h;
+	void *dom;
+
+	(void)state;
+	if (!h1_v7())
+		skip(); /* v6 has no CPUID event */
+	h1_start(&h, args);
+	dom = h1_dom(&h);
+	assert_int_equal(kvmi_control_events(dom, 0, KVMI_EVENT_CPUID, 1), 0);
+	ev = h1_next_event(dom);
+	assert_int_equal(ev->event.common.event, KVMI_EVENT_CPUID);
+	assert_int_equal(ev->event.cpuid.insn_length, 2);
+	memcpy(&raw, ev->buf + sizeof(struct kvmi_event), sizeof(raw));
+	assert_int_equal(raw.function, ev->event.cpuid.function);
+	assert_int_equal(raw.index, ev->event.cpuid.index);
+	assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	free(ev);
+	assert_int_equal(kvmi_control_events(dom, 0, KVMI_EVENT_CPUID, 0), 0);
+	while (kvmi_wait_event(dom, 0) == 0) {
+		ev = h1_next_event(dom);
+		assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE),
+				 0);
+		free(ev);
+	}
+	h1_finish(&h, dom);
+	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(h1_count(&h, "\"events_unreplied\":0"), 1);
 	h1_fini(&h);
 }
 
@@ -662,6 +711,7 @@ int main(void)
 	    cmocka_unit_test(test_event_loop_wakes_waiter),
 	    cmocka_unit_test(test_state_and_memory),
 	    cmocka_unit_test(test_v7_calls),
+	    cmocka_unit_test(test_v7_cpuid_event),
 	    cmocka_unit_test(test_pause_and_batch),
 	    cmocka_unit_test(test_breakpoint_hook),
 	    cmocka_unit_test(test_second_guest_closes_first),

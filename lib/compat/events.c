@@ -293,6 +293,16 @@ int kvmi1__reply_locked(struct kvmi1_dom *d, unsigned int seq, const void *data,
 
 		memset(&pf, 0, sizeof(pf));
 		memcpy(&pf, tail, tail_len);
+		if (pf.singlestep && kvmi1__is_v7(d)) {
+			/* padding there: the host would close the socket */
+			kvmi1__log(KVMI_LOG_LEVEL_ERROR,
+				   "%s: PF reply to seq %u asks for singlestep, "
+				   "which kvmi-v7 has no more (use "
+				   "kvmi_control_singlestep): not sent",
+				   d->qemu.name, seq);
+			push(&d->popped, &d->n_popped, &d->cap_popped, ev);
+			return -EINVAL;
+		}
 		err = kvmi_event_reply_pf(ev, r.action, &pf);
 		break;
 	}

@@ -455,6 +455,52 @@ static void test_v7_cpuid_event(void **state)
 	h1_fini(&h);
 }
 
+/* a PF event on kvmi-v7 (arch.view of the faulting vCPU); a v6-style
+ * reply asking for singlestep is refused locally (the host would close
+ * the socket) and the event stays open for a good reply */
+static void test_v7_pf_reply(void **state)
+{
+	static const char *const args[] = {
+	    "--vcpus", "1",    "--hot-gpa",	"0x10000", "--hot-count", "0",
+	    "--insn",  "exec", "--duration-ms", "60000",   NULL};
+	unsigned long long page = 0x10000;
+	unsigned char rw = KVMI_PAGE_ACCESS_R | KVMI_PAGE_ACCESS_W,
+		      rwx = KVMI_PAGE_ACCESS_RWX;
+	struct kvmi_dom_event *ev;
+	struct h1_reply r;
+	struct h1 h;
+	void *dom;
+
+	(void)state;
+	if (!h1_v7())
+		skip(); /* v6 takes PF singlestep requests */
+	h1_start(&h, args);
+	dom = h1_dom(&h);
+	assert_int_equal(kvmi_control_events(dom, 0, KVMI_EVENT_PF, 1), 0);
+	assert_int_equal(kvmi_set_page_access(dom, &page, &rw, 1, 0), 0);
+	ev = h1_next_event(dom);
+	assert_int_equal(ev->event.common.event, KVMI_EVENT_PF);
+	assert_int_equal(ev->event.page_fault.gpa, page);
+	assert_int_equal(ev->event.common.arch.view, 0);
+	memset(&r, 0, sizeof(r));
+	r.hdr.vcpu = 0;
+	r.common.event = KVMI_EVENT_PF;
+	r.common.action = KVMI_EVENT_ACTION_RETRY;
+	r.pf.singlestep = 1;
+	assert_int_equal(kvmi_reply_event(dom, ev->seq, &r, sizeof(r)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_true(kvmi_domain_is_connected(dom));
+	/* the page back to rwx, the access retried */
+	assert_int_equal(kvmi_set_page_access(dom, &page, &rwx, 1, 0), 0);
+	assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_RETRY), 0);
+	free(ev);
+	assert_int_equal(kvmi_control_events(dom, 0, KVMI_EVENT_PF, 0), 0);
+	h1_finish(&h, dom);
+	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(h1_count(&h, "\"events_unreplied\":0"), 1);
+	h1_fini(&h);
+}
+
 /* ---- pause / resume, batches ---- */
 
 /* pop @n PAUSE_VCPU events, one per vCPU, and answer them in a batch */
@@ -712,6 +758,7 @@ int main(void)
 	    cmocka_unit_test(test_state_and_memory),
 	    cmocka_unit_test(test_v7_calls),
 	    cmocka_unit_test(test_v7_cpuid_event),
+	    cmocka_unit_test(test_v7_pf_reply),
 	    cmocka_unit_test(test_pause_and_batch),
 	    cmocka_unit_test(test_breakpoint_hook),
 	    cmocka_unit_test(test_second_guest_closes_first),

@@ -341,7 +341,7 @@ static void test_v7_calls(void **state)
 	struct kvmi_dom_event *ev;
 	__u64 gpa = 0, xcr0 = 0;
 	struct h1 h;
-	void *dom;
+	void *dom, *b;
 
 	(void)state;
 	if (!h1_v7())
@@ -360,6 +360,16 @@ static void test_v7_calls(void **state)
 	assert_int_equal(kvmi_get_xcr(dom, 0, 0, &xcr0), 0);
 	assert_true(xcr0 & 1); /* x87 is always on */
 	assert_int_equal(kvmi_translate_gva(dom, 0, 0x1000, &gpa), 0);
+	/* PAUSE_VCPU for a vCPU >= 256 would make kvmi-v7 close the
+	 * connection: refused before anything is sent */
+	b = kvmi_batch_alloc(dom);
+	assert_non_null(b);
+	assert_int_equal(kvmi_queue_pause_vcpu(b, 256), -1);
+	assert_int_equal(errno, EINVAL);
+	kvmi_batch_free(b);
+	assert_int_equal(kvmi_pause_all_vcpus(dom, 257), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_true(kvmi_domain_is_connected(dom));
 
 	/* a view of its own: page access there, vCPU 0 on it */
 	view = v7_view(dom);

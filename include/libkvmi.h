@@ -44,15 +44,26 @@
  * reference sec. 3.7, e.g. -KVM_EPERM -> EPERM; anything unknown
  * EPROTO); see each function for the rest.
  *
- * Dialects: the library speaks the v6 protocol.  Calls that exist only in
- * the Bitdefender extension ("[ext]" below) fail with errno EOPNOTSUPP
- * without a round trip when the connected host's GET_VERSION reply
- * carries no extension feature block (a v6 host), which is what a v6 host
- * would answer.
+ * Dialects: each domain speaks its host's dialect, told from the host's
+ * GET_VERSION reply at connection: v6, or kvmi-v7 (the branch Bitdefender's
+ * libkvmi HEAD speaks; a 16-byte reply with the feature block), 2021 or
+ * 2023 generation.  Every call is encoded in that dialect (e.g. kvmi-v7's
+ * INJECT_EXCEPTION without has_error, SET_PAGE_ACCESS with its view) and
+ * events arrive in struct kvmi_dom_event as 1.x delivers them (kvmi-v7's
+ * 16-byte TRAP, SINGLESTEP with failed, CPUID, arch.view).  Calls whose
+ * message the dialect lacks ("[ext]" below on v6; GET_NEXT_AVAILABLE_GFN,
+ * ALLOC/FREE_GFN, CREATE/DESTROY_EPT_VIEW on the 2021 generation) fail
+ * with errno EOPNOTSUPP without a round trip.  A kvmi-v7 host also
+ * answers SET_REGISTERS outside an event with EOPNOTSUPP and reports
+ * every injected exception with a TRAP event, which the tool answers.
  *
  * Threads (as in 1.x): kvmi_init_* starts one accept thread per context;
- * the new-guest and handshake callbacks run on it.  Every domain call may
- * come from any thread: calls on one domain are serialised by its mutex;
+ * unlike 1.x, each accepted connection's handshake and start-up run on a
+ * thread of their own, so a slow or stalled peer never holds the next
+ * guest; the new-guest and handshake callbacks run on those threads, one
+ * callback at a time per context (as on 1.x's one thread).  Every
+ * domain call may come from any thread: calls on one domain are
+ * serialised by its mutex;
  * kvmi_wait_event waits without holding it, so another thread can send
  * commands (e.g. reply to events) meanwhile.  Commands wait for their
  * replies at most the session's command timeout (10 s); kvmi_wait_event
@@ -66,6 +77,10 @@
  * host asks to unhook a tool that did not enable UNHOOK itself, it writes
  * those bytes back, makes those pages rwx, answers the open events
  * (RETRY for a hit on a restored INT3) and shuts the connection down;
+ * on a kvmi-v7 host it restores the pages in every view they were
+ * restricted in and also turns off the single-stepping, moves back to
+ * view 0 the vCPUs, hides the views, destroys the views and frees the
+ * gfns the tool turned on, switched, showed, created or allocated;
  * the tool's calls then fail with ENOTCONN.  It runs in whichever call
  * is reading the domain (kvmi_wait_event in an event loop).  A tool that
  * enables UNHOOK with kvmi_control_vm_events gets it from kvmi_pop_event
@@ -183,8 +198,9 @@ typedef enum {
  * is its domain handle, @uuid its 16-byte VM UUID (borrowed for the call),
  * @ctx the cb_ctx given at init.  Return 0 to keep the domain (it is then
  * the caller's, released with kvmi_domain_close); anything else closes
- * it.  Runs on the accept thread; may call kvmi_domain_close on another
- * domain.
+ * it.  Runs on the connection's handshake thread, never at the same time
+ * as another callback of the context; may call kvmi_domain_close on
+ * another domain.
  */
 typedef int (*kvmi_new_guest_cb)(void *dom, unsigned char (*uuid)[16],
 				 void *ctx);
@@ -193,7 +209,8 @@ typedef int (*kvmi_new_guest_cb)(void *dom, unsigned char (*uuid)[16],
  * kvmi_handshake_cb - QEMU's struct (@qemu, borrowed; at most 96 bytes
  * kept, name NUL-terminated) arrived; @intro is zeroed with struct_size
  * 24: fill cookie_hash (SHA-1 of the secret) if QEMU expects one.  Return
- * < 0 to refuse the connection, >= 0 to send @intro.  Accept thread.
+ * < 0 to refuse the connection, >= 0 to send @intro.  The connection's
+ * handshake thread, one callback of the context at a time.
  */
 typedef int (*kvmi_handshake_cb)(const struct kvmi_qemu2introspector *qemu,
 				 struct kvmi_introspector2qemu *intro,
@@ -268,9 +285,10 @@ _Static_assert(_Alignof(struct kvmi_introspector2qemu) == 4,
 /*
  * kvmi_init_unix_socket - listen on the unix socket @socket (an existing
  * socket file there is replaced; the new one is mode 0600) and start the
- * accept thread, which performs QEMU's handshake (@hsk_cb, optional),
- * starts the KVMI session and calls @accept_cb (mandatory) for each
- * guest, with @cb_ctx.  Returns the context, or NULL with errno (EINVAL
+ * accept thread; for each guest a thread of its own performs QEMU's
+ * handshake (@hsk_cb, optional), starts the KVMI session and calls
+ * @accept_cb (mandatory), with @cb_ctx.  At most 64 handshakes run at
+ * once (a connection beyond that is closed, logged).  Returns the context, or NULL with errno (EINVAL
  * for a NULL @accept_cb or an empty/too long path).
  * kvmi_init_vsock - the same on AF_VSOCK, any CID, @port (not 0).
  */
@@ -281,9 +299,10 @@ KVMI_EXPORT void *kvmi_init_vsock(unsigned int port,
 				  kvmi_new_guest_cb accept_cb,
 				  kvmi_handshake_cb hsk_cb, void *cb_ctx);
 /*
- * kvmi_uninit - stop listening, wake and join the accept thread (a guest
- * being accepted is finished first, within its 10 s handshake and
- * start-up budgets), free the context (NULL accepted).
+ * kvmi_uninit - stop listening, wake and join the accept thread, end the
+ * handshakes in progress (their reads stop at once; a session start-up
+ * under way finishes within its 10 s budget) and wait for their threads,
+ * free the context (NULL accepted).
  * Domains already handed to the application stay open.
  * kvmi_close - after fork(), in the child: close the listening socket
  * only (the threads belong to the parent).

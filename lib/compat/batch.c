@@ -94,22 +94,32 @@ static int add(struct kvmi1_batch *b, bool is_reply, unsigned int seq,
 	return 0;
 }
 
-/* encode into a scratch buffer (seq 0; patched at commit) and add */
+/* encode in the host's dialect into a scratch buffer (seq 0; patched
+ * at commit) and add to the struct kvmi1_batch @b */
 #define ADD(err, b, ENC, ...)                                                  \
 	do {                                                                   \
 		uint8_t m_[KVMI_ENCODE_MAX];                                   \
-		int n_ = ENC(m_, sizeof(m_), 0, __VA_ARGS__);                  \
+		int n_ = ENC##_d(kvmi1__dialect((b)->d), m_, sizeof(m_), 0,   \
+				 __VA_ARGS__);                                 \
 		(err) = n_ < 0 ? n_ : add((b), false, 0, m_, (size_t)n_);      \
 	} while (0)
+
+/* kvmi-v7 reads PAUSE_VCPU's wait flag from the vCPU header and closes
+ * the connection for an index >= 256 (KVMI-V7.md 5.4): refused here */
+static int pause_vcpu_ok(struct kvmi1_dom *d, unsigned int vcpu)
+{
+	return kvmi1__is_v7(d) && vcpu > UINT8_MAX ? -EINVAL : 0;
+}
 
 KVMI_EXPORT int kvmi_queue_registers(void *batch, unsigned short vcpu,
 				     const struct kvm_regs *regs)
 {
+	struct kvmi1_batch *b = batch;
 	int err;
 
-	if (!batch)
+	if (!b)
 		return kvmi1__ret(-EINVAL);
-	ADD(err, batch, kvmi_encode_set_registers, vcpu, regs);
+	ADD(err, b, kvmi_encode_set_registers, vcpu, regs);
 	return kvmi1__ret(err);
 }
 
@@ -134,7 +144,7 @@ KVMI_EXPORT int kvmi_queue_page_access(void *batch, unsigned long long int *gpa,
 
 	if (!b || (count && (!gpa || !access)))
 		return kvmi1__ret(-EINVAL);
-	if (view && !b->d->ext)
+	if (view && !kvmi1__is_v7(b->d))
 		return kvmi1__ret(-EOPNOTSUPP);
 	for (size_t done = 0; !err && done < count;) {
 		size_t n = kvmi1__access_chunk(e, gpa, access, done, count);
@@ -151,11 +161,14 @@ KVMI_EXPORT int kvmi_queue_page_access(void *batch, unsigned long long int *gpa,
 
 KVMI_EXPORT int kvmi_queue_pause_vcpu(void *batch, unsigned short vcpu)
 {
+	struct kvmi1_batch *b = batch;
 	int err;
 
-	if (!batch)
+	if (!b)
 		return kvmi1__ret(-EINVAL);
-	ADD(err, batch, kvmi_encode_pause_vcpu, vcpu, 0);
+	err = pause_vcpu_ok(b->d, vcpu);
+	if (!err)
+		ADD(err, b, kvmi_encode_pause_vcpu, vcpu, 0);
 	return kvmi1__ret(err);
 }
 
@@ -169,7 +182,7 @@ KVMI_EXPORT int kvmi_queue_spp_access(void *batch, __u64 *gpa, __u32 *bitmap,
 
 	if (!b || (count && (!gpa || !bitmap)))
 		return kvmi1__ret(-EINVAL);
-	if (view && !b->d->ext)
+	if (view && !kvmi1__is_v7(b->d))
 		return kvmi1__ret(-EOPNOTSUPP);
 	for (size_t done = 0; !err && done < count;) {
 		size_t n = kvmi1__bitmap_chunk(e, gpa, bitmap, done, count);
@@ -197,7 +210,8 @@ static int send_cmd(struct kvmi1_dom *d, uint8_t *msg, size_t len,
 static int bracket(struct kvmi1_dom *d, int enable, struct kvmi1_wait *w)
 {
 	uint8_t m[32];
-	int n = kvmi_encode_control_cmd_response(m, sizeof(m), 0, enable, 1);
+	int n = kvmi_encode_control_cmd_response_d(kvmi1__dialect(d), m,
+						   sizeof(m), 0, enable, 1, 0);
 
 	return n < 0 ? n : send_cmd(d, m, (size_t)n, w);
 }
@@ -275,7 +289,7 @@ KVMI_EXPORT int kvmi_pause_all_vcpus(void *dom, unsigned int count)
 		return kvmi1__ret(-EINVAL);
 	if (!count)
 		return 0;
-	if (count > UINT16_MAX + 1u)
+	if (count > UINT16_MAX + 1u || pause_vcpu_ok(dom, count - 1))
 		return kvmi1__ret(-EINVAL);
 	for (unsigned int v = 0; !err && v < count; v++)
 		ADD(err, &b, kvmi_encode_pause_vcpu, (uint16_t)v, 1);

@@ -1,11 +1,14 @@
 /*
  * libkvmi - lib/compat/commands.c: the 1.x command calls of <libkvmi.h>
  * (capabilities, event control, vCPU state, memory, EPT views, gfn
- * allocation): each encodes its message with the codec under the
- * domain's lock, so its sequence number comes from the domain's session,
- * and waits for the reply with kvmi1__cmd_locked.  Extension-only calls
- * fail with EOPNOTSUPP on a v6 host (kvmi1__need_ext); reads, writes and
- * page-access lists are split to the protocol's per-message limits.
+ * allocation): each encodes its message with the codec's encoder for
+ * the connected host's dialect (kvmi_encode_*_d) under the domain's lock,
+ * so its sequence number comes from the domain's session, and waits for
+ * the reply with kvmi1__cmd_locked.  Calls the dialect has no message for
+ * (kvmi-v7 ones on v6, v7-2023 ones on v7-2021) fail with EOPNOTSUPP
+ * without a round trip; reads, writes and page-access lists are split to
+ * the protocol's per-message limits.  What the unhook safety net must
+ * undo (single-step, EPT views, gfns) is noted with kvmi1__net_hook.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,37 +22,31 @@
 	if (!d)                                                                \
 	return kvmi1__ret(-EINVAL)
 
-/* run one command whose message ENC(buf, cap, seq, ...) builds */
+/* run one command whose message ENC_d(dialect, buf, cap, seq, ...)
+ * builds in the connected host's dialect (an encoder's -EOPNOTSUPP: the
+ * dialect has no such message, nothing is sent) */
 #define RUN(err, out, cap, lenp, ENC, ...)                                     \
 	do {                                                                   \
 		pthread_mutex_lock(&d->lock);                                  \
-		(err) = kvmi1__cmd_locked(d, d->msg,                           \
-					  ENC(d->msg, sizeof(d->msg),          \
-					      kvmi_session_next_seq(d->s),     \
-					      __VA_ARGS__),                    \
-					  (out), (cap), (lenp));               \
+		(err) = kvmi1__cmd_locked(                                     \
+		    d, d->msg,                                                 \
+		    ENC##_d(kvmi1__dialect(d), d->msg, sizeof(d->msg),         \
+			    kvmi_session_next_seq(d->s), __VA_ARGS__),         \
+		    (out), (cap), (lenp));                                     \
 		pthread_mutex_unlock(&d->lock);                                \
 	} while (0)
 
-/* kvmi_encode_command_raw with the sequence number where RUN puts it */
-static int encode_ext(void *buf, size_t cap, uint32_t seq, uint16_t id,
-		      int has_vcpu, uint16_t vcpu, const void *body, size_t len)
-{
-	return kvmi_encode_command_raw(buf, cap, id, seq, has_vcpu, vcpu, body,
-				       len);
-}
-
-/* an extension command: @has_vcpu/@vcpu, @body of @len bytes */
-static int ext(struct kvmi1_dom *d, uint16_t id, int has_vcpu, uint16_t vcpu,
-	       const void *body, size_t len, void *out, size_t cap)
-{
-	int err = kvmi1__need_ext(d);
-
-	if (!err)
-		RUN(err, out, cap, NULL, encode_ext, id, has_vcpu, vcpu, body,
-		    len);
-	return err;
-}
+/* the same for a message without arguments */
+#define RUN0(err, out, cap, lenp, ENC)                                         \
+	do {                                                                   \
+		pthread_mutex_lock(&d->lock);                                  \
+		(err) = kvmi1__cmd_locked(                                     \
+		    d, d->msg,                                                 \
+		    ENC##_d(kvmi1__dialect(d), d->msg, sizeof(d->msg),         \
+			    kvmi_session_next_seq(d->s)),                      \
+		    (out), (cap), (lenp));                                     \
+		pthread_mutex_unlock(&d->lock);                                \
+	} while (0)
 
 KVMI_EXPORT int kvmi_check_command(void *dom, int id)
 {
@@ -128,28 +125,19 @@ KVMI_EXPORT int kvmi_control_msr(void *dom, unsigned short vcpu,
 KVMI_EXPORT int kvmi_control_singlestep(void *dom, unsigned short vcpu,
 					bool enable)
 {
-	uint8_t body[8] = {enable};
+	int err;
 
 	DOM(dom);
-	return kvmi1__ret(ext(d, KVMI_EXT_VCPU_CONTROL_SINGLESTEP, 1, vcpu,
-			      body, sizeof(body), NULL, 0));
+	/* remembered before it is sent (turning it off twice is harmless) */
+	if (enable)
+		kvmi1__net_hook(d, KVMI1_HOOK_SINGLESTEP, vcpu, 0, true);
+	RUN(err, NULL, 0, NULL, kvmi_encode_control_singlestep, vcpu, enable);
+	if (!err && !enable)
+		kvmi1__net_hook(d, KVMI1_HOOK_SINGLESTEP, vcpu, 0, false);
+	return kvmi1__ret(err);
 }
 
 /* ---- vCPU and VM state ---- */
-
-/* a VM command without arguments (@enc builds it) */
-static int vm_cmd(struct kvmi1_dom *d, int (*enc)(void *, size_t, uint32_t),
-		  void *out, size_t cap)
-{
-	int err;
-
-	pthread_mutex_lock(&d->lock);
-	err = kvmi1__cmd_locked(
-	    d, d->msg, enc(d->msg, sizeof(d->msg), kvmi_session_next_seq(d->s)),
-	    out, cap, NULL);
-	pthread_mutex_unlock(&d->lock);
-	return err;
-}
 
 KVMI_EXPORT int kvmi_get_vcpu_count(void *dom, unsigned int *count)
 {
@@ -157,7 +145,7 @@ KVMI_EXPORT int kvmi_get_vcpu_count(void *dom, unsigned int *count)
 	int err;
 
 	DOM(dom);
-	err = vm_cmd(d, kvmi_encode_get_guest_info, &r, sizeof(r));
+	RUN0(err, &r, sizeof(r), NULL, kvmi_encode_get_guest_info);
 	if (!err && count)
 		*count = r.vcpu_count;
 	return kvmi1__ret(err);
@@ -252,13 +240,11 @@ KVMI_EXPORT int kvmi_set_registers(void *dom, unsigned short vcpu,
 KVMI_EXPORT int kvmi_get_xcr(void *dom, unsigned short vcpu, __u8 xcr,
 			     __u64 *value)
 {
-	uint8_t body[8] = {xcr};
 	__u64 v = 0;
 	int err;
 
 	DOM(dom);
-	err = ext(d, KVMI_EXT_VCPU_GET_XCR, 1, vcpu, body, sizeof(body), &v,
-		  sizeof(v));
+	RUN(err, &v, sizeof(v), NULL, kvmi_encode_get_xcr, vcpu, xcr);
 	if (!err && value)
 		*value = v;
 	return kvmi1__ret(err);
@@ -282,11 +268,13 @@ KVMI_EXPORT int kvmi_get_xsave(void *dom, unsigned short vcpu, void *buffer,
 KVMI_EXPORT int kvmi_set_xsave(void *dom, unsigned short vcpu,
 			       const void *buffer, size_t size)
 {
+	int err;
+
 	DOM(dom);
 	if (!buffer || size > sizeof(struct kvm_xsave))
 		return kvmi1__ret(-EINVAL);
-	return kvmi1__ret(
-	    ext(d, KVMI_EXT_VCPU_SET_XSAVE, 1, vcpu, buffer, size, NULL, 0));
+	RUN(err, NULL, 0, NULL, kvmi_encode_set_xsave, vcpu, buffer, size);
+	return kvmi1__ret(err);
 }
 
 /* the exceptions that push an error code (#DF, #TS, #NP, #SS, #GP, #PF,
@@ -317,9 +305,10 @@ KVMI_EXPORT int kvmi_inject_exception(void *dom, unsigned short vcpu,
 	int err;
 
 	DOM(dom);
-	/* an extended host decides from the vector itself: byte 1 is 0 */
+	/* v6 takes has_error; a kvmi-v7 host decides from the vector itself
+	 * (the dialect's encoder leaves that byte 0) */
 	RUN(err, NULL, 0, NULL, kvmi_encode_inject_exception, vcpu, vector,
-	    d->ext ? 0 : has_error_code(vector), error, gva);
+	    has_error_code(vector), error, gva);
 	return kvmi1__ret(err);
 }
 
@@ -330,8 +319,7 @@ KVMI_EXPORT int kvmi_translate_gva(void *dom, unsigned short vcpu, __u64 gva,
 	int err;
 
 	DOM(dom);
-	err = ext(d, KVMI_EXT_VCPU_TRANSLATE_GVA, 1, vcpu, &gva, sizeof(gva),
-		  &out, sizeof(out));
+	RUN(err, &out, sizeof(out), NULL, kvmi_encode_translate_gva, vcpu, gva);
 	if (!err && gpa)
 		*gpa = out;
 	return kvmi1__ret(err);
@@ -449,7 +437,7 @@ KVMI_EXPORT int kvmi_set_page_access(void *dom, unsigned long long int *gpa,
 		return 0;
 	if (!gpa || !access)
 		return kvmi1__ret(-EINVAL);
-	if (view && !d->ext)
+	if (view && !kvmi1__is_v7(d))
 		return kvmi1__ret(-EOPNOTSUPP);
 	for (size_t done = 0; !err && done < count;) {
 		size_t n = kvmi1__access_chunk(e, gpa, access, done, count);
@@ -504,7 +492,7 @@ KVMI_EXPORT int kvmi_get_maximum_gfn(void *dom, unsigned long long *gfn)
 	int err;
 
 	DOM(dom);
-	err = vm_cmd(d, kvmi_encode_get_max_gfn, &r, sizeof(r));
+	RUN0(err, &r, sizeof(r), NULL, kvmi_encode_get_max_gfn);
 	if (!err && gfn)
 		*gfn = r.gfn;
 	return kvmi1__ret(err);
@@ -516,8 +504,8 @@ KVMI_EXPORT int kvmi_get_next_available_gfn(void *dom, unsigned long long *gfn)
 	int err;
 
 	DOM(dom);
-	err = ext(d, KVMI_EXT_GET_NEXT_AVAILABLE_GFN, 0, 0, NULL, 0, &out,
-		  sizeof(out));
+	RUN0(err, &out, sizeof(out), NULL,
+	     kvmi_encode_get_next_available_gfn);
 	if (!err && gfn)
 		*gfn = out;
 	return kvmi1__ret(err);
@@ -554,28 +542,34 @@ KVMI_EXPORT bool kvmi_remote_mapping_v2(void)
 KVMI_EXPORT int kvmi_set_ve_info_page(void *dom, unsigned short vcpu,
 				      unsigned long long int gpa)
 {
-	uint64_t body[2] = {gpa, 0};
+	int err;
 
 	DOM(dom);
-	return kvmi1__ret(ext(d, KVMI_EXT_SET_VE_INFO_PAGE, 1, vcpu, body,
-			      sizeof(body), NULL, 0));
+	RUN(err, NULL, 0, NULL, kvmi_encode_set_ve_info, vcpu, gpa, 0);
+	return kvmi1__ret(err);
 }
 
 KVMI_EXPORT int kvmi_disable_ve(void *dom, unsigned short vcpu)
 {
+	int err;
+
 	DOM(dom);
-	return kvmi1__ret(
-	    ext(d, KVMI_EXT_DISABLE_VE, 1, vcpu, NULL, 0, NULL, 0));
+	RUN(err, NULL, 0, NULL, kvmi_encode_disable_ve, vcpu);
+	return kvmi1__ret(err);
 }
 
 KVMI_EXPORT int kvmi_switch_ept_view(void *dom, unsigned short vcpu,
 				     unsigned short view)
 {
-	uint16_t body[4] = {view};
+	int err;
 
 	DOM(dom);
-	return kvmi1__ret(ext(d, KVMI_EXT_SWITCH_EPT_VIEW, 1, vcpu, body,
-			      sizeof(body), NULL, 0));
+	if (view)
+		kvmi1__net_hook(d, KVMI1_HOOK_VIEW, vcpu, view, true);
+	RUN(err, NULL, 0, NULL, kvmi_encode_set_ept_view, vcpu, view);
+	if (!err && !view)
+		kvmi1__net_hook(d, KVMI1_HOOK_VIEW, vcpu, 0, false);
+	return kvmi1__ret(err);
 }
 
 KVMI_EXPORT int kvmi_get_ept_view(void *dom, unsigned short vcpu,
@@ -585,7 +579,7 @@ KVMI_EXPORT int kvmi_get_ept_view(void *dom, unsigned short vcpu,
 	int err;
 
 	DOM(dom);
-	err = ext(d, KVMI_EXT_GET_EPT_VIEW, 1, vcpu, NULL, 0, r, sizeof(r));
+	RUN(err, r, sizeof(r), NULL, kvmi_encode_get_ept_view, vcpu);
 	if (!err && view)
 		*view = r[0];
 	return kvmi1__ret(err);
@@ -594,13 +588,16 @@ KVMI_EXPORT int kvmi_get_ept_view(void *dom, unsigned short vcpu,
 KVMI_EXPORT int kvmi_control_ept_view(void *dom, unsigned short vcpu,
 				      unsigned short view, bool visible)
 {
-	uint8_t body[8] = {0};
+	int err;
 
 	DOM(dom);
-	memcpy(body, &view, sizeof(view));
-	body[2] = visible;
-	return kvmi1__ret(ext(d, KVMI_EXT_CONTROL_EPT_VIEW, 1, vcpu, body,
-			      sizeof(body), NULL, 0));
+	if (visible)
+		kvmi1__net_hook(d, KVMI1_HOOK_VISIBLE, vcpu, view, true);
+	RUN(err, NULL, 0, NULL, kvmi_encode_control_ept_view, vcpu, view,
+	    visible);
+	if (!err && !visible)
+		kvmi1__net_hook(d, KVMI1_HOOK_VISIBLE, vcpu, view, false);
+	return kvmi1__ret(err);
 }
 
 KVMI_EXPORT int kvmi_create_ept_view(void *dom, unsigned short *view)
@@ -609,7 +606,10 @@ KVMI_EXPORT int kvmi_create_ept_view(void *dom, unsigned short *view)
 	int err;
 
 	DOM(dom);
-	err = ext(d, KVMI_EXT_CREATE_EPT_VIEW, 0, 0, NULL, 0, r, sizeof(r));
+	RUN0(err, r, sizeof(r), NULL, kvmi_encode_create_ept_view);
+	/* known only from the reply (the host destroys it at unhook too) */
+	if (!err)
+		kvmi1__net_hook(d, KVMI1_HOOK_CREATED, 0, r[0], true);
 	if (!err && view)
 		*view = r[0];
 	return kvmi1__ret(err);
@@ -617,36 +617,48 @@ KVMI_EXPORT int kvmi_create_ept_view(void *dom, unsigned short *view)
 
 KVMI_EXPORT int kvmi_destroy_ept_view(void *dom, unsigned short view)
 {
-	uint16_t body[4] = {view};
+	int err;
 
 	DOM(dom);
-	return kvmi1__ret(ext(d, KVMI_EXT_DESTROY_EPT_VIEW, 0, 0, body,
-			      sizeof(body), NULL, 0));
+	RUN(err, NULL, 0, NULL, kvmi_encode_destroy_ept_view, view);
+	if (!err)
+		kvmi1__net_hook(d, KVMI1_HOOK_CREATED, 0, view, false);
+	return kvmi1__ret(err);
 }
 
 KVMI_EXPORT int kvmi_change_gfn(void *dom, unsigned short vcpu,
 				unsigned short view, __u64 old_gfn,
 				__u64 new_gfn)
 {
-	uint64_t body[3] = {view, old_gfn, new_gfn};
+	int err;
 
 	DOM(dom);
-	return kvmi1__ret(ext(d, KVMI_EXT_VCPU_CHANGE_GFN, 1, vcpu, body,
-			      sizeof(body), NULL, 0));
+	RUN(err, NULL, 0, NULL, kvmi_encode_change_gfn, vcpu, view, old_gfn,
+	    new_gfn);
+	return kvmi1__ret(err);
 }
 
 KVMI_EXPORT int kvmi_alloc_gfn(void *dom, __u64 gfn)
 {
+	int err;
+
 	DOM(dom);
-	return kvmi1__ret(
-	    ext(d, KVMI_EXT_VCPU_ALLOC_GFN, 1, 0, &gfn, sizeof(gfn), NULL, 0));
+	kvmi1__net_hook(d, KVMI1_HOOK_GFN, 0, gfn, true);
+	RUN(err, NULL, 0, NULL, kvmi_encode_alloc_gfn, 0, gfn);
+	if (err) /* not the tool's: the net must not free it */
+		kvmi1__net_hook(d, KVMI1_HOOK_GFN, 0, gfn, false);
+	return kvmi1__ret(err);
 }
 
 KVMI_EXPORT int kvmi_free_gfn(void *dom, __u64 gfn)
 {
+	int err;
+
 	DOM(dom);
-	return kvmi1__ret(
-	    ext(d, KVMI_EXT_VCPU_FREE_GFN, 1, 0, &gfn, sizeof(gfn), NULL, 0));
+	RUN(err, NULL, 0, NULL, kvmi_encode_free_gfn, 0, gfn);
+	if (!err)
+		kvmi1__net_hook(d, KVMI1_HOOK_GFN, 0, gfn, false);
+	return kvmi1__ret(err);
 }
 
 /* declared by the 1.x header, implemented nowhere: no message exists */

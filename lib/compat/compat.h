@@ -32,6 +32,10 @@ struct kvmi1_ctx {
 	kvmi_new_guest_cb accept_cb;
 	kvmi_handshake_cb hsk_cb;
 	void *cb_ctx;
+	pthread_mutex_t cb_lock; /* the callbacks run one at a time */
+	pthread_mutex_t lock;	 /* n_conns */
+	pthread_cond_t idle;	 /* n_conns reached 0 */
+	unsigned int n_conns;	 /* handshake threads running */
 };
 
 /* what the unhook safety net restores (safety.c) */
@@ -42,6 +46,19 @@ struct kvmi1_byte {
 struct kvmi1_page {
 	uint64_t gpa;
 	unsigned short view;
+};
+/* kvmi-v7 state the tool turned on (kvmi1__net_hook) */
+enum kvmi1_hook_kind {
+	KVMI1_HOOK_SINGLESTEP = 1, /* vcpu stepping (value 0) */
+	KVMI1_HOOK_VIEW,	   /* vcpu switched to view @value (!= 0) */
+	KVMI1_HOOK_VISIBLE,	   /* view @value visible to vcpu's VMFUNC */
+	KVMI1_HOOK_CREATED,	   /* view @value created (vcpu 0) */
+	KVMI1_HOOK_GFN,		   /* gfn @value allocated (vcpu 0) */
+};
+struct kvmi1_hook {
+	uint8_t kind;
+	uint16_t vcpu;
+	uint64_t value;
 };
 
 struct kvmi1_dom {
@@ -72,6 +89,8 @@ struct kvmi1_dom {
 	size_t n_bytes, cap_bytes;
 	struct kvmi1_page *pages;
 	size_t n_pages, cap_pages;
+	struct kvmi1_hook *hooks;
+	size_t n_hooks, cap_hooks;
 };
 
 /* -1 with errno = -@err when @err < 0 (KVMI_E_* mapped), else @err */
@@ -107,8 +126,17 @@ int kvmi1__cmd(struct kvmi1_dom *d, const void *msg, int msg_len, void *out,
 	       size_t cap, size_t *len);
 int kvmi1__cmd_locked(struct kvmi1_dom *d, const void *msg, int msg_len,
 		      void *out, size_t cap, size_t *len);
-/* -EOPNOTSUPP when the host speaks no extension (v6), else 0 */
-int kvmi1__need_ext(struct kvmi1_dom *d);
+/* the dialect the domain's host speaks (known once the domain exists) */
+static inline enum kvmi_dialect kvmi1__dialect(const struct kvmi1_dom *d)
+{
+	return kvmi_session_dialect(d->s);
+}
+/* the host speaks kvmi-v7 (either generation): EPT views, single-step */
+static inline bool kvmi1__is_v7(const struct kvmi1_dom *d)
+{
+	return kvmi1__dialect(d) == KVMI_DIALECT_V7 ||
+	       kvmi1__dialect(d) == KVMI_DIALECT_V7_2023;
+}
 
 /* entries done..count of a 1.x page-access (write-bitmap) list, at most
  * one message's worth, into @e; returns how many */
@@ -147,8 +175,10 @@ int kvmi1__reply_locked(struct kvmi1_dom *d, unsigned int seq, const void *data,
  * KVMI_SAFETY_NET=0.  kvmi1__net_needs_read: writing @buf at @gpa plants
  * an INT3 whose original byte is not known yet.  kvmi1__net_wrote: @buf
  * was written over @orig (NULL: not read).  kvmi1__net_access: the tool
- * set these page accesses.  kvmi1__net_run_locked: restore, answer the
- * open events, shut the connection down.
+ * set these page accesses.  kvmi1__net_hook: the tool turned kvmi-v7
+ * state @kind on (@on) or off (see enum kvmi1_hook_kind); takes the lock.
+ * kvmi1__net_run_locked: restore, answer the open events, shut the
+ * connection down.
  */
 bool kvmi1__net_wanted(void);
 bool kvmi1__net_needs_read(struct kvmi1_dom *d, uint64_t gpa,
@@ -158,6 +188,8 @@ void kvmi1__net_wrote(struct kvmi1_dom *d, uint64_t gpa, const uint8_t *buf,
 void kvmi1__net_access(struct kvmi1_dom *d, const unsigned long long *gpa,
 		       const unsigned char *access, size_t count,
 		       unsigned short view);
+void kvmi1__net_hook(struct kvmi1_dom *d, enum kvmi1_hook_kind kind,
+		     uint16_t vcpu, uint64_t value, bool on);
 void kvmi1__net_run_locked(struct kvmi1_dom *d);
 
 #endif

@@ -272,13 +272,6 @@ int kvmi1__cmd(struct kvmi1_dom *d, const void *msg, int msg_len, void *out,
 	return err;
 }
 
-int kvmi1__need_ext(struct kvmi1_dom *d)
-{
-	if (!d)
-		return -EINVAL;
-	return d->ext ? 0 : -EOPNOTSUPP;
-}
-
 /* ---- life ---- */
 
 static void on_ready(struct kvmi_session *s, void *user)
@@ -295,9 +288,10 @@ static void enable_net(struct kvmi1_dom *d)
 	pthread_mutex_lock(&d->lock);
 	err = kvmi1__cmd_locked(
 	    d, d->msg,
-	    kvmi_encode_control_vm_events(d->msg, sizeof(d->msg),
-					  kvmi_session_next_seq(d->s),
-					  KVMI_EVENT_UNHOOK, 1),
+	    kvmi_encode_control_vm_events_d(kvmi1__dialect(d), d->msg,
+					    sizeof(d->msg),
+					    kvmi_session_next_seq(d->s),
+					    KVMI_EVENT_UNHOOK, 1),
 	    NULL, 0, NULL);
 	pthread_mutex_unlock(&d->lock);
 	d->net = err == 0;
@@ -318,10 +312,7 @@ int kvmi1__dom_new(int fd, const struct kvmi_qemu2introspector *qemu,
 	    .log = on_session_log,
 	};
 	struct kvmi1_dom *d = calloc(1, sizeof(*d));
-	uint8_t msg[64];
-	uint8_t ver[sizeof(struct kvmi_get_version_reply) +
-		    sizeof(struct kvmi_features)];
-	size_t len = 0;
+	struct kvmi_host_features f;
 	uint64_t end;
 	int err;
 
@@ -347,14 +338,6 @@ int kvmi1__dom_new(int fd, const struct kvmi_qemu2introspector *qemu,
 		err = now >= end ? -ETIMEDOUT
 				 : kvmi1__pump_locked(d, (int)(end - now));
 	}
-	/* the host's own version reply says whether it speaks the extension
-	 * (16 bytes: + struct kvmi_features) or v6 (8) */
-	if (!err)
-		err = kvmi1__cmd_locked(
-		    d, msg,
-		    kvmi_encode_get_version(msg, sizeof(msg),
-					    kvmi_session_next_seq(d->s)),
-		    ver, sizeof(ver), &len);
 	pthread_mutex_unlock(&d->lock);
 	if (err) {
 		kvmi1__log(KVMI_LOG_LEVEL_ERROR, "%s: start-up failed: %s",
@@ -362,15 +345,17 @@ int kvmi1__dom_new(int fd, const struct kvmi_qemu2introspector *qemu,
 		kvmi1__dom_free(d);
 		return err;
 	}
-	memcpy(&d->version, ver, sizeof(d->version));
+	/* the session's start-up asked GET_VERSION and told the dialect
+	 * (v6: 8 bytes; kvmi-v7: 16, with the feature block) */
+	d->version = kvmi_session_version(d->s);
+	kvmi_session_features(d->s, &f);
+	d->ext = kvmi1__is_v7(d) && f.present;
+	d->features.spp = f.spp;
+	d->features.vmfunc = f.vmfunc;
+	d->features.eptp = f.eptp;
+	d->features.ve = f.ve;
 	if (kvmi1__net_wanted())
 		enable_net(d);
-	if (len >= sizeof(ver)) {
-		d->ext = true;
-		memcpy(&d->features,
-		       ver + sizeof(struct kvmi_get_version_reply),
-		       sizeof(d->features));
-	}
 	*out = d;
 	return 0;
 }
@@ -389,6 +374,7 @@ void kvmi1__dom_free(struct kvmi1_dom *d)
 	free(d->popped);
 	free(d->bytes);
 	free(d->pages);
+	free(d->hooks);
 	free(d);
 }
 

@@ -140,18 +140,26 @@ static void trap_to_ext(const struct kvmi_event_trap *v6,
 	ext->cr2 = v6->cr2;
 }
 
-/* fill @e (malloc'd, not zeroed) from the session's event @ev */
-static void fill(struct kvmi_dom_event *e, struct kvmi_event_ctx *ev)
+/*
+ * fill @e (malloc'd, not zeroed) from the session's event @ev, which the
+ * host sent in @dialect: a kvmi-v7 host's data (16-byte TRAP, SINGLESTEP
+ * with `failed`, CPUID) already has the 1.x layout and is copied as is,
+ * like its common struct with arch.view; a v6 TRAP is converted.
+ */
+static void fill(struct kvmi_dom_event *e, struct kvmi_event_ctx *ev,
+		 enum kvmi_dialect dialect)
 {
 	const struct kvmi_event *c = kvmi_event_common(ev);
 	const union kvmi_event_data *data = kvmi_event_data(ev);
-	int dsize = kvmi_event_data_size(c->event);
+	int dsize = kvmi_event_data_size_d(dialect, c->event);
 	size_t csize = c->size < sizeof(*c) ? c->size : sizeof(*c);
 
+	if (dsize > (int)sizeof(e->event.cr))
+		dsize = (int)sizeof(e->event.cr);
 	e->next = NULL;
 	e->event.common = *c;
 	memset(&e->event.cr, 0, sizeof(e->event.cr));
-	if (c->event == KVMI_EVENT_TRAP)
+	if (c->event == KVMI_EVENT_TRAP && dialect == KVMI_DIALECT_V6)
 		trap_to_ext(&data->trap, &e->event.trap);
 	else if (dsize > 0)
 		memcpy(&e->event.cr, data, (size_t)dsize);
@@ -204,7 +212,7 @@ KVMI_EXPORT int kvmi_pop_event(void *dom, struct kvmi_dom_event **event)
 		goto out;
 	}
 	if (ev)
-		fill(e, ev);
+		fill(e, ev, kvmi1__dialect(d));
 	else
 		fill_unhook(e);
 	d->unhook_popped |= !ev;
@@ -256,14 +264,15 @@ int kvmi1__reply_locked(struct kvmi1_dom *d, unsigned int seq, const void *data,
 	memcpy(&r, (const uint8_t *)data + sizeof(vh), sizeof(r));
 	tail = (const uint8_t *)data + sizeof(vh) + sizeof(r);
 	tail_len = size - sizeof(vh) - sizeof(r);
-	want = kvmi_event_reply_data_size(kvmi_event_id(ev));
+	want = kvmi_event_reply_data_size_d(kvmi1__dialect(d),
+					    kvmi_event_id(ev));
 	if (vh.vcpu != kvmi_event_vcpu(ev) || r.event != kvmi_event_id(ev) ||
 	    tail_len > (size_t)(want > 0 ? want : 0)) {
 		kvmi1__log(KVMI_LOG_LEVEL_ERROR,
 			   "%s: reply to seq %u (%s, vCPU %u) names vCPU %u, "
 			   "event %u, %zu extra bytes: not sent",
 			   d->qemu.name, seq,
-			   kvmi_event_name(kvmi_event_id(ev)),
+			   kvmi_event_name_d(kvmi1__dialect(d), kvmi_event_id(ev)),
 			   kvmi_event_vcpu(ev), vh.vcpu, r.event, tail_len);
 		push(&d->popped, &d->n_popped, &d->cap_popped, ev);
 		return -EINVAL;
@@ -284,6 +293,16 @@ int kvmi1__reply_locked(struct kvmi1_dom *d, unsigned int seq, const void *data,
 
 		memset(&pf, 0, sizeof(pf));
 		memcpy(&pf, tail, tail_len);
+		if (pf.singlestep && kvmi1__is_v7(d)) {
+			/* padding there: the host would close the socket */
+			kvmi1__log(KVMI_LOG_LEVEL_ERROR,
+				   "%s: PF reply to seq %u asks for singlestep, "
+				   "which kvmi-v7 has no more (use "
+				   "kvmi_control_singlestep): not sent",
+				   d->qemu.name, seq);
+			push(&d->popped, &d->n_popped, &d->cap_popped, ev);
+			return -EINVAL;
+		}
 		err = kvmi_event_reply_pf(ev, r.action, &pf);
 		break;
 	}
@@ -295,7 +314,7 @@ int kvmi1__reply_locked(struct kvmi1_dom *d, unsigned int seq, const void *data,
 		kvmi1__log(KVMI_LOG_LEVEL_ERROR,
 			   "%s: action %u is not valid for %s: not sent",
 			   d->qemu.name, r.action,
-			   kvmi_event_name(kvmi_event_id(ev)));
+			   kvmi_event_name_d(kvmi1__dialect(d), kvmi_event_id(ev)));
 		push(&d->popped, &d->n_popped, &d->cap_popped, ev);
 	}
 	return err;

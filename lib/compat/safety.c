@@ -17,8 +17,13 @@
  * raised meanwhile) and shuts the connection down, all within the
  * session's command timeout.  The tool then sees ENOTCONN.  A tool that
  * enabled UNHOOK gets it as an event (kvmi_pop_event) and unhooks itself.
- * v6 has one EPT view and no single-step control, so there is nothing
- * more to undo.
+ * On a kvmi-v7 host the pages are remembered per EPT view and restored
+ * in each, and the net also undoes what the tool turned on and left on
+ * (kvmi1__net_hook): single-stepping, vCPUs switched to views other than
+ * 0, views made visible to VMFUNC, views created, gfns allocated - in that
+ * order, after the pages, so no restriction outlives its view.  Each step
+ * goes on after another's error (logged).  v6 has one EPT view and no
+ * single-step control, so there is nothing more to undo there.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,6 +37,28 @@ bool kvmi1__net_wanted(void)
 	const char *v = getenv("KVMI_SAFETY_NET");
 
 	return !v || strcmp(v, "0") != 0;
+}
+
+/* room for one more of the @size-byte elements of *@v (@n used of
+ * *@cap): 0, or -ENOMEM (logged with @what, *@v unchanged) */
+static int grow(struct kvmi1_dom *d, void **v, size_t n, size_t *cap,
+		size_t size, const char *what, unsigned long long at)
+{
+	size_t nc = *cap ? *cap * 2 : 64;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*v, nc * size);
+	if (!p) {
+		kvmi1__log(KVMI_LOG_LEVEL_ERROR,
+			   "%s: out of memory: %s 0x%llx will not be undone",
+			   d->qemu.name, what, at);
+		return -ENOMEM;
+	}
+	*v = p;
+	*cap = nc;
+	return 0;
 }
 
 static struct kvmi1_byte *find_byte(struct kvmi1_dom *d, uint64_t gpa)
@@ -68,22 +95,10 @@ void kvmi1__net_wrote(struct kvmi1_dom *d, uint64_t gpa, const uint8_t *buf,
 		}
 		if (b || !orig || orig[i] == 0xcc)
 			continue;
-		if (d->n_bytes == d->cap_bytes) {
-			size_t nc = d->cap_bytes ? d->cap_bytes * 2 : 64;
-			struct kvmi1_byte *p =
-			    realloc(d->bytes, nc * sizeof(*p));
-
-			if (!p) {
-				kvmi1__log(KVMI_LOG_LEVEL_ERROR,
-					   "%s: out of memory: the INT3 at "
-					   "0x%llx will not be restored",
-					   d->qemu.name,
-					   (unsigned long long)(gpa + i));
-				continue;
-			}
-			d->bytes = p;
-			d->cap_bytes = nc;
-		}
+		if (grow(d, (void **)&d->bytes, d->n_bytes, &d->cap_bytes,
+			 sizeof(*d->bytes), "the INT3 at",
+			 (unsigned long long)(gpa + i)))
+			continue;
 		d->bytes[d->n_bytes].gpa = gpa + i;
 		d->bytes[d->n_bytes++].orig = orig[i];
 	}
@@ -110,25 +125,115 @@ void kvmi1__net_access(struct kvmi1_dom *d, const unsigned long long *gpa,
 		}
 		if (j < d->n_pages)
 			continue;
-		if (d->n_pages == d->cap_pages) {
-			size_t nc = d->cap_pages ? d->cap_pages * 2 : 64;
-			struct kvmi1_page *p =
-			    realloc(d->pages, nc * sizeof(*p));
-
-			if (!p) {
-				kvmi1__log(KVMI_LOG_LEVEL_ERROR,
-					   "%s: out of memory: page 0x%llx "
-					   "will not be restored",
-					   d->qemu.name,
-					   (unsigned long long)page);
-				continue;
-			}
-			d->pages = p;
-			d->cap_pages = nc;
-		}
+		if (grow(d, (void **)&d->pages, d->n_pages, &d->cap_pages,
+			 sizeof(*d->pages), "the access of page",
+			 (unsigned long long)page))
+			continue;
 		d->pages[d->n_pages].gpa = page;
 		d->pages[d->n_pages++].view = view;
 	}
+}
+
+/* the record of @kind/@vcpu/@value (the value is no key for a vCPU's
+ * view or single-stepping); NULL if none */
+static struct kvmi1_hook *find_hook(struct kvmi1_dom *d, uint8_t kind,
+				    uint16_t vcpu, uint64_t value)
+{
+	bool per_vcpu = kind == KVMI1_HOOK_SINGLESTEP || kind == KVMI1_HOOK_VIEW;
+
+	for (size_t i = 0; i < d->n_hooks; i++) {
+		struct kvmi1_hook *h = &d->hooks[i];
+
+		if (h->kind == kind && h->vcpu == vcpu &&
+		    (per_vcpu || h->value == value))
+			return h;
+	}
+	return NULL;
+}
+
+void kvmi1__net_hook(struct kvmi1_dom *d, enum kvmi1_hook_kind kind,
+		     uint16_t vcpu, uint64_t value, bool on)
+{
+	struct kvmi1_hook *h;
+
+	if (!d->net)
+		return;
+	pthread_mutex_lock(&d->lock);
+	h = find_hook(d, (uint8_t)kind, vcpu, value);
+	if (!on && h) {
+		*h = d->hooks[--d->n_hooks];
+		/* a destroyed view takes its page restrictions with it */
+		for (size_t i = 0; kind == KVMI1_HOOK_CREATED && i < d->n_pages;)
+			if (d->pages[i].view == value)
+				d->pages[i] = d->pages[--d->n_pages];
+			else
+				i++;
+	} else if (on && h) {
+		h->value = value;
+	} else if (on) {
+		if (grow(d, (void **)&d->hooks, d->n_hooks, &d->cap_hooks,
+			 sizeof(*d->hooks), "the kvmi-v7 setting of",
+			 (unsigned long long)value)) {
+			pthread_mutex_unlock(&d->lock);
+			return;
+		}
+		d->hooks[d->n_hooks++] = (struct kvmi1_hook){
+		    .kind = (uint8_t)kind, .vcpu = vcpu, .value = value};
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* undo one remembered kvmi-v7 setting: 0 or the host's error */
+static int undo_hook(struct kvmi1_dom *d, const struct kvmi1_hook *h)
+{
+	enum kvmi_dialect dl = kvmi1__dialect(d);
+	uint32_t seq = kvmi_session_next_seq(d->s);
+	int n;
+
+	switch (h->kind) {
+	case KVMI1_HOOK_SINGLESTEP:
+		n = kvmi_encode_control_singlestep_d(dl, d->msg, sizeof(d->msg),
+						     seq, h->vcpu, 0);
+		break;
+	case KVMI1_HOOK_VIEW:
+		n = kvmi_encode_set_ept_view_d(dl, d->msg, sizeof(d->msg), seq,
+					       h->vcpu, 0);
+		break;
+	case KVMI1_HOOK_VISIBLE:
+		n = kvmi_encode_control_ept_view_d(dl, d->msg, sizeof(d->msg),
+						   seq, h->vcpu,
+						   (uint16_t)h->value, 0);
+		break;
+	case KVMI1_HOOK_CREATED:
+		n = kvmi_encode_destroy_ept_view_d(dl, d->msg, sizeof(d->msg),
+						   seq, (uint16_t)h->value);
+		break;
+	default:
+		n = kvmi_encode_free_gfn_d(dl, d->msg, sizeof(d->msg), seq, 0,
+					   h->value);
+	}
+	return kvmi1__cmd_locked(d, d->msg, n, NULL, 0, NULL);
+}
+
+/* undo every remembered setting, kind by kind in enum order; the first
+ * error */
+static int restore_hooks(struct kvmi1_dom *d)
+{
+	int first = 0;
+
+	for (uint8_t kind = KVMI1_HOOK_SINGLESTEP; kind <= KVMI1_HOOK_GFN;
+	     kind++)
+		for (size_t i = 0; i < d->n_hooks; i++) {
+			int err;
+
+			if (d->hooks[i].kind != kind)
+				continue;
+			err = undo_hook(d, &d->hooks[i]);
+			if (err && !first)
+				first = err;
+		}
+	d->n_hooks = 0;
+	return first;
 }
 
 /* write every remembered byte back; the first error */
@@ -139,9 +244,10 @@ static int restore_bytes(struct kvmi1_dom *d)
 	for (size_t i = 0; i < d->n_bytes; i++) {
 		int err = kvmi1__cmd_locked(
 		    d, d->msg,
-		    kvmi_encode_write_physical(
-			d->msg, sizeof(d->msg), kvmi_session_next_seq(d->s),
-			d->bytes[i].gpa, &d->bytes[i].orig, 1),
+		    kvmi_encode_write_physical_d(
+			kvmi1__dialect(d), d->msg, sizeof(d->msg),
+			kvmi_session_next_seq(d->s), d->bytes[i].gpa,
+			&d->bytes[i].orig, 1),
 		    NULL, 0, NULL);
 
 		if (err && !first)
@@ -174,9 +280,9 @@ static int restore_pages(struct kvmi1_dom *d)
 		}
 		err = kvmi1__cmd_locked(
 		    d, d->msg,
-		    kvmi_encode_set_page_access(d->msg, sizeof(d->msg),
-						kvmi_session_next_seq(d->s),
-						view, e, n),
+		    kvmi_encode_set_page_access_d(
+			kvmi1__dialect(d), d->msg, sizeof(d->msg),
+			kvmi_session_next_seq(d->s), view, e, n),
 		    NULL, 0, NULL);
 		if (err && !first)
 			first = err;
@@ -209,14 +315,21 @@ void kvmi1__net_run_locked(struct kvmi1_dom *d)
 	d->unhook_net = false;
 	d->in_net = true;
 	kvmi1__log(KVMI_LOG_LEVEL_WARNING,
-		   "%s: UNHOOK: restoring %zu INT3 bytes and %zu pages the "
-		   "tool left, then closing",
-		   d->qemu.name, d->n_bytes, d->n_pages);
+		   "%s: UNHOOK: restoring %zu INT3 bytes, %zu pages and %zu "
+		   "kvmi-v7 settings the tool left, then closing",
+		   d->qemu.name, d->n_bytes, d->n_pages, d->n_hooks);
 	err = restore_bytes(d);
-	if (!err)
-		err = restore_pages(d);
 	if (err)
-		kvmi1__log(KVMI_LOG_LEVEL_ERROR, "%s: UNHOOK: restoring: %s",
+		kvmi1__log(KVMI_LOG_LEVEL_ERROR, "%s: UNHOOK: restoring bytes: %s",
+			   d->qemu.name, kvmi_strerror(err));
+	err = restore_pages(d);
+	if (err)
+		kvmi1__log(KVMI_LOG_LEVEL_ERROR, "%s: UNHOOK: restoring pages: %s",
+			   d->qemu.name, kvmi_strerror(err));
+	err = restore_hooks(d);
+	if (err)
+		kvmi1__log(KVMI_LOG_LEVEL_ERROR,
+			   "%s: UNHOOK: undoing kvmi-v7 settings: %s",
 			   d->qemu.name, kvmi_strerror(err));
 	/* the events still open: popped by the tool, or still queued; then
 	 * once more after a round trip, for those raised meanwhile */

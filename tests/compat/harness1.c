@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,18 @@
 #include "harness1.h"
 
 static struct h1 *current;
+
+const char *h1_dialect(void)
+{
+	const char *d = getenv("KVMI_TEST_DIALECT");
+
+	return d && strcmp(d, "v6") ? d : "";
+}
+
+bool h1_v7(void)
+{
+	return h1_dialect()[0] == 'v' && h1_dialect()[1] == '7';
+}
 
 static int new_guest(void *dom, unsigned char (*uuid)[16], void *ctx)
 {
@@ -44,12 +57,8 @@ static void log_cb(kvmi_log_level level, const char *s, void *ctx)
 		fprintf(stderr, "[libkvmi %d] %s\n", level, s);
 }
 
-static void start(struct h1 *h, const char *const *args, bool closing)
+static void listen_only(struct h1 *h, bool closing)
 {
-	const char *exe = getenv("KVMI_FAKEHOST");
-	const char *argv[64];
-	int n = 0;
-
 	memset(h, 0, sizeof(*h));
 	h->close_previous = closing;
 	current = h;
@@ -62,6 +71,19 @@ static void start(struct h1 *h, const char *const *args, bool closing)
 	kvmi_set_log_cb(log_cb, h);
 	h->ctx = kvmi_init_unix_socket(h->path, new_guest, NULL, h);
 	assert_non_null(h->ctx);
+}
+
+void h1_listen(struct h1 *h)
+{
+	listen_only(h, false);
+}
+
+void h1_run(struct h1 *h, const char *const *args)
+{
+	const char *exe = getenv("KVMI_FAKEHOST");
+	const char *argv[64];
+	int n = 0;
+
 	assert_non_null(exe);
 	argv[n++] = exe;
 	argv[n++] = "--connect";
@@ -70,6 +92,10 @@ static void start(struct h1 *h, const char *const *args, bool closing)
 	argv[n++] = h->report;
 	for (int i = 0; args && args[i]; i++)
 		argv[n++] = args[i];
+	if (h1_dialect()[0]) {
+		argv[n++] = "--dialect";
+		argv[n++] = h1_dialect();
+	}
 	argv[n] = NULL;
 	h->child = fork();
 	assert_true(h->child >= 0);
@@ -81,12 +107,60 @@ static void start(struct h1 *h, const char *const *args, bool closing)
 
 void h1_start(struct h1 *h, const char *const *args)
 {
-	start(h, args, false);
+	listen_only(h, false);
+	h1_run(h, args);
 }
 
 void h1_start_closing(struct h1 *h, const char *const *args)
 {
-	start(h, args, true);
+	listen_only(h, true);
+	h1_run(h, args);
+}
+
+pid_t h1_spawn_stalling(struct h1 *h, const char *mode)
+{
+	const char *exe = getenv("KVMI_FAKEHOST");
+	int pfd[2];
+	char line[512];
+	FILE *err;
+	pid_t pid;
+	bool connected = false;
+
+	assert_non_null(exe);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		close(pfd[1]);
+		execl(exe, exe, "--connect", h->path, "--misbehave", mode,
+		      "--report", "/dev/null", "-v", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	/* -v says "connected to PATH" once connect() returned: the
+	 * connection waits in the listener's queue (or was accepted) */
+	err = fdopen(pfd[0], "r");
+	assert_non_null(err);
+	while (!connected && fgets(line, sizeof(line), err))
+		connected = strstr(line, "connected to") != NULL;
+	/* the pipe stays open (its later log lines must not fail) until
+	 * h1_stop_stalling */
+	h->stall_err = err;
+	assert_true(connected);
+	return pid;
+}
+
+void h1_stop_stalling(struct h1 *h, pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (h->stall_err)
+		fclose(h->stall_err);
+	h->stall_err = NULL;
 }
 
 void h1_wait_guests(struct h1 *h, int n)
@@ -143,6 +217,24 @@ int h1_count(struct h1 *h, const char *needle)
 	for (const char *p = h->text; (p = strstr(p, needle)); p++)
 		n++;
 	return n;
+}
+
+int h1_v7_hooks_left(struct h1 *h)
+{
+	static const char *const keys[] = {
+	    "\"vcpus_off_view0\":", "\"vcpus_with_visible_views\":",
+	    "\"vcpus_singlestepping\":", "\"views_created\":",
+	    "\"gfns_allocated\":"};
+	int sum = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *p = strstr(h->text, keys[i]);
+
+		if (!p)
+			return -1;
+		sum += atoi(p + strlen(keys[i]));
+	}
+	return sum;
 }
 
 void h1_fini(struct h1 *h)

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <libkvmi.h>
@@ -26,14 +27,29 @@ struct h1 {
 	int guests;
 	bool close_previous; /* a new guest closes the previous domain */
 	int log_errors;
+	FILE *stall_err; /* h1_spawn_stalling's fakehost's stderr */
 	char text[16384]; /* the report */
 };
+
+/* the fakehost's dialect, from $KVMI_TEST_DIALECT ("" = v6, its default;
+ * else "v7" or "v7-2023", passed as --dialect); h1_v7: a kvmi-v7 one */
+const char *h1_dialect(void);
+bool h1_v7(void);
 
 /* temp dir, kvmi_init_unix_socket, fakehost with ARGS (NULL-ended);
  * h1_start_closing: as LibVMI, each new guest's callback closes the
  * previous guest's domain with kvmi_domain_close(old, true) */
 void h1_start(struct h1 *h, const char *const *args);
 void h1_start_closing(struct h1 *h, const char *const *args);
+/* h1_start in two steps: the listening context only, then the fakehost
+ * with ARGS (as h1_start) */
+void h1_listen(struct h1 *h);
+void h1_run(struct h1 *h, const char *const *args);
+/* another fakehost against the socket with --misbehave @mode (slowloris,
+ * idle: a handshake that stalls), returned once its connect() returned;
+ * h1_stop_stalling ends it */
+pid_t h1_spawn_stalling(struct h1 *h, const char *mode);
+void h1_stop_stalling(struct h1 *h, pid_t pid);
 /* wait until @n guests were handed over (fails the test after 10 s) */
 void h1_wait_guests(struct h1 *h, int n);
 /* the guest's domain (fails the test after 10 s) */
@@ -42,6 +58,10 @@ void *h1_dom(struct h1 *h);
 const char *h1_finish(struct h1 *h, void *dom);
 /* occurrences of @needle in the report */
 int h1_count(struct h1 *h, const char *needle);
+/* the kvmi-v7 settings the report's hooks_left counts (vCPUs off view 0,
+ * with visible views or single-stepping, views created, gfns allocated):
+ * their sum, -1 when the report has none of those fields */
+int h1_v7_hooks_left(struct h1 *h);
 void h1_fini(struct h1 *h);
 
 /* a 1.x event reply: vcpu header, common reply, event-specific part */

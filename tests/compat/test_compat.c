@@ -7,8 +7,11 @@
  * hook (INT3 planted, restored and RETRY on each hit), the v6 host's
  * answer to extension calls, the socket's mode and close-on-exec,
  * kvmi_close in a forked child, LibVMI's reconnect, and kvmi_wait_event's
- * timeout.  Every guest must come out "clean" in the
- * fakehost's verdict.
+ * timeout; against a kvmi-v7 host also its features, EPT views,
+ * single-step and CPUID events, gfn allocation and the TRAP after each
+ * injection.  Run once per host dialect ($KVMI_TEST_DIALECT: v6, v7,
+ * v7-2023).  Every guest must come out "clean" in the fakehost's
+ * verdict.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -240,7 +243,12 @@ static void test_state_and_memory(void **state)
 	assert_int_equal(
 	    kvmi_get_registers(dom, 1, &regs, &sregs, &msrs.hdr, &mode), 0);
 	assert_true(mode == 2 || mode == 4 || mode == 8);
-	assert_int_equal(kvmi_set_registers(dom, 1, &regs), 0);
+	/* outside an event: v6 drops it, kvmi-v7 refuses it */
+	if (h1_v7()) {
+		assert_int_equal(kvmi_set_registers(dom, 1, &regs), -1);
+		assert_int_equal(errno, EOPNOTSUPP);
+	} else
+		assert_int_equal(kvmi_set_registers(dom, 1, &regs), 0);
 	assert_int_equal(kvmi_get_cpuid(dom, 0, 0, 0, &eax, &ebx, &ecx, &edx),
 			 0);
 	assert_int_equal(kvmi_get_tsc_speed(dom, &tsc), 0);
@@ -270,6 +278,8 @@ static void test_state_and_memory(void **state)
 	/* page access restricted, then restored */
 	assert_int_equal(kvmi_set_page_access(dom, pages, acc, 2, 0), 0);
 	assert_int_equal(kvmi_set_page_access(dom, pages, rwx, 2, 0), 0);
+	if (h1_v7()) /* the kvmi-v7 calls: test_v7_calls */
+		goto out;
 	/* a v6 host has no EPT views: refused without a round trip */
 	assert_int_equal(kvmi_set_page_access(dom, pages, rwx, 2, 1), -1);
 	assert_int_equal(errno, EOPNOTSUPP);
@@ -281,15 +291,223 @@ static void test_state_and_memory(void **state)
 	assert_int_equal(errno, EOPNOTSUPP);
 	assert_int_equal(kvmi_create_ept_view(dom, NULL), -1);
 	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(kvmi_switch_ept_view(dom, 0, 1), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(kvmi_get_ept_view(dom, 0, NULL), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(kvmi_alloc_gfn(dom, gfn + 1), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(kvmi_free_gfn(dom, gfn + 1), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
 	assert_int_equal(kvmi_spp_support(dom, &sup), 0);
 	assert_false(sup);
 	assert_int_equal(kvmi_memory_mapping(dom, true), -1);
 	assert_int_equal(errno, ENODEV);
 
+out:
 	h1_finish(&h, dom);
 	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
 	assert_int_equal(h1_count(&h, "\"bytes_differing\":0"), 1);
 	assert_int_equal(h1_count(&h, "\"pages_restricted\":0"), 1);
+	h1_fini(&h);
+}
+
+/* ---- the kvmi-v7 calls: features, EPT views, single-step, gfns ---- */
+
+/* a view to work in: created on v7-2023, fixed view 1 on v7-2021 (where
+ * creating one is refused without a round trip) */
+static unsigned short v7_view(void *dom)
+{
+	unsigned short view = 0;
+
+	if (strcmp(h1_dialect(), "v7-2023") == 0) {
+		assert_int_equal(kvmi_create_ept_view(dom, &view), 0);
+		assert_true(view > 0);
+		return view;
+	}
+	assert_int_equal(kvmi_create_ept_view(dom, &view), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	return 1;
+}
+
+static void test_v7_calls(void **state)
+{
+	static const char *const args[] = {"--vcpus", "2", "--insn", "read",
+					   "--duration-ms", "60000", NULL};
+	bool y2023 = strcmp(h1_dialect(), "v7-2023") == 0, sup = false;
+	unsigned long long page = 0x5000, gfn = 0;
+	unsigned char ro = KVMI_PAGE_ACCESS_R, rwx = KVMI_PAGE_ACCESS_RWX;
+	unsigned short view, cur = 99;
+	struct kvmi_dom_event *ev;
+	__u64 gpa = 0, xcr0 = 0;
+	struct h1 h;
+	void *dom, *b;
+
+	(void)state;
+	if (!h1_v7())
+		skip(); /* the v6 answers: test_state_and_memory */
+	h1_start(&h, args);
+	dom = h1_dom(&h);
+	/* the feature block of the 16-byte GET_VERSION reply */
+	assert_int_equal(kvmi_eptp_support(dom, &sup), 0);
+	assert_true(sup);
+	assert_int_equal(kvmi_vmfunc_support(dom, &sup), 0);
+	assert_true(sup);
+	assert_int_equal(kvmi_spp_support(dom, &sup), 0);
+	assert_false(sup);
+	assert_int_equal(kvmi_ve_support(dom, &sup), 0);
+	assert_false(sup);
+	assert_int_equal(kvmi_get_xcr(dom, 0, 0, &xcr0), 0);
+	assert_true(xcr0 & 1); /* x87 is always on */
+	assert_int_equal(kvmi_translate_gva(dom, 0, 0x1000, &gpa), 0);
+	/* PAUSE_VCPU for a vCPU >= 256 would make kvmi-v7 close the
+	 * connection: refused before anything is sent */
+	b = kvmi_batch_alloc(dom);
+	assert_non_null(b);
+	assert_int_equal(kvmi_queue_pause_vcpu(b, 256), -1);
+	assert_int_equal(errno, EINVAL);
+	kvmi_batch_free(b);
+	assert_int_equal(kvmi_pause_all_vcpus(dom, 257), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_true(kvmi_domain_is_connected(dom));
+
+	/* a view of its own: page access there, vCPU 0 on it */
+	view = v7_view(dom);
+	assert_int_equal(kvmi_set_page_access(dom, &page, &ro, 1, view), 0);
+	assert_int_equal(kvmi_switch_ept_view(dom, 0, view), 0);
+	assert_int_equal(kvmi_get_ept_view(dom, 0, &cur), 0);
+	assert_int_equal(cur, view);
+	assert_int_equal(kvmi_control_ept_view(dom, 0, view, true), 0);
+
+	/* single-step vCPU 0: SINGLESTEP events carry failed and the view */
+	assert_int_equal(
+	    kvmi_control_events(dom, 0, KVMI_EVENT_SINGLESTEP, 1), 0);
+	assert_int_equal(kvmi_control_singlestep(dom, 0, 1), 0);
+	ev = h1_next_event(dom);
+	assert_int_equal(ev->event.common.event, KVMI_EVENT_SINGLESTEP);
+	assert_int_equal(ev->event.common.vcpu, 0);
+	assert_int_equal(ev->event.common.arch.view, view);
+	assert_true(ev->event.ss.failed <= 1);
+	assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	free(ev);
+	assert_int_equal(kvmi_control_singlestep(dom, 0, 0), 0);
+	assert_int_equal(
+	    kvmi_control_events(dom, 0, KVMI_EVENT_SINGLESTEP, 0), 0);
+	/* a step raised before it was turned off */
+	while (kvmi_wait_event(dom, 0) == 0) {
+		ev = h1_next_event(dom);
+		assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE),
+				 0);
+		free(ev);
+	}
+
+	/* gfn allocation (v7-2023 only) */
+	if (y2023) {
+		assert_int_equal(kvmi_get_next_available_gfn(dom, &gfn), 0);
+		assert_true(gfn > 0);
+		assert_int_equal(kvmi_alloc_gfn(dom, gfn), 0);
+		assert_int_equal(kvmi_free_gfn(dom, gfn), 0);
+	} else {
+		assert_int_equal(kvmi_get_next_available_gfn(dom, &gfn), -1);
+		assert_int_equal(errno, EOPNOTSUPP);
+		assert_int_equal(kvmi_alloc_gfn(dom, 0x12345), -1);
+		assert_int_equal(errno, EOPNOTSUPP);
+	}
+
+	/* undo it all: the guest comes out clean */
+	assert_int_equal(kvmi_control_ept_view(dom, 0, view, false), 0);
+	assert_int_equal(kvmi_switch_ept_view(dom, 0, 0), 0);
+	assert_int_equal(kvmi_set_page_access(dom, &page, &rwx, 1, view), 0);
+	if (y2023)
+		assert_int_equal(kvmi_destroy_ept_view(dom, view), 0);
+	h1_finish(&h, dom);
+	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(h1_count(&h, "\"pages_restricted\":0"), 1);
+	assert_int_equal(h1_v7_hooks_left(&h), 0);
+	h1_fini(&h);
+}
+
+/* kvmi-v7's CPUID event in struct kvmi_dom_event: the union's cpuid and
+ * the raw payload (common part, then the 16 data bytes) */
+static void test_v7_cpuid_event(void **state)
+{
+	static const char *const args[] = {"--vcpus", "1", "--insn", "cpuid",
+					   "--duration-ms", "60000", NULL};
+	struct kvmi_event_cpuid raw;
+	struct kvmi_dom_event *ev;
+	struct h1 h;
+	void *dom;
+
+	(void)state;
+	if (!h1_v7())
+		skip(); /* v6 has no CPUID event */
+	h1_start(&h, args);
+	dom = h1_dom(&h);
+	assert_int_equal(kvmi_control_events(dom, 0, KVMI_EVENT_CPUID, 1), 0);
+	ev = h1_next_event(dom);
+	assert_int_equal(ev->event.common.event, KVMI_EVENT_CPUID);
+	assert_int_equal(ev->event.cpuid.insn_length, 2);
+	memcpy(&raw, ev->buf + sizeof(struct kvmi_event), sizeof(raw));
+	assert_int_equal(raw.function, ev->event.cpuid.function);
+	assert_int_equal(raw.index, ev->event.cpuid.index);
+	assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE), 0);
+	free(ev);
+	assert_int_equal(kvmi_control_events(dom, 0, KVMI_EVENT_CPUID, 0), 0);
+	while (kvmi_wait_event(dom, 0) == 0) {
+		ev = h1_next_event(dom);
+		assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE),
+				 0);
+		free(ev);
+	}
+	h1_finish(&h, dom);
+	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(h1_count(&h, "\"events_unreplied\":0"), 1);
+	h1_fini(&h);
+}
+
+/* a PF event on kvmi-v7 (arch.view of the faulting vCPU); a v6-style
+ * reply asking for singlestep is refused locally (the host would close
+ * the socket) and the event stays open for a good reply */
+static void test_v7_pf_reply(void **state)
+{
+	static const char *const args[] = {
+	    "--vcpus", "1",    "--hot-gpa",	"0x10000", "--hot-count", "0",
+	    "--insn",  "exec", "--duration-ms", "60000",   NULL};
+	unsigned long long page = 0x10000;
+	unsigned char rw = KVMI_PAGE_ACCESS_R | KVMI_PAGE_ACCESS_W,
+		      rwx = KVMI_PAGE_ACCESS_RWX;
+	struct kvmi_dom_event *ev;
+	struct h1_reply r;
+	struct h1 h;
+	void *dom;
+
+	(void)state;
+	if (!h1_v7())
+		skip(); /* v6 takes PF singlestep requests */
+	h1_start(&h, args);
+	dom = h1_dom(&h);
+	assert_int_equal(kvmi_control_events(dom, 0, KVMI_EVENT_PF, 1), 0);
+	assert_int_equal(kvmi_set_page_access(dom, &page, &rw, 1, 0), 0);
+	ev = h1_next_event(dom);
+	assert_int_equal(ev->event.common.event, KVMI_EVENT_PF);
+	assert_int_equal(ev->event.page_fault.gpa, page);
+	assert_int_equal(ev->event.common.arch.view, 0);
+	memset(&r, 0, sizeof(r));
+	r.hdr.vcpu = 0;
+	r.common.event = KVMI_EVENT_PF;
+	r.common.action = KVMI_EVENT_ACTION_RETRY;
+	r.pf.singlestep = 1;
+	assert_int_equal(kvmi_reply_event(dom, ev->seq, &r, sizeof(r)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_true(kvmi_domain_is_connected(dom));
+	/* the page back to rwx, the access retried */
+	assert_int_equal(kvmi_set_page_access(dom, &page, &rwx, 1, 0), 0);
+	assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_RETRY), 0);
+	free(ev);
+	assert_int_equal(kvmi_control_events(dom, 0, KVMI_EVENT_PF, 0), 0);
+	h1_finish(&h, dom);
+	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(h1_count(&h, "\"events_unreplied\":0"), 1);
 	h1_fini(&h);
 }
 
@@ -347,6 +565,19 @@ static void test_pause_and_batch(void **state)
 	assert_int_equal(kvmi_inject_exception(dom, 0, 0x7fff0000, 2, 14), 0);
 	/* every paused vCPU reports, and stays paused until answered */
 	resume(dom, 2);
+	if (h1_v7()) {
+		/* kvmi-v7 reports every injection with a 16-byte TRAP, in
+		 * the 1.x layout, before vCPU 0's next event */
+		ev = h1_next_event(dom);
+		assert_int_equal(ev->event.common.event, KVMI_EVENT_TRAP);
+		assert_int_equal(ev->event.common.vcpu, 0);
+		assert_int_equal(ev->event.trap.vector, 14);
+		assert_int_equal(ev->event.trap.error_code, 2);
+		assert_int_equal(ev->event.common.size, 544);
+		assert_int_equal(h1_reply(dom, ev, KVMI_EVENT_ACTION_CONTINUE),
+				 0);
+		free(ev);
+	}
 
 	/* a batch of commands: page access and a pause, one write */
 	b = kvmi_batch_alloc(dom);
@@ -535,6 +766,9 @@ int main(void)
 	    cmocka_unit_test(test_event_loop_two_threads),
 	    cmocka_unit_test(test_event_loop_wakes_waiter),
 	    cmocka_unit_test(test_state_and_memory),
+	    cmocka_unit_test(test_v7_calls),
+	    cmocka_unit_test(test_v7_cpuid_event),
+	    cmocka_unit_test(test_v7_pf_reply),
 	    cmocka_unit_test(test_pause_and_batch),
 	    cmocka_unit_test(test_breakpoint_hook),
 	    cmocka_unit_test(test_second_guest_closes_first),

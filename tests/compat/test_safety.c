@@ -7,7 +7,12 @@
  * INT3s.  With the net (the default) the guest comes out clean and the
  * socket closes in time; with KVMI_SAFETY_NET=0 (the control) the same
  * tool leaves it dirty.  A tool that enables UNHOOK itself gets the event
- * and unhooks on its own.
+ * and unhooks on its own.  Against a kvmi-v7 host the tool also restricts
+ * a page in another EPT view, moves a vCPU there, makes the view visible,
+ * single-steps a vCPU and (v7-2023) creates the view and allocates a gfn:
+ * the net undoes all of it (the report's hooks_left counts none), and
+ * without it they stay.  Each test runs against the dialect in
+ * $KVMI_TEST_DIALECT.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -92,6 +97,28 @@ static int leave_events_open(void *dom)
 	return bps;
 }
 
+/* the kvmi-v7 settings a tool leaves behind: a page restricted in a view
+ * of its own, vCPU 1 on it, the view visible, vCPU 1 single-stepping
+ * (no SINGLESTEP events asked for), a gfn allocated (v7-2023) */
+static void hook_v7(void *dom)
+{
+	bool y2023 = strcmp(h1_dialect(), "v7-2023") == 0;
+	unsigned long long page = 0x31000, gfn = 0;
+	unsigned char ro = KVMI_PAGE_ACCESS_R;
+	unsigned short view = 1;
+
+	if (y2023)
+		assert_int_equal(kvmi_create_ept_view(dom, &view), 0);
+	assert_int_equal(kvmi_set_page_access(dom, &page, &ro, 1, view), 0);
+	assert_int_equal(kvmi_switch_ept_view(dom, 1, view), 0);
+	assert_int_equal(kvmi_control_ept_view(dom, 1, view, true), 0);
+	assert_int_equal(kvmi_control_singlestep(dom, 1, true), 0);
+	if (y2023) {
+		assert_int_equal(kvmi_get_next_available_gfn(dom, &gfn), 0);
+		assert_int_equal(kvmi_alloc_gfn(dom, gfn), 0);
+	}
+}
+
 /* fakehost up, the guest hooked; @net: the KVMI_SAFETY_NET value (NULL:
  * unset); @own_unhook: the tool enables UNHOOK itself first */
 static void *start_hooked(struct h1 *h, const char *net, bool own_unhook,
@@ -108,6 +135,8 @@ static void *start_hooked(struct h1 *h, const char *net, bool own_unhook,
 	if (own_unhook)
 		assert_int_equal(
 		    kvmi_control_vm_events(dom, KVMI_EVENT_UNHOOK, 1), 0);
+	if (h1_v7() && !own_unhook)
+		hook_v7(dom);
 	hook(dom, orig);
 	return dom;
 }
@@ -131,6 +160,8 @@ static void test_net_restores_and_closes(void **state)
 	assert_int_equal(h1_count(&h, "\"bytes_differing\":0"), 1);
 	assert_int_equal(h1_count(&h, "\"pages_restricted\":0"), 1);
 	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 1);
+	/* every view, single-stepping and gfn undone (v6: no such fields) */
+	assert_int_equal(h1_v7_hooks_left(&h), h1_v7() ? 0 : -1);
 	h1_fini(&h);
 }
 
@@ -148,6 +179,9 @@ static void test_without_net_guest_is_dirty(void **state)
 	assert_int_equal(h1_count(&h, "\"unhook_sent\":false"), 1);
 	assert_int_equal(h1_count(&h, "\"verdict\":\"clean\""), 0);
 	assert_int_equal(h1_count(&h, "\"bytes_differing\":0"), 0);
+	/* the kvmi-v7 settings stay too: the net's check above can fail */
+	if (h1_v7())
+		assert_true(h1_v7_hooks_left(&h) >= 3);
 	h1_fini(&h);
 }
 

@@ -9,7 +9,8 @@ pinned sources (../shared/interop/libkvmi-bitdefender.tar.gz) are built
 in a scratch directory only; without them the test is skipped (77).
 
 Usage: test-hookguest.py --tarball T --cc CC --extra-flags F --inc DIR
-       --gen-inc DIR --libdir DIR --fakehost EXE
+       --gen-inc DIR --libdir DIR --fakehost EXE [--dialect D]
+(--dialect: the fakehost's host dialect, v6 by default, v7 or v7-2023)
 """
 import argparse
 import os
@@ -23,6 +24,7 @@ ap = argparse.ArgumentParser()
 for opt in ('tarball', 'cc', 'extra-flags', 'inc', 'gen-inc', 'libdir',
             'fakehost'):
     ap.add_argument('--' + opt, required=True)
+ap.add_argument('--dialect', default='v6')
 a = ap.parse_args()
 
 if not os.path.exists(a.tarball):
@@ -56,7 +58,8 @@ with tempfile.TemporaryDirectory(prefix='kvmi-interop-') as tmp:
     host = subprocess.run([a.fakehost, '--connect', sock, '--report', report,
                            '--vcpus', '2', '--unhook-after-events', '200',
                            '--unhook-timeout-ms', '5000',
-                           '--duration-ms', '30000'],
+                           '--duration-ms', '30000',
+                           '--dialect', a.dialect],
                           capture_output=True, text=True, timeout=60)
     try:
         out, _ = tool.communicate(timeout=30)

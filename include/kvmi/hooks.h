@@ -48,8 +48,9 @@
  * disabling BREAKPOINT events, so a vCPU already trapped still reaches the
  * tool), answers every event the tool still holds or has queued
  * (BREAKPOINT at our address: RETRY, others: CONTINUE), restores page
- * access, disables intercepts and events, verifies by reading everything
- * back (and re-applies once what did not stick: the host may apply part
+ * access (in every EPT view), disables intercepts and events (and puts
+ * the EPT-view hooks back: see "EPT views" below), verifies by reading
+ * everything back (and re-applies once what did not stick: the host may apply part
  * of a page-access batch and still fail), then closes the channel - with
  * pipelined batches, so thousands of hooks cost a handful of writes.  At
  * the deadline it closes anyway and reports what was left.

@@ -48,8 +48,9 @@
  * disabling BREAKPOINT events, so a vCPU already trapped still reaches the
  * tool), answers every event the tool still holds or has queued
  * (BREAKPOINT at our address: RETRY, others: CONTINUE), restores page
- * access, disables intercepts and events, verifies by reading everything
- * back (and re-applies once what did not stick: the host may apply part
+ * access (in every EPT view), disables intercepts and events (and puts
+ * the EPT-view hooks back: see "EPT views" below), verifies by reading
+ * everything back (and re-applies once what did not stick: the host may apply part
  * of a page-access batch and still fail), then closes the channel - with
  * pipelined batches, so thousands of hooks cost a handful of writes.  At
  * the deadline it closes anyway and reports what was left.
@@ -146,6 +147,108 @@ KVMI_EXPORT int kvmi_hooks_control_event_async(struct kvmi_dom *dom,
 					       uint16_t event_id, int enable,
 					       kvmi_dom_cmd_cb cb, void *ctx);
 
+/*
+ * EPT views (kvmi-v7; KVMI-V7.md sec. 10), tracked so the unhook takes
+ * them back: a tool that uses views through these calls rather than the
+ * raw ones of <kvmi/domain-v7.h> gets them undone by kvmi_dom_unhook in a
+ * safe order - page access restored in every view first, then (vCPU
+ * commands, confirmed) views made invisible, each switched vCPU back on
+ * the view it had before its first switch, #VE disabled, then the
+ * switched vCPUs read back with GET_EPT_VIEW (a vCPU found elsewhere is
+ * switched again once; still elsewhere: KVMI_E_VERIFY and no view is
+ * destroyed), and only then, every vCPU being back, the views created
+ * here destroyed and the gfns allocated here freed.  When the library
+ * closes a domain on its own, the same restores are sent, fire and
+ * forget, the destroys and frees last (unconfirmed: the host's own
+ * unhook destroys views too).
+ *
+ * Every call: 0 or a negative error; -EINVAL for a NULL @dom or @cb;
+ * -ENOTCONN when the connection is closed; -ESHUTDOWN while an unhook
+ * runs; -ENOMEM; -EOPNOTSUPP before anything is sent when the domain's
+ * dialect lacks the command (dialects as in domain-v7.h: "v7" both
+ * kvmi-v7 generations, "2023" KVMI_DIALECT_V7_2023 only; v6 and v12 have
+ * no views); then the host's answer, as domain-v7.h says for the raw
+ * command.  Nothing is remembered unless the host accepted it.  The
+ * asynchronous forms follow domain.h (outputs written before @cb, which
+ * runs once from the loop); the others are synchronous.
+ */
+
+/*
+ * kvmi_page_restrict_view - set the access of the page holding @gpa in
+ * @view to @access (R/W/X), remembering the access that (view, page) had
+ * before the first restriction: the host's default rwx, since kvmi-v7
+ * cannot read it back.  View 0 is kvmi_page_restrict (every dialect);
+ * another view: v7.  -EINVAL for bits beyond R/W/X, a view beyond the
+ * dialect's limit; the host's -EINVAL for a view it does not have.
+ */
+KVMI_EXPORT int kvmi_page_restrict_view(struct kvmi_dom *dom, uint16_t view,
+					uint64_t gpa, uint8_t access);
+KVMI_EXPORT int kvmi_page_restrict_view_async(struct kvmi_dom *dom,
+					      uint16_t view, uint64_t gpa,
+					      uint8_t access, kvmi_dom_cmd_cb cb,
+					      void *ctx);
+
+/*
+ * kvmi_hooks_view_create - a new EPT view into *@view (2023; -EINVAL for
+ * a NULL @view), remembered: the unhook destroys it.
+ * kvmi_hooks_view_destroy - destroy one created so, now (2023; else
+ * -EOPNOTSUPP): -ENOENT
+ * for a view kvmi_hooks_view_create did not make (or already gone),
+ * -EBUSY while a vCPU switched by kvmi_hooks_vcpu_set_view is on it or
+ * it is visible on a vCPU (undo that first).  Its restrictions are
+ * forgotten (the host drops the view's access table).
+ */
+KVMI_EXPORT int kvmi_hooks_view_create(struct kvmi_dom *dom, uint16_t *view);
+KVMI_EXPORT int kvmi_hooks_view_create_async(struct kvmi_dom *dom,
+					     uint16_t *view, kvmi_dom_cmd_cb cb,
+					     void *ctx);
+KVMI_EXPORT int kvmi_hooks_view_destroy(struct kvmi_dom *dom, uint16_t view);
+
+/*
+ * kvmi_hooks_vcpu_set_view - switch @vcpu to @view (v7).  At its first
+ * switch the vCPU's current view is read (GET_EPT_VIEW, in the same
+ * batch, before the switch) and remembered: the unhook puts it back
+ * there.  -EINVAL for a @vcpu the domain does not have.
+ */
+KVMI_EXPORT int kvmi_hooks_vcpu_set_view(struct kvmi_dom *dom, uint16_t vcpu,
+					 uint16_t view);
+KVMI_EXPORT int kvmi_hooks_vcpu_set_view_async(struct kvmi_dom *dom,
+					       uint16_t vcpu, uint16_t view,
+					       kvmi_dom_cmd_cb cb, void *ctx);
+
+/*
+ * kvmi_hooks_view_visible - let the guest on @vcpu reach @view with
+ * VMFUNC (@visible non-zero) or not (v7).  A view made visible is
+ * remembered (until made invisible here): the unhook makes it invisible.
+ */
+KVMI_EXPORT int kvmi_hooks_view_visible(struct kvmi_dom *dom, uint16_t vcpu,
+					uint16_t view, int visible);
+
+/*
+ * kvmi_hooks_ve_enable - give @vcpu its #VE info page at @gpa
+ * (SET_VE_INFO; @trigger_vmexit as kvmi_dom_set_ve_info) (v7); once the
+ * host accepted it the unhook disables #VE on that vCPU.  A host without
+ * #VE answers -EINVAL (check the feature block: kvmi_dom_features) and
+ * nothing is remembered.
+ */
+KVMI_EXPORT int kvmi_hooks_ve_enable(struct kvmi_dom *dom, uint16_t vcpu,
+				     uint64_t gpa, int trigger_vmexit);
+
+/*
+ * kvmi_hooks_gfn_alloc / kvmi_hooks_gfn_free - add a page at @gfn
+ * (kvmi_dom_alloc_gfn; 2023), remembered so the unhook frees it / free
+ * one now (kvmi_dom_free_gfn), forgetting it.
+ */
+KVMI_EXPORT int kvmi_hooks_gfn_alloc(struct kvmi_dom *dom, uint64_t gfn);
+KVMI_EXPORT int kvmi_hooks_gfn_free(struct kvmi_dom *dom, uint64_t gfn);
+
+/*
+ * v12.  The first use of a domain's hooks (any call of this file) sends
+ * VM_CONTROL_CLEANUP(enable=1), not waited for: the host then undoes the
+ * CR/MSR/#BP/descriptor interceptions itself at unhook, should the tool's
+ * own unhook miss some.  A refusal is logged (WARNING).
+ */
+
 /* What an unhook did. */
 struct kvmi_unhook_report {
 	size_t size;		  /* sizeof(struct kvmi_unhook_report) */
@@ -159,6 +262,13 @@ struct kvmi_unhook_report {
 	unsigned int reapplied;	  /* items re-sent after a failed verify */
 	unsigned int writes;	  /* write(2) calls used */
 	uint64_t elapsed_us;	  /* start -> channel closed */
+	/* kvmi-v7 EPT views (0 elsewhere); @pages above counts the pages
+	 * restricted in every view */
+	unsigned int vcpu_views;  /* vCPUs switched by kvmi_hooks_vcpu_set_view */
+	unsigned int vcpu_views_restored; /* read back on their first view */
+	unsigned int view_items_disabled; /* visibility, switch, #VE undone */
+	unsigned int views_destroyed; /* kvmi_hooks_view_create's views */
+	unsigned int gfns_freed;      /* kvmi_hooks_gfn_alloc's gfns */
 };
 
 /*

@@ -130,6 +130,8 @@ struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create)
 		free(hk);
 		hk = NULL;
 	}
+	if (hk)
+		kvmi__views_cleanup(dom, hk); /* v12: the host's safety net */
 	return hk;
 }
 
@@ -158,6 +160,7 @@ static void hooks_free(struct kvmi_dom *dom, void *state)
 	free(hk->pages);
 	free(hk->msrs);
 	free(hk->stepping);
+	kvmi__views_free(&hk->views);
 	free(hk);
 }
 

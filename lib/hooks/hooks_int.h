@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <kvmi/domain-v7.h>
 #include <kvmi/hooks.h>
 
 struct kvmi__bp_site;
@@ -54,6 +55,44 @@ struct kvmi__page {
 	uint8_t cur;
 };
 
+/* one page restricted in an EPT view other than 0 (views.c) */
+struct kvmi__vpage {
+	uint64_t gfn;
+	uint16_t view;
+	uint8_t prev; /* access before the first restriction (rwx: kvmi-v7
+			 cannot read it) */
+	uint8_t cur;
+};
+
+/* a view made visible to VMFUNC on a vCPU */
+struct kvmi__vis {
+	uint16_t vcpu, view;
+};
+
+/* what a vCPU's view state was before we touched it */
+struct kvmi__vcpu_view {
+	int32_t start; /* its view before our first switch, -1: not switched */
+	uint16_t cur;  /* the view we switched it to last */
+	uint8_t ve;    /* we gave it a #VE info page */
+	uint8_t wrong; /* the unhook's read-back found it off @start */
+	struct kvmi_v7_vcpu_get_ept_view_reply got; /* that read-back */
+};
+
+/* the EPT-view hooks (views.c) */
+struct kvmi__views {
+	struct kvmi__vpage *pages;
+	size_t npages, pcap;
+	uint16_t *created; /* views we created and did not destroy */
+	size_t ncreated, ccap;
+	uint64_t *gfns; /* gfns we allocated and did not free */
+	size_t ngfns, gcap;
+	struct kvmi__vis *vis;
+	size_t nvis, vcap;
+	struct kvmi__vcpu_view *vcpus; /* by vCPU index */
+	unsigned int nvcpus;
+	int cleanup; /* v12 VM_CONTROL_CLEANUP(1) sent */
+};
+
 struct kvmi__hooks {
 	struct kvmi__bp_site **table; /* open addressing by gpa */
 	size_t cap, nsites;
@@ -76,6 +115,7 @@ struct kvmi__hooks {
 	uint8_t *stepping; /* per vCPU, @nstepping of them */
 	unsigned int nstepping;
 	uint64_t hits;
+	struct kvmi__views views;
 };
 
 /* a breakpoint disarmed by a hit is written back at the latest this long
@@ -103,5 +143,30 @@ struct kvmi__bp_site *kvmi__site_find(struct kvmi__hooks *hk, uint64_t gpa);
 /* add / remove a site of the table (0 or -ENOMEM) */
 int kvmi__site_put(struct kvmi__hooks *hk, struct kvmi__bp_site *s);
 void kvmi__site_del(struct kvmi__hooks *hk, struct kvmi__bp_site *s);
+
+/* ---- EPT views (views.c) ---- */
+void kvmi__views_free(struct kvmi__views *vw);
+/* v12: enable VM_CONTROL_CLEANUP once (the hooks are first used) */
+void kvmi__views_cleanup(struct kvmi_dom *dom, struct kvmi__hooks *hk);
+/* the unhook's items, queued in its batches (0 or the first error):
+ * restore page access in every view other than 0 (restore step);
+ * visibility off, vCPUs back to their first view, #VE off (disable
+ * step; *@count: items queued); read the switched vCPUs' views back
+ * (verify step); what the read-back found wrong, re-sent (re-apply);
+ * destroy the views we created and free the gfns (last, once every vCPU
+ * is back) */
+size_t kvmi__views_pages(const struct kvmi__hooks *hk);
+int kvmi__views_restore(struct kvmi_pipeline *b, struct kvmi__hooks *hk);
+int kvmi__views_disable(struct kvmi_pipeline *b, struct kvmi__hooks *hk,
+			unsigned int *count);
+int kvmi__views_verify(struct kvmi_pipeline *b, struct kvmi__hooks *hk);
+/* vCPUs found off their first view (*@ok: those back on it) */
+size_t kvmi__views_judge(struct kvmi__hooks *hk, unsigned int *ok);
+unsigned int kvmi__views_switched(const struct kvmi__hooks *hk);
+int kvmi__views_reapply(struct kvmi_pipeline *b, struct kvmi__hooks *hk);
+int kvmi__views_teardown(struct kvmi_pipeline *b, struct kvmi__hooks *hk);
+/* the library closes the domain: queue every view restore, fire and
+ * forget; the number of messages queued */
+unsigned int kvmi__views_closing(struct kvmi_dom *dom, struct kvmi__hooks *hk);
 
 #endif

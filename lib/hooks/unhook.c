@@ -2,7 +2,9 @@
  * libkvmi - unhook.c: take every hook back and close the channel, within
  * a deadline, with pipelined batches sent asynchronously (see
  * include/kvmi/hooks.h for the order and why): restore -> events off ->
- * answer open events -> verify -> re-apply once -> verify -> close.  Each
+ * answer open events -> verify -> re-apply once -> verify -> views
+ * destroyed and gfns freed (kvmi-v7, once every vCPU is back) -> close.
+ * The EPT-view items of each step come from views.c.  Each
  * step is one batch; its completion starts the next, so an unhook never
  * holds the loop and many guests unhook at once.  Also the best-effort
  * restores sent when the library closes a domain on its own.
@@ -32,6 +34,7 @@ enum step {
 	STEP_VERIFY,
 	STEP_REAPPLY,
 	STEP_VERIFY_AGAIN,
+	STEP_TEARDOWN,
 };
 
 struct run {
@@ -48,6 +51,10 @@ struct run {
 	uint8_t *bytes, *access; /* what verify read */
 	uint64_t *gfns;
 	size_t disabled; /* items of the disable batch */
+	unsigned int view_items; /* ... of them EPT-view undoing */
+	size_t vpages;	 /* pages restricted in views other than 0 */
+	bool vpages_ok;	 /* their restore confirmed (see can_read_access) */
+	unsigned int vcpus_back; /* switched vCPUs read back on their view */
 	kvmi_unhook_done_cb cb;
 	void *ctx;
 };
@@ -99,6 +106,11 @@ static int restore(struct run *u, bool only_wrong)
 			continue;
 		err = kvmi_pipeline_set_page_access(b, &e, 1);
 	}
+	/* the other views' pages (before any view is destroyed); a re-apply
+	 * sends the vCPUs found off their view back again */
+	if (err >= 0)
+		err = only_wrong ? kvmi__views_reapply(b, u->hk)
+				 : kvmi__views_restore(b, u->hk);
 	if (err < 0) {
 		kvmi_pipeline_free(b);
 		return err;
@@ -141,11 +153,15 @@ static int disable(struct run *u)
 	if (hk->create_on && err >= 0)
 		err = kvmi_pipeline_control_vm_events(b, KVMI_EVENT_CREATE_VCPU,
 						      0);
+	/* views invisible, vCPUs back on their first view, #VE off: vCPU
+	 * commands, answered before the views go (teardown) */
+	if (err >= 0)
+		err = kvmi__views_disable(b, hk, &u->view_items);
 	if (err < 0) {
 		kvmi_pipeline_free(b);
 		return err;
 	}
-	u->disabled = kvmi_pipeline_count(b);
+	u->disabled = kvmi_pipeline_count(b) - u->view_items;
 	return send_step(u, b);
 }
 
@@ -202,6 +218,8 @@ static int verify(struct run *u)
 	if (err >= 0 && u->npages && can_read_access(u))
 		err = kvmi_pipeline_get_page_access(b, u->gfns, u->access,
 						    u->npages);
+	if (err >= 0)
+		err = kvmi__views_verify(b, u->hk);
 	if (err < 0) {
 		kvmi_pipeline_free(b);
 		return err;
@@ -223,6 +241,9 @@ static size_t judge(struct run *u)
 				u->access[i] == u->hk->pages[i].prev;
 		wrong += !u->page_ok[i];
 	}
+	/* pages in other views: kvmi-v7 only, confirmed like view 0's */
+	u->vpages_ok = true;
+	wrong += kvmi__views_judge(u->hk, &u->vcpus_back);
 	return wrong;
 }
 
@@ -249,6 +270,9 @@ static void finish(struct run *u, int err)
 		u->r.bps_restored += u->byte_ok[i];
 	for (size_t i = 0; i < u->npages; i++)
 		u->r.pages_restored += u->page_ok[i];
+	if (u->vpages_ok)
+		u->r.pages_restored += (unsigned int)u->vpages;
+	u->r.vcpu_views_restored = u->vcpus_back;
 	if (kvmi__dom_usable(dom))
 		answer_events(u);
 	kvmi_dom_close(dom);
@@ -257,10 +281,14 @@ static void finish(struct run *u, int err)
 	u->r.elapsed_us = now_us() - u->t0;
 	kvmi__log(dom->srv, dom, err ? KVMI_LOG_ERROR : KVMI_LOG_INFO,
 		  "unhook: result=%s bps=%u/%u pages=%u/%u intercepts_off=%u "
-		  "events_replied=%u reapplied=%u writes=%u elapsed_us=%llu",
+		  "events_replied=%u reapplied=%u vcpu_views=%u/%u "
+		  "view_items_off=%u views_destroyed=%u gfns_freed=%u "
+		  "writes=%u elapsed_us=%llu",
 		  err ? kvmi_err_name(err) : "ok", u->r.bps_restored, u->r.bps,
 		  u->r.pages_restored, u->r.pages, u->r.intercepts_disabled,
-		  u->r.events_replied, u->r.reapplied, u->r.writes,
+		  u->r.events_replied, u->r.reapplied, u->r.vcpu_views_restored,
+		  u->r.vcpu_views, u->r.view_items_disabled,
+		  u->r.views_destroyed, u->r.gfns_freed, u->r.writes,
 		  (unsigned long long)u->r.elapsed_us);
 	if (u->hk)
 		u->hk->unhook = NULL;
@@ -268,6 +296,28 @@ static void finish(struct run *u, int err)
 		u->cb(dom, &u->r, u->ctx);
 	kvmi_dom_unref(dom);
 	run_free(u);
+}
+
+/* every vCPU is back on its first view: destroy the views we created and
+ * free the gfns we allocated (replies on: their answers confirm it); 1
+ * (done) when there are none */
+static int teardown(struct run *u)
+{
+	struct kvmi_pipeline *b;
+	int err;
+
+	if (!u->hk->views.ncreated && !u->hk->views.ngfns)
+		return 1;
+	err = kvmi_pipeline_new(u->dom, 0, &b);
+	if (err)
+		return err;
+	err = kvmi__views_teardown(b, u->hk);
+	if (err < 0) {
+		kvmi_pipeline_free(b);
+		return err;
+	}
+	u->step = STEP_TEARDOWN;
+	return send_step(u, b);
 }
 
 /* start the step after @u->step; 0, or the error that ends the run */
@@ -284,6 +334,7 @@ static int next(struct run *u)
 		return time_left(u) ? disable(u) : KVMI_E_DEADLINE;
 	case STEP_DISABLE:
 		u->r.intercepts_disabled += (unsigned int)u->disabled;
+		u->r.view_items_disabled += u->view_items;
 		/* 3. every event still open gets its answer; 4. read back */
 		answer_events(u);
 		u->step = STEP_VERIFY;
@@ -291,7 +342,7 @@ static int next(struct run *u)
 	case STEP_VERIFY:
 		wrong = judge(u);
 		if (!wrong)
-			return 1;
+			return time_left(u) ? teardown(u) : KVMI_E_DEADLINE;
 		/* re-apply once what did not stick */
 		u->r.reapplied = (unsigned int)wrong;
 		u->step = STEP_REAPPLY;
@@ -300,7 +351,15 @@ static int next(struct run *u)
 		u->step = STEP_VERIFY_AGAIN;
 		return time_left(u) ? verify(u) : KVMI_E_VERIFY;
 	case STEP_VERIFY_AGAIN:
-		return judge(u) ? KVMI_E_VERIFY : 1;
+		if (judge(u))
+			return KVMI_E_VERIFY; /* no view goes under a vCPU */
+		return time_left(u) ? teardown(u) : KVMI_E_DEADLINE;
+	case STEP_TEARDOWN:
+		u->r.views_destroyed = (unsigned int)u->hk->views.ncreated;
+		u->r.gfns_freed = (unsigned int)u->hk->views.ngfns;
+		u->hk->views.ncreated = 0;
+		u->hk->views.ngfns = 0;
+		return 1;
 	}
 	return -EINVAL;
 }
@@ -372,7 +431,9 @@ static int run_start(struct kvmi_dom *dom, unsigned int deadline_ms,
 				u->sites[u->nsites++] = s;
 		}
 		u->r.bps = (unsigned int)u->nsites;
-		u->r.pages = (unsigned int)u->npages;
+		u->vpages = kvmi__views_pages(u->hk);
+		u->r.pages = (unsigned int)(u->npages + u->vpages);
+		u->r.vcpu_views = kvmi__views_switched(u->hk);
 		/* 1. bytes first (BREAKPOINT events still on), then pages */
 		u->step = STEP_RESTORE;
 		err = time_left(u) ? restore(u, false) : KVMI_E_DEADLINE;
@@ -481,13 +542,14 @@ void kvmi__hooks_drain(struct kvmi_dom *dom, void *state)
  * Queue, without waiting for anything (the domain is closing: no reply
  * will be read), the restore of every armed breakpoint byte and every
  * restricted page (the host turns every event off when the channel
- * closes); the domain flushes them, bounded, before it closes.
+ * closes), single-step off, and every EPT-view hook undone (views.c);
+ * the domain flushes them, bounded, before it closes.
  */
 void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
 {
 	struct kvmi__hooks *hk = state;
 	struct kvmi_session *s = dom->sess;
-	unsigned int bps = 0, pages = 0, events = 0;
+	unsigned int bps = 0, pages = 0, events = 0, stepping = 0, views = 0;
 	uint8_t *where;
 
 	for (size_t i = 0; i < hk->cap; i++) {
@@ -523,12 +585,31 @@ void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
 			pages++;
 		}
 	}
+	/* the vCPUs we left single-stepping, then the EPT views */
+	for (unsigned int v = 0; v < hk->nstepping; v++) {
+		int n;
+
+		if (!hk->stepping[v] ||
+		    kvmi__out_reserve(s, KVMI_ENCODE_MAX, &where))
+			continue;
+		n = kvmi_encode_control_singlestep_d(s->dialect, where,
+						     KVMI_ENCODE_MAX,
+						     kvmi_seq_next(&s->seq),
+						     (uint16_t)v, 0);
+		if (n > 0) {
+			kvmi__out_commit(s, (size_t)n);
+			hk->stepping[v] = 0;
+			stepping++;
+		}
+	}
+	views = kvmi__views_closing(dom, hk);
 	events = answer_open(dom, hk);
 	kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
 		  "closing on the library's own initiative: sent the restore "
-		  "of %u breakpoints and %u pages and the answer to %u open "
+		  "of %u breakpoints and %u pages, single-step off on %u "
+		  "vCPUs, %u EPT-view restores and the answer to %u open "
 		  "events (unconfirmed)",
-		  bps, pages, events);
+		  bps, pages, stepping, views, events);
 }
 
 /* ---- unhook as every domain's KVMI_EVENT_UNHOOK handler ---- */

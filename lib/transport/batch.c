@@ -246,6 +246,12 @@ int kvmi__pipeline_add(struct kvmi_pipeline *b, int len)
 	return add(b, len, NULL, 0, false);
 }
 
+int kvmi__pipeline_add_reply(struct kvmi_pipeline *b, int len, void *out,
+			     size_t cap)
+{
+	return add(b, len, out, cap, true);
+}
+
 KVMI_EXPORT int
 kvmi_pipeline_set_page_access(struct kvmi_pipeline *b,
 			      const struct kvmi_page_access_entry *entries,

@@ -105,6 +105,11 @@ int kvmi__pipeline_send_flagged(struct kvmi_pipeline *b, kvmi_dom_cmd_cb cb,
  * returns its index, or the error */
 int kvmi__pipeline_reserve(struct kvmi_pipeline *b, uint8_t **where);
 int kvmi__pipeline_add(struct kvmi_pipeline *b, int len);
+/* ... the same for a command whose reply carries @cap bytes of data,
+ * copied to @out when the item succeeds (lib/hooks: GET_EPT_VIEW,
+ * CREATE_EPT_VIEW in the hooks' own batches) */
+int kvmi__pipeline_add_reply(struct kvmi_pipeline *b, int len, void *out,
+			     size_t cap);
 /* kvmi_pipeline_set_page_access in EPT view @view (checked by the caller) */
 int kvmi__pipeline_set_page_access_view(
 	struct kvmi_pipeline *b, uint16_t view,

@@ -226,6 +226,18 @@ int h_report_count(struct harness *h, const char *needle)
 	return n;
 }
 
+long h_report_number(struct harness *h, const char *key)
+{
+	char k[64];
+	const char *s;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	s = strstr(h_report(h), k);
+	if (!s)
+		fail_msg("no %s in the report: %s", key, h_report(h));
+	return strtol(s + strlen(k), NULL, 10);
+}
+
 void h_fini(struct harness *h)
 {
 	char cmd[256];

@@ -52,6 +52,9 @@ void h_run(struct harness *h, unsigned int timeout_ms);
 const char *h_report(struct harness *h);
 /* count occurrences of a string in the report */
 int h_report_count(struct harness *h, const char *needle);
+/* the number after "KEY": in the report (one guest); fails the test when
+ * the report has no such key */
+long h_report_number(struct harness *h, const char *key);
 void h_fini(struct harness *h);
 
 /* ---- blocking scripted peer (runs in the child) ---- */

@@ -473,17 +473,7 @@ static int start_script(struct kvmi_dom *dom, void *ctx)
 }
 
 /* the number after "@key": in the fakehost's report (one guest) */
-static long report_number(struct harness *h, const char *key)
-{
-	char k[64];
-	const char *s;
-
-	snprintf(k, sizeof(k), "\"%s\":", key);
-	s = strstr(h_report(h), k);
-	if (!s)
-		fail_msg("no %s in the report: %s", key, h_report(h));
-	return strtol(s + strlen(k), NULL, 10);
-}
+#define report_number h_report_number
 
 static const char *const dialect_arg[KVMI_NUM_DIALECTS] = {"v6", "v7",
 							   "v7-2023", "v12"};

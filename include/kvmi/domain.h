@@ -382,7 +382,10 @@ enum kvmi_pipeline_flags {
 	 * confirmation (and the -EOPNOTSUPP/-EPERM replies it sends even
 	 * then, which become those items' results).  Commands that return
 	 * data cannot be queued (-EINVAL).  An item that failed silently on
-	 * the host still reads 0: verify what matters.
+	 * the host still reads 0: verify what matters.  v6 hosts only: on
+	 * kvmi-v7 (where a failure with replies off is only logged by the
+	 * host) and v12 (no such mode) the batch gets every reply instead,
+	 * with the same results.
 	 */
 	KVMI_PIPELINE_NO_REPLIES = 1 << 0,
 };

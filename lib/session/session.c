@@ -515,12 +515,37 @@ static void event_fill(struct kvmi_event_ctx *ev, const struct kvmi_msg *m,
 	ev->default_ok = false;
 }
 
+/*
+ * kvmi-v7's CMD_ERROR (sent only while replies are off with its flag set,
+ * which the library itself never asks for): the failed command's result.
+ * It is never answered (a reply would go to vCPU 0); one for no command
+ * we wait for is only logged.
+ */
+static int on_cmd_error(struct kvmi_session *s,
+			const struct kvmi_v7_event_cmd_error *ce)
+{
+	struct kvmi__waiter *w = kvmi__waiter_find(s, ce->msg_seq);
+
+	if (!w || w->id != ce->msg_id) {
+		kvmi__sess_log(s, KVMI_LOG_WARNING,
+			       "CMD_ERROR for %s seq=%u (%s) matches no "
+			       "outstanding command",
+			       kvmi_msg_name_d(s->dialect, ce->msg_id),
+			       ce->msg_seq, kvmi_host_error_name(ce->err));
+		return 0;
+	}
+	kvmi__waiter_finish(s, w, ce->err < 0 ? ce->err : -EPROTO);
+	return 0;
+}
+
 static int on_event(struct kvmi_session *s, const struct kvmi_msg *m)
 {
 	const struct kvmi_event *c = m->u.event.common;
 	unsigned int id = (unsigned int)kvmi__event_from_wire(s, c->event);
 	struct kvmi_event_ctx *ev;
 
+	if (id == KVMI_V7_EVENT_CMD_ERROR)
+		return on_cmd_error(s, &m->u.event.data->v7_cmd_error);
 	if (id == KVMI_EVENT_UNHOOK) {
 		ev = &s->unhook_ev;
 		if (ev->state != KVMI__EV_FREE)

@@ -39,6 +39,7 @@ struct fixture {
 	uint8_t h2t[1 << 16];
 	size_t h2t_len;
 	int events;
+	enum kvmi_dialect dialect;
 };
 
 /* the tool's part: answer every event (slot released) */
@@ -52,16 +53,27 @@ static void on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,
 	f->events++;
 }
 
-static void fx_init(struct fixture *f)
+/* a session in dialect @d (v6 is detected, the others forced) */
+static void fx_init_d(struct fixture *f, enum kvmi_dialect d)
 {
 	struct kvmi_session_callbacks cbs = {.event = on_event};
+	struct kvmi_session_config cfg = {
+		.size = sizeof(cfg),
+		.force_dialect = d == KVMI_DIALECT_V6 ? 0 : KVMI_SESSION_DIALECT(d),
+	};
 
 	memset(f, 0, sizeof(*f));
-	assert_int_equal(kvmi_session_new(NULL, &cbs, f, &f->s), 0);
+	f->dialect = d;
+	assert_int_equal(kvmi_session_new(&cfg, &cbs, f, &f->s), 0);
 	/* the recorded streams start after the start-up commands: the tool
 	 * knows the guest's two vCPUs */
 	f->s->vcpu_count = 2;
 	f->s->ready = true;
+}
+
+static void fx_init(struct fixture *f)
+{
+	fx_init_d(f, KVMI_DIALECT_V6);
 }
 
 static void fx_fini(struct fixture *f)
@@ -91,6 +103,7 @@ static void load(struct fixture *f, const char *name)
 	struct kvmi_decoder *tool = kvmi_decoder_new(KVMI_DIR_TOOL_TO_HOST);
 
 	assert_non_null(dir);
+	assert_int_equal(kvmi_decoder_set_dialect(tool, f->dialect), 0);
 	snprintf(path, sizeof(path), "%s/%s.kvmicap", dir, name);
 	assert_int_equal(kvmi_capture_reader_open(path, &r, err, sizeof(err)), 0);
 	while (kvmi_capture_reader_next(r, &rec) == 1) {
@@ -205,6 +218,131 @@ static void test_split_points(void **state)
 	}
 }
 
+/* the end offsets of the host's messages in @f's stream (at most @max) */
+static size_t msg_ends(struct fixture *f, size_t *ends, size_t max)
+{
+	struct kvmi_decoder *d = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
+	size_t pos = 0, n = 0;
+
+	assert_int_equal(kvmi_decoder_set_dialect(d, f->dialect), 0);
+	while (pos < f->h2t_len) {
+		const struct kvmi_msg *m;
+		ssize_t r = kvmi_decoder_feed(d, f->h2t + pos,
+					      f->h2t_len - pos, &m);
+
+		assert_true(r > 0 && m);
+		pos += (size_t)r;
+		assert_true(n < max);
+		ends[n++] = pos;
+	}
+	kvmi_decoder_free(d);
+	return n;
+}
+
+/* feed one message at a time, as a host whose vCPUs wait for their
+ * replies sends them, the one holding byte @split cut there; dispatch
+ * after each piece */
+static int feed_cut(struct fixture *f, const size_t *ends, size_t n,
+		    size_t split)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t cut[3] = {start, ends[i], ends[i]}, k = 2;
+
+		if (split > start && split < ends[i]) {
+			cut[1] = split;
+			k = 3;
+		}
+		for (size_t j = 1; j < k; j++) {
+			ssize_t r = kvmi_session_recv(f->s, f->h2t + cut[j - 1],
+						      cut[j] - cut[j - 1]);
+
+			if (r < 0)
+				return (int)r;
+			kvmi_session_dispatch(f->s);
+		}
+		start = ends[i];
+	}
+	return 0;
+}
+
+/*
+ * 13.5: the kvmi-v7 sessions (tests/data/README) cut at every byte (one
+ * message at a time otherwise: a vCPU's next event follows its reply):
+ * every command answered as recorded - the probe's CHECK_COMMAND 39
+ * refused, CHECK_COMMAND 0xffff -KVM_EINVAL, the unknown id 12 ENOSYS,
+ * SET_PAGE_WRITE_BITMAP -KVM_EPERM (the host bug), the CONTROL_CR sent
+ * with replies off failed through its CMD_ERROR event (never answered),
+ * the rest 0 - and the six vCPU events (BREAKPOINT, TRAP, CPUID, two
+ * SINGLESTEPs, PF) delivered once each.
+ */
+static void v7_split_points(const char *name, enum kvmi_dialect d,
+			    int probe)
+{
+	struct fixture ref;
+	size_t ends[256], n;
+
+	fx_init_d(&ref, d);
+	load(&ref, name);
+	n = msg_ends(&ref, ends, 256);
+	fx_fini(&ref);
+	for (size_t split = 0; split <= ref.h2t_len; split++) {
+		struct fixture f;
+
+		fx_init_d(&f, d);
+		load(&f, name);
+		assert_int_equal(feed_cut(&f, ends, n, split), 0);
+		assert_int_equal(f.events, 6);
+		for (int i = 0; i < f.nw; i++) {
+			int want = 0;
+
+			switch (i + 1) { /* the commands' seq */
+			case 2: want = probe; break;
+			case 4: want = -KVM_EINVAL; break; /* CHECK 0xffff */
+			case 5: want = -ENOSYS; break;
+			case 21: want = -KVM_EPERM; break;
+			case 26: want = -KVM_EINVAL; break;
+			}
+			assert_true(f.c[i].done);
+			if (f.c[i].result != want)
+				fail_msg("%s split %zu: command seq=%d: %d, "
+					 "not %d",
+					 name, split, i + 1, f.c[i].result,
+					 want);
+		}
+		fx_fini(&f);
+	}
+}
+
+static void test_v7_split_points(void **state)
+{
+	(void)state;
+	v7_split_points("v7-session", KVMI_DIALECT_V7, -KVM_EPERM);
+}
+
+/* v12, one byte at a time: its three events before the host refuses the
+ * PF's reply (fatal: KVMI_E_EVENT_REPLY_REJECTED), every command before
+ * it answered as recorded */
+static void test_v12_byte_by_byte(void **state)
+{
+	struct fixture f;
+	int answered = 0;
+
+	(void)state;
+	fx_init_d(&f, KVMI_DIALECT_V12);
+	load(&f, "v12-session");
+	assert_int_equal(feed(&f, 0, 1), KVMI_E_EVENT_REPLY_REJECTED);
+	kvmi_session_dispatch(f.s);
+	assert_int_equal(f.events, 3);
+	for (int i = 0; i < f.nw; i++)
+		answered += f.c[i].done && f.c[i].result != -ENOTCONN;
+	assert_true(answered >= 18); /* through the ENOSYS of seq 18 */
+	assert_int_equal(f.c[2].result, -KVM_ENOENT); /* CHECK_COMMAND 31 */
+	assert_int_equal(f.c[17].result, -ENOSYS); /* id 22 */
+	fx_fini(&f);
+}
+
 static void test_malformed_streams(void **state)
 {
 	static const struct {
@@ -285,6 +423,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_session_byte_by_byte),
 		cmocka_unit_test(test_split_points),
+		cmocka_unit_test(test_v7_split_points),
+		cmocka_unit_test(test_v12_byte_by_byte),
 		cmocka_unit_test(test_malformed_streams),
 		cmocka_unit_test(test_larger_and_smaller_hosts),
 		cmocka_unit_test(test_unexpected_reply_and_double_event),

@@ -280,9 +280,9 @@ kvmi_dom_query_physical_async(struct kvmi_dom *dom, uint64_t gfn,
  * one per 511 entries), the index of the (first) item or a negative error
  * with nothing queued by the call.  The dialect and argument rules above
  * apply at queueing time: -EOPNOTSUPP when the domain's dialect lacks the
- * command, -EINVAL for a bad argument.  None returns data, so all of them
- * may be queued with KVMI_PIPELINE_NO_REPLIES (a host-side failure then
- * reads 0: verify, e.g. with kvmi_dom_get_ept_view).
+ * command, -EINVAL for a bad argument.  These return no data, so they
+ * may be queued with KVMI_PIPELINE_NO_REPLIES (which only v6 hosts
+ * honour: elsewhere every reply comes, see domain.h).
  */
 KVMI_EXPORT int kvmi_pipeline_set_ept_view(struct kvmi_pipeline *b,
 					   uint16_t vcpu, uint16_t view);
@@ -309,6 +309,38 @@ KVMI_EXPORT int kvmi_pipeline_change_gfn(struct kvmi_pipeline *b, uint16_t vcpu,
 					 uint16_t view, uint64_t old_gfn,
 					 uint64_t new_gfn);
 KVMI_EXPORT int kvmi_pipeline_free_gfn(struct kvmi_pipeline *b, uint64_t gfn);
+KVMI_EXPORT int kvmi_pipeline_alloc_gfn(struct kvmi_pipeline *b, uint64_t gfn);
+/* @area (@len bytes, 1..4096) is borrowed until the batch completes */
+KVMI_EXPORT int kvmi_pipeline_set_xsave(struct kvmi_pipeline *b, uint16_t vcpu,
+					const void *area, size_t len);
+KVMI_EXPORT int kvmi_pipeline_control_spp(struct kvmi_pipeline *b, int enable);
+
+/*
+ * The batch forms of the calls that return data: the host's reply struct
+ * (wire-v7.h; @out, borrowed) is written when the batch completes, for an
+ * item that succeeded (kvmi_pipeline_result() == 0); a short reply is the
+ * item's KVMI_E_MSG_SIZE.  They cannot be queued with
+ * KVMI_PIPELINE_NO_REPLIES (-EINVAL); otherwise the rules above.
+ */
+KVMI_EXPORT int
+kvmi_pipeline_create_ept_view(struct kvmi_pipeline *b,
+			      struct kvmi_v7_vm_create_ept_view_reply *out);
+KVMI_EXPORT int
+kvmi_pipeline_get_ept_view(struct kvmi_pipeline *b, uint16_t vcpu,
+			   struct kvmi_v7_vcpu_get_ept_view_reply *out);
+KVMI_EXPORT int
+kvmi_pipeline_translate_gva(struct kvmi_pipeline *b, uint16_t vcpu,
+			    uint64_t gva,
+			    struct kvmi_v7_vcpu_translate_gva_reply *out);
+KVMI_EXPORT int kvmi_pipeline_get_xcr(struct kvmi_pipeline *b, uint16_t vcpu,
+				      uint8_t xcr,
+				      struct kvmi_v7_vcpu_get_xcr_reply *out);
+KVMI_EXPORT int kvmi_pipeline_get_next_available_gfn(
+	struct kvmi_pipeline *b,
+	struct kvmi_v7_vm_get_next_available_gfn_reply *out);
+KVMI_EXPORT int
+kvmi_pipeline_query_physical(struct kvmi_pipeline *b, uint64_t gfn,
+			     struct kvmi_v7_vm_query_physical_reply *out);
 
 #ifdef __cplusplus
 }

@@ -730,6 +730,81 @@ static void test_batches(void **state)
 	check_batches(KVMI_DIALECT_V7);
 }
 
+/* the batch forms that return data: each reply struct as the call's
+ * own synchronous form reads it; refused with replies off */
+static struct {
+	int queued[6], commit, results[6], no_replies[2];
+	uint16_t view_sync, view_of0_sync;
+	uint64_t gpa_sync, xcr_sync, gfn_sync;
+	struct kvmi_v7_vm_create_ept_view_reply cv;
+	struct kvmi_v7_vcpu_get_ept_view_reply gv;
+	struct kvmi_v7_vcpu_translate_gva_reply tg;
+	struct kvmi_v7_vcpu_get_xcr_reply xr;
+	struct kvmi_v7_vm_get_next_available_gfn_reply ng;
+	struct kvmi_v7_vm_query_physical_reply qp, qp_sync;
+	int destroy[2];
+} bd;
+
+static int run_batch_data(struct kvmi_dom *dom, void *ctx)
+{
+	struct harness *h = ctx;
+	struct kvmi_pipeline *b;
+
+	h->new_domains++;
+	kvmi_dom_get_ept_view(dom, 0, &bd.view_of0_sync);
+	kvmi_dom_translate_gva(dom, 1, 0x5123, &bd.gpa_sync);
+	kvmi_dom_get_xcr(dom, 0, 0, &bd.xcr_sync);
+	kvmi_dom_get_next_available_gfn(dom, &bd.gfn_sync);
+	kvmi_dom_query_physical(dom, 5, &bd.qp_sync);
+	assert_int_equal(kvmi_pipeline_new(dom, 0, &b), 0);
+	bd.queued[0] = kvmi_pipeline_create_ept_view(b, &bd.cv);
+	bd.queued[1] = kvmi_pipeline_get_ept_view(b, 0, &bd.gv);
+	bd.queued[2] = kvmi_pipeline_translate_gva(b, 1, 0x5123, &bd.tg);
+	bd.queued[3] = kvmi_pipeline_get_xcr(b, 0, 0, &bd.xr);
+	bd.queued[4] = kvmi_pipeline_get_next_available_gfn(b, &bd.ng);
+	bd.queued[5] = kvmi_pipeline_query_physical(b, 5, &bd.qp);
+	bd.commit = kvmi_pipeline_commit(b);
+	for (size_t i = 0; i < 6; i++)
+		bd.results[i] = kvmi_pipeline_result(b, i);
+	kvmi_pipeline_free(b);
+	assert_int_equal(kvmi_pipeline_new(dom, KVMI_PIPELINE_NO_REPLIES, &b),
+			 0);
+	bd.no_replies[0] = kvmi_pipeline_get_ept_view(b, 0, &bd.gv);
+	bd.no_replies[1] = kvmi_pipeline_query_physical(b, 5, &bd.qp);
+	kvmi_pipeline_free(b);
+	bd.destroy[0] = kvmi_dom_destroy_ept_view(dom, bd.cv.view);
+	kvmi_dom_close(dom);
+	return 0;
+}
+
+static void test_batch_data(void **state)
+{
+	struct harness h;
+
+	(void)state;
+	memset(&bd, 0, sizeof(bd));
+	run_host(&h, KVMI_DIALECT_V7_2023, run_batch_data);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(bd.queued[i], i);
+		assert_int_equal(bd.results[i], 0);
+	}
+	assert_int_equal(bd.commit, 0);
+	assert_true(bd.cv.view >= 1); /* a created view: never view 0 */
+	assert_int_equal(bd.gv.view, bd.view_of0_sync);
+	assert_true(bd.gpa_sync != 0);
+	assert_int_equal(bd.tg.gpa, bd.gpa_sync);
+	assert_int_equal(bd.xr.value, bd.xcr_sync);
+	assert_int_equal(bd.ng.gfn, bd.gfn_sync);
+	assert_memory_equal(&bd.qp, &bd.qp_sync, sizeof(bd.qp));
+	assert_int_equal(bd.no_replies[0], -EINVAL);
+	assert_int_equal(bd.no_replies[1], -EINVAL);
+	assert_int_equal(bd.destroy[0], 0);
+	assert_int_equal(h.log_errors, 0);
+	assert_int_equal(h_report_count(&h, "\"verdict\":\"clean\""), 1);
+	assert_host_state(&h, 0, 0, 0, 0, 0);
+	h_fini(&h);
+}
+
 /* v6 and v12: every kvmi-v7 batch item is refused, nothing queued */
 static int refuse_batch(struct kvmi_dom *dom, void *ctx)
 {
@@ -819,6 +894,7 @@ int main(void)
 	    cmocka_unit_test_prestate(test_script, &v12),
 	    cmocka_unit_test(test_state_reaches_host),
 	    cmocka_unit_test(test_batches),
+	    cmocka_unit_test(test_batch_data),
 	    cmocka_unit_test(test_batches_refused),
 	};
 

@@ -167,6 +167,11 @@ void kvmi__sess_drain_begin(struct kvmi_session *s, uint32_t mark);
 bool kvmi__sess_drain_confirmed(const struct kvmi_session *s);
 bool kvmi__sess_drain_waits(const struct kvmi_session *s);
 
+/* startup.c: speak (and decode) dialect @d from now on; the GET_VERSION
+ * reply as it is read (the dialect of everything after it) */
+void kvmi__sess_use_dialect(struct kvmi_session *s, enum kvmi_dialect d);
+void kvmi__sess_version_seen(struct kvmi_session *s, const struct kvmi_msg *m);
+
 /* output: room for @n more bytes at *@where, then commit what was used */
 int kvmi__out_reserve(struct kvmi_session *s, size_t n, uint8_t **where);
 void kvmi__out_commit(struct kvmi_session *s, size_t n);

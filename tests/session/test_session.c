@@ -271,14 +271,15 @@ static int feed_cut(struct fixture *f, const size_t *ends, size_t n,
  * 13.5: the kvmi-v7 sessions (tests/data/README) cut at every byte (one
  * message at a time otherwise: a vCPU's next event follows its reply):
  * every command answered as recorded - the probe's CHECK_COMMAND 39
- * refused, CHECK_COMMAND 0xffff -KVM_EINVAL, the unknown id 12 ENOSYS,
+ * refused on 2021 and allowed on 2023, CHECK_COMMAND 0xffff -KVM_EINVAL,
+ * the unknown id 12 ENOSYS, 2023's ALLOC_GFN on vCPU 1 -KVM_ETIME,
  * SET_PAGE_WRITE_BITMAP -KVM_EPERM (the host bug), the CONTROL_CR sent
  * with replies off failed through its CMD_ERROR event (never answered),
  * the rest 0 - and the six vCPU events (BREAKPOINT, TRAP, CPUID, two
  * SINGLESTEPs, PF) delivered once each.
  */
 static void v7_split_points(const char *name, enum kvmi_dialect d,
-			    int probe)
+			    int probe, int etime_seq)
 {
 	struct fixture ref;
 	size_t ends[256], n;
@@ -304,6 +305,8 @@ static void v7_split_points(const char *name, enum kvmi_dialect d,
 			case 21: want = -KVM_EPERM; break;
 			case 26: want = -KVM_EINVAL; break;
 			}
+			if (i + 1 == etime_seq)
+				want = -KVM_ETIME; /* ALLOC_GFN on vCPU 1 */
 			assert_true(f.c[i].done);
 			if (f.c[i].result != want)
 				fail_msg("%s split %zu: command seq=%d: %d, "
@@ -318,7 +321,9 @@ static void v7_split_points(const char *name, enum kvmi_dialect d,
 static void test_v7_split_points(void **state)
 {
 	(void)state;
-	v7_split_points("v7-session", KVMI_DIALECT_V7, -KVM_EPERM);
+	v7_split_points("v7-session", KVMI_DIALECT_V7, -KVM_EPERM, 0);
+	/* 2023: the probe allowed, ALLOC_GFN (seq 30) refused on vCPU 1 */
+	v7_split_points("v7-2023-session", KVMI_DIALECT_V7_2023, 0, 30);
 }
 
 /* v12, one byte at a time: its three events before the host refuses the

@@ -301,8 +301,8 @@ bool kvmi__hooks_can_step(struct kvmi_dom *dom)
 {
 	struct kvmi_host_features f;
 
-	return kvmi_dom_dialect(dom) != KVMI_DIALECT_V6 &&
-	       kvmi_dom_features(dom, &f) == 0 && f.singlestep;
+	/* v6 has no feature block: all zero there */
+	return kvmi_dom_features(dom, &f) == 0 && f.singlestep;
 }
 
 static void step_done(struct kvmi_dom *dom, int result, void *ctx)

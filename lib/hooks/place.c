@@ -608,7 +608,8 @@ KVMI_EXPORT int kvmi_page_restrict_async(struct kvmi_dom *dom, uint64_t gpa,
 	/* kvmi-v7 and v12 cannot read a page's access (no GET_PAGE_ACCESS):
 	 * a page we never restricted has the host's default, rwx (what it
 	 * puts back at every unhook and teardown; SET rwx "forgets" it) */
-	read_prev = !r->known && kvmi_dom_dialect(dom) == KVMI_DIALECT_V6;
+	read_prev = !r->known && !kvmi__dialect_lacks(kvmi_dom_dialect(dom),
+						      KVMI_GET_PAGE_ACCESS);
 	if (!r->known && !read_prev)
 		r->prev = KVMI_PAGE_ACCESS_RWX;
 	err = kvmi_pipeline_new(dom, 0, &b);

@@ -165,6 +165,18 @@ static int disable(struct run *u)
 	return send_step(u, b);
 }
 
+/* the answer to an event open while the hooks are taken back: a
+ * BREAKPOINT at one of our (restored) addresses RETRY - the vCPU re-runs
+ * the guest's own instruction -, every other event CONTINUE */
+static uint8_t closing_action(struct kvmi__hooks *hk,
+			      struct kvmi_event_ctx *ev)
+{
+	if (kvmi_event_id(ev) == KVMI_EVENT_BREAKPOINT &&
+	    kvmi__site_find(hk, kvmi_event_data(ev)->breakpoint.gpa))
+		return KVMI_EVENT_ACTION_RETRY;
+	return KVMI_EVENT_ACTION_CONTINUE;
+}
+
 /* answer every event still open: ours (BREAKPOINT at a restored address)
  * RETRY, the rest the default */
 static void answer_events(struct run *u)
@@ -177,13 +189,8 @@ static void answer_events(struct run *u)
 
 		for (size_t i = 0; i < got; i++) {
 			struct kvmi_event_ctx *ev = evs[i];
-			uint8_t action = KVMI_EVENT_ACTION_CONTINUE;
 
-			if (kvmi_event_id(ev) == KVMI_EVENT_BREAKPOINT &&
-			    kvmi__site_find(u->hk,
-					    kvmi_event_data(ev)->breakpoint.gpa))
-				action = KVMI_EVENT_ACTION_RETRY;
-			if (kvmi_event_reply(ev, action) == 0) {
+			if (!kvmi_event_reply(ev, closing_action(u->hk, ev))) {
 				u->r.events_replied++;
 				done++;
 			}
@@ -198,7 +205,8 @@ static void answer_events(struct run *u)
  * one ends the restore step with its error) */
 static bool can_read_access(const struct run *u)
 {
-	return kvmi_dom_dialect(u->dom) == KVMI_DIALECT_V6;
+	return !kvmi__dialect_lacks(kvmi_dom_dialect(u->dom),
+				    KVMI_GET_PAGE_ACCESS);
 }
 
 /* read everything back */
@@ -506,17 +514,13 @@ static unsigned int answer_open(struct kvmi_dom *dom, struct kvmi__hooks *hk)
 
 	for (;;) {
 		struct kvmi_event_ctx *ev;
-		uint8_t action = KVMI_EVENT_ACTION_CONTINUE;
 		int n;
 
 		if (!kvmi_session_open_events(s, &ev, 1) ||
 		    kvmi__out_reserve(s, KVMI_ENCODE_MAX, &where))
 			break;
-		if (ev->common.event == KVMI_EVENT_BREAKPOINT &&
-		    kvmi__site_find(hk, ev->data.breakpoint.gpa))
-			action = KVMI_EVENT_ACTION_RETRY;
-		n = kvmi__event_encode_reply(ev, where, KVMI_ENCODE_MAX, action,
-					     NULL, 0);
+		n = kvmi__event_encode_reply(ev, where, KVMI_ENCODE_MAX,
+					     closing_action(hk, ev), NULL, 0);
 		if (n > 0) {
 			kvmi__out_commit(s, (size_t)n);
 			events++;

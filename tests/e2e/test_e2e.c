@@ -130,13 +130,10 @@ static void test_daemon_sigterm_unhooks_every_guest(void **state)
 	while (hooked < 3 && fgets(line, sizeof(line), f))
 		hooked += strstr(line, "event=hooked") != NULL;
 	assert_int_equal(hooked, 3);
-	kill(dpid, SIGTERM);
-	assert_int_equal(waitpid(dpid, &st, 0), dpid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	daemon_stop(dpid, f); /* SIGTERM: exit 0 */
 	/* the host saw every guest closed clean, without an UNHOOK event */
 	assert_int_equal(waitpid(fpid, &st, 0), fpid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	fclose(f);
 	snprintf(line, sizeof(line), "rm -rf '%s'", dir);
 	assert_int_equal(system(line), 0);
 }

@@ -119,8 +119,11 @@ KVMI_EXPORT int kvmi_dom_set_command_timeout(struct kvmi_dom *dom,
 KVMI_EXPORT int kvmi_dom_capture_start(struct kvmi_dom *dom, const char *path);
 KVMI_EXPORT void kvmi_dom_capture_stop(struct kvmi_dom *dom);
 
-/* kvmi_dom_fd - the connection's socket (-1 when closed); for
- * diagnostics; never read, write or close it. */
+/* kvmi_dom_fd - the connection's socket (-1 once closed - for a domain
+ * the library closes on its own, once it has answered the events the
+ * host raised before the restores, see kvmi_dom_error); for diagnostics
+ * and for watching an adopted domain (own-loop.h); never read, write or
+ * close it. */
 KVMI_EXPORT int kvmi_dom_fd(const struct kvmi_dom *dom);
 
 /*
@@ -219,9 +222,10 @@ KVMI_EXPORT size_t kvmi_dom_held_events(struct kvmi_dom *dom,
  * @cb would get.  While it waits it reads only @dom's socket: events of
  * @dom that arrive meanwhile are queued and dispatched after the calling
  * handler returns, and the loop thread - every other domain of the
- * server - waits too.  Use them in tools with one guest, or for guests
- * whose hosts you trust to answer quickly; kvmi-unhookd, the hooks and
- * the unhook use only the async forms.
+ * server - waits too.  Use them in tools with one guest, for guests whose
+ * hosts you trust to answer quickly, or with a thread and a server per
+ * guest (own-loop.h), where they hold only their own guest; kvmi-unhookd,
+ * the hooks and the unhook use only the async forms.
  */
 typedef void (*kvmi_dom_cmd_cb)(struct kvmi_dom *dom, int result, void *ctx);
 

@@ -14,5 +14,6 @@
 #include <kvmi/domain.h>
 #include <kvmi/domain-v7.h>
 #include <kvmi/hooks.h>
+#include <kvmi/own-loop.h>
 
 #endif /* KVMI_KVMI_H */

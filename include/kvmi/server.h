@@ -13,7 +13,8 @@
  * thread that runs the uv_loop_t given to kvmi_server_new() (the "loop
  * thread"), including from inside callbacks.  Callbacks always run on the
  * loop thread.  There is no global state: two servers on two loops in two
- * threads are independent.
+ * threads are independent.  A server whose domains are all adopted and
+ * driven by the tool (own-loop.h) belongs to the thread that drives them.
  */
 #ifndef KVMI_SERVER_H
 #define KVMI_SERVER_H
@@ -161,9 +162,11 @@ struct kvmi_server_config {
  * strings, uid list and secret are copied too).  Listens nowhere yet.
  * With @loop NULL the server creates and owns a loop of its own: run it
  * with kvmi_server_run(); kvmi_server_free() closes it.
+ * Neither unix_path nor a vsock_port: a server for connections the tool
+ * accepts itself and hands over with kvmi_server_adopt() (own-loop.h);
+ * kvmi_server_start() refuses it.
  * Returns 0 and the server in *@out, -EINVAL (bad config: no new_domain,
- * no listen address - neither unix_path nor a vsock_port -, vsock_port
- * VMADDR_PORT_ANY, a count without its list, size below
+ * vsock_port VMADDR_PORT_ANY, a count without its list, size below
  * KVMI_SERVER_CONFIG_SIZE_V0, bad timeouts) or -ENOMEM.
  */
 KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
@@ -177,7 +180,8 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
  * socket nobody listens on; a live socket gives -EADDRINUSE, anything
  * else (file, directory, link) -EEXIST and is left alone.  The liveness
  * check never blocks: a listener whose backlog is full counts as live
- * (-EADDRINUSE).  Every fd is CLOEXEC.  Returns 0 or a negative errno.
+ * (-EADDRINUSE).  Every fd is CLOEXEC.  Returns 0 or a negative errno
+ * (-EDESTADDRREQ: nothing to listen on is configured).
  *
  * Accepting: when accept() fails for want of descriptors or memory
  * (EMFILE, ENFILE, ENOBUFS, ENOMEM) the server stops watching that listen
@@ -218,6 +222,10 @@ KVMI_EXPORT int kvmi_server_is_idle(const struct kvmi_server *srv);
  * kvmi_server_shutdown() once kvmi_server_is_idle() (or after uv_run
  * returned): freeing earlier shuts down and frees what can be freed, but
  * domains the tool still references stay allocated until released.
+ * Adopted domains still open are closed and driven here until released
+ * (a domain the library was closing on its own finishes its drain: 200
+ * ms at most), their disconnect callbacks running from this call; from
+ * inside one of their callbacks the free completes when it returns.
  */
 KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv);
 

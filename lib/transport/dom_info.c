@@ -71,7 +71,7 @@ KVMI_EXPORT int kvmi_dom_set_command_timeout(struct kvmi_dom *dom,
 
 KVMI_EXPORT int kvmi_dom_fd(const struct kvmi_dom *dom)
 {
-	return kvmi__dom_usable(dom) ? dom->fd : -1;
+	return kvmi__dom_open(dom) ? dom->fd : -1;
 }
 
 KVMI_EXPORT void kvmi_dom_bytes(const struct kvmi_dom *dom, uint64_t *in,

@@ -1,14 +1,18 @@
 /*
- * libkvmi - domain.c: one guest connection on the libuv loop: QEMU's
- * handshake, the session's bytes in and out of the socket, the domain's
- * one timer (handshake timeout, then the session's and the extensions'
- * deadlines), dispatch from the loop, synchronous waits, the closing
- * drain and the close/free lifecycle (the accessors: dom_info.c).
+ * libkvmi - domain.c: one guest connection, whatever loop drives it:
+ * the domain's state (handshake, start-up, ready, draining, closing),
+ * what it wants watched (the socket's readiness, one deadline - the
+ * handshake timeout, then the session's and the extensions' - and a
+ * dispatch for the next iteration), kvmi__dom_process that acts on what
+ * came, dispatch, the closing drain and the close/free lifecycle.
  *
- * The socket is non-blocking and watched with a uv_poll_t; all reads and
- * writes are ours.  Bytes read go into the session (which calls nothing
- * back); what the session has to deliver is dispatched afterwards, from
- * the loop, so no tool code ever runs while input is being parsed.
+ * Nothing here waits or names a loop: a driver (struct kvmi__driver:
+ * uv_binding.c on the server's libuv loop, own_loop.c on the tool's)
+ * watches what the domain wants and calls kvmi__dom_process.  The
+ * socket's bytes: dom_io.c; the accessors: dom_info.c.  Bytes read go
+ * into the session (which calls nothing back); what the session has to
+ * deliver is dispatched afterwards, so no tool code ever runs while input
+ * is being parsed.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,8 +24,6 @@
 #include "alloc.h"
 #include "internal.h"
 
-static void on_poll(uv_poll_t *h, int status, int events);
-static void on_timer(uv_timer_t *t);
 static void dom_dispatch(struct kvmi_dom *dom);
 
 int kvmi__dom_usable(const struct kvmi_dom *dom)
@@ -29,13 +31,28 @@ int kvmi__dom_usable(const struct kvmi_dom *dom)
 	return dom && dom->state < KVMI__DOM_DRAINING;
 }
 
-/* the socket is still ours to read and write: usable, or draining */
-static bool dom_open(const struct kvmi_dom *dom)
+bool kvmi__dom_open(const struct kvmi_dom *dom)
 {
 	return dom && dom->state <= KVMI__DOM_DRAINING;
 }
 
 static void drain_end(struct kvmi_dom *dom, const char *why);
+
+/* tell the driver what the domain wants now; inside kvmi__dom_process
+ * it looks once, when the outermost process returns */
+static void changed(struct kvmi_dom *dom)
+{
+	if (!dom->in_process)
+		dom->drv->update(dom);
+}
+
+static void set_due(struct kvmi_dom *dom, uint64_t due)
+{
+	if (due == dom->due)
+		return;
+	dom->due = due;
+	changed(dom);
+}
 
 /* the time a domain may stay past its output bound (cfg.output_stall_ms,
  * 0: its command timeout) */
@@ -50,13 +67,13 @@ static uint64_t out_stall_ms(const struct kvmi_dom *dom)
  * handle costs two epoll_ctl calls, so only when that changes.  Past the
  * output bound, stop reading: a host that does not read our replies gets
  * no more of them (its vCPUs wait for them anyway) until it does */
-static void update_poll(struct kvmi_dom *dom)
+void kvmi__dom_update_poll(struct kvmi_dom *dom)
 {
 	size_t pending;
-	int ev = UV_READABLE;
+	int ev = POLLIN;
 	bool full;
 
-	if (!dom_open(dom))
+	if (!kvmi__dom_open(dom))
 		return;
 	kvmi_session_output(dom->sess, &pending);
 	full = pending > dom->srv->cfg.output_max;
@@ -72,17 +89,14 @@ static void update_poll(struct kvmi_dom *dom)
 	if (full)
 		ev = 0;
 	if (pending)
-		ev |= UV_WRITABLE;
-	if (ev == dom->poll_events)
+		ev |= POLLOUT;
+	if (ev == dom->want)
 		return;
-	dom->poll_events = ev;
-#ifdef KVMI_TEST_HOOKS
-	dom->poll_restarts++;
-#endif
-	uv_poll_start(&dom->poll, ev, on_poll);
+	dom->want = ev;
+	changed(dom);
 }
 
-/* ---- the one timer ---- */
+/* ---- the one deadline ---- */
 
 static uint64_t next_due(struct kvmi_dom *dom)
 {
@@ -104,27 +118,14 @@ static uint64_t next_due(struct kvmi_dom *dom)
 
 void kvmi__dom_timer_update(struct kvmi_dom *dom)
 {
-	uint64_t due, now;
-
 	if (!kvmi__dom_usable(dom) || dom->state != KVMI__DOM_READY)
 		return; /* the handshake timeout runs until ready */
-	due = next_due(dom);
-	if (due == dom->timer_due)
-		return;
-	dom->timer_due = due;
-	if (due == UINT64_MAX) {
-		uv_timer_stop(&dom->timer);
-		return;
-	}
-	now = kvmi__now_ms();
-	uv_timer_start(&dom->timer, on_timer, due > now ? due - now : 0, 0);
+	set_due(dom, next_due(dom));
 }
 
-static void on_timer(uv_timer_t *t)
+/* the deadline came */
+static void on_due(struct kvmi_dom *dom, uint64_t now)
 {
-	struct kvmi_dom *dom = t->data;
-	uint64_t now = kvmi__now_ms();
-
 	if (dom->state == KVMI__DOM_DRAINING) {
 		drain_end(dom, "deadline");
 		return;
@@ -150,7 +151,7 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	kvmi_dom_ref(dom);
-	dom->timer_due = UINT64_MAX;
+	dom->due = UINT64_MAX; /* recomputed below */
 	if (kvmi_session_expire(dom->sess, now) < 0)
 		kvmi__dom_fail(dom, -ETIMEDOUT);
 	for (struct kvmi__ext *e = dom->exts; e && kvmi__dom_usable(dom);
@@ -199,18 +200,15 @@ KVMI_EXPORT void kvmi_dom_unref(struct kvmi_dom *dom)
 }
 
 /*
- * The last handle of a closed domain is released: close the fd, deliver
- * the failed commands' callbacks, tell the extensions and then the tool
- * (from the loop, never from inside one of its own frames), and drop the
+ * The driver let go of a closed domain: close the fd, deliver the failed
+ * commands' callbacks, tell the extensions and then the tool (from the
+ * loop, never from inside one of its own frames), and drop the
  * connection's reference.
  */
-static void on_handle_closed(uv_handle_t *h)
+void kvmi__dom_released(struct kvmi_dom *dom)
 {
-	struct kvmi_dom *dom = h->data;
 	struct kvmi_server *srv = dom->srv;
 
-	if (--dom->open_handles)
-		return;
 	if (dom->fd >= 0)
 		close(dom->fd);
 	dom->fd = -1;
@@ -271,10 +269,10 @@ static void teardown(struct kvmi_dom *dom, int err)
 		srv->closing_doms++;
 		kvmi__dom_unlink(dom);
 	}
-	uv_poll_stop(&dom->poll);
-	uv_close((uv_handle_t *)&dom->poll, on_handle_closed);
-	uv_close((uv_handle_t *)&dom->timer, on_handle_closed);
-	uv_close((uv_handle_t *)&dom->idle, on_handle_closed);
+	dom->want = 0;
+	dom->run_soon = false;
+	dom->due = UINT64_MAX;
+	dom->drv->release(dom);
 }
 
 KVMI_EXPORT void kvmi_dom_close(struct kvmi_dom *dom)
@@ -305,6 +303,7 @@ static bool stream_lost(int err)
 	case -EPIPE:
 	case -ENOTCONN:
 	case -EBADF:
+	case -EIO:
 		return true;
 	default:
 		return err <= KVMI_E_MSG_TOO_BIG && err >= KVMI_E_DECODER_FAILED;
@@ -331,9 +330,9 @@ static void drain_begin(struct kvmi_dom *dom, uint32_t mark)
 	dom->drain_since = kvmi__now_ms();
 	dom->srv->closing_doms++;
 	kvmi__dom_unlink(dom);
-	uv_idle_stop(&dom->idle);
-	dom->timer_due = UINT64_MAX;
-	uv_timer_start(&dom->timer, on_timer, KVMI__CLOSING_DRAIN_MS, 0);
+	dom->run_soon = false;
+	dom->due = UINT64_MAX;
+	set_due(dom, dom->drain_since + KVMI__CLOSING_DRAIN_MS);
 	kvmi__dom_flush(dom);
 }
 
@@ -420,7 +419,8 @@ static void on_sess_wake(struct kvmi_session *s, void *user)
 	kvmi__dom_output(user);
 }
 
-struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
+struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd,
+			       const struct kvmi__driver *drv)
 {
 	struct kvmi_session_config scfg = {
 		.size = sizeof(scfg),
@@ -439,21 +439,18 @@ struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
 
 	if (!dom)
 		return NULL;
+	dom->srv = srv;
+	dom->fd = fd;
+	dom->drv = drv;
+	dom->due = UINT64_MAX;
 	if (kvmi_session_new(&scfg, &cbs, dom, &dom->sess) < 0 ||
-	    uv_poll_init_socket(srv->loop, &dom->poll, fd) < 0) {
+	    drv->init(dom) < 0) {
 		kvmi_session_free(dom->sess);
 		free(dom);
 		return NULL;
 	}
-	dom->srv = srv;
-	dom->fd = fd;
 	dom->refs = 1;
 	dom->state = KVMI__DOM_HANDSHAKE;
-	dom->timer_due = UINT64_MAX;
-	uv_timer_init(srv->loop, &dom->timer);
-	uv_idle_init(srv->loop, &dom->idle);
-	dom->poll.data = dom->timer.data = dom->idle.data = dom;
-	dom->open_handles = 3;
 	dom->prev = srv->doms_tail;
 	if (srv->doms_tail)
 		srv->doms_tail->next = dom;
@@ -461,160 +458,6 @@ struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd)
 		srv->doms = dom;
 	srv->doms_tail = dom;
 	return dom;
-}
-
-/* ---- writing ---- */
-
-/* write what the socket takes now (never waits: the rest goes when the
- * poll says writable); 0, or the error that failed the domain */
-int kvmi__dom_flush(struct kvmi_dom *dom)
-{
-	int err = 0;
-
-	for (;;) {
-		size_t len;
-		const uint8_t *p = kvmi_session_output(dom->sess, &len);
-		ssize_t n;
-
-		if (!len || !dom_open(dom))
-			break;
-		n = send(dom->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			dom->writes++;
-			dom->bytes_out += (uint64_t)n;
-			if (dom->capture &&
-			    kvmi_capture_writer_add(dom->capture,
-						    KVMI_CAPTURE_DATA,
-						    KVMI_DIR_TOOL_TO_HOST,
-						    UINT64_MAX, p,
-						    (size_t)n) < 0)
-				kvmi_dom_capture_stop(dom);
-			kvmi_session_output_done(dom->sess, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		err = n < 0 ? -errno : -EPIPE;
-		if (err == -EPIPE)
-			err = -ECONNRESET;
-		break;
-	}
-	if (err) {
-		kvmi__dom_fail(dom, err);
-		return err;
-	}
-	update_poll(dom);
-	return 0;
-}
-
-void kvmi__dom_output(struct kvmi_dom *dom)
-{
-	/* inside a tool callback the dispatch that runs it flushes when it
-	 * returns; otherwise send at once */
-	if (kvmi__dom_usable(dom) && dom->depth == 0)
-		kvmi__dom_flush(dom);
-}
-
-/* ---- reading ---- */
-
-/* read what is available (at most @max_reads buffers) into the session;
- * 0, or the error that failed the domain */
-static int read_input(struct kvmi_dom *dom, int max_reads)
-{
-	struct kvmi_server *srv = dom->srv;
-
-	for (int i = 0; i < max_reads && dom_open(dom); i++) {
-		ssize_t n = recv(dom->fd, srv->rbuf, sizeof(srv->rbuf),
-				 MSG_DONTWAIT);
-		ssize_t r;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			int err = n == 0 ? -ECONNRESET : -errno;
-
-			kvmi__dom_fail(dom, err);
-			return err;
-		}
-		dom->bytes_in += (uint64_t)n;
-		if (dom->capture &&
-		    kvmi_capture_writer_add(dom->capture, KVMI_CAPTURE_DATA,
-					    KVMI_DIR_HOST_TO_TOOL, UINT64_MAX,
-					    srv->rbuf, (size_t)n) < 0)
-			kvmi_dom_capture_stop(dom);
-		r = kvmi_session_recv(dom->sess, srv->rbuf, (size_t)n);
-		if (r < 0) {
-			kvmi__dom_fail(dom, (int)r);
-			return (int)r;
-		}
-		if ((size_t)n < sizeof(srv->rbuf))
-			return 0;
-	}
-	return 0;
-}
-
-/* ---- synchronous waits ---- */
-
-void kvmi__sync_cb(struct kvmi_dom *dom, int result, void *ctx)
-{
-	struct kvmi__sync *sc = ctx;
-
-	(void)dom;
-	sc->result = result;
-	sc->done = true;
-}
-
-int kvmi__dom_sync_wait(struct kvmi_dom *dom, struct kvmi__sync *sc)
-{
-	int err = 0;
-
-	kvmi_dom_ref(dom);
-	/* never block on writing alone: a host that stops reading us until
-	 * we read its output would deadlock; write what the socket takes
-	 * and keep reading while the rest waits for POLLOUT */
-	kvmi__dom_flush(dom);
-	for (;;) {
-		struct pollfd p = {.fd = dom->fd, .events = POLLIN};
-		uint64_t now, due;
-		size_t pending;
-		int r;
-
-		kvmi__sess_deliver_sync(dom->sess);
-		if (sc->done || !kvmi__dom_usable(dom))
-			break;
-		now = kvmi__now_ms();
-		if (kvmi_session_expire(dom->sess, now) < 0) {
-			kvmi__dom_fail(dom, -ETIMEDOUT);
-			continue;
-		}
-		due = kvmi_session_next_deadline(dom->sess);
-		kvmi_session_output(dom->sess, &pending);
-		if (pending)
-			p.events |= POLLOUT;
-		r = poll(&p, 1, due == UINT64_MAX ? -1 : (int)(due - now) + 1);
-		if (r < 0 && errno != EINTR) {
-			kvmi__dom_fail(dom, -errno);
-			continue;
-		}
-		if (r <= 0)
-			continue;
-		if (p.revents & POLLOUT)
-			kvmi__dom_flush(dom);
-		if (p.revents & (POLLIN | POLLHUP | POLLERR))
-			read_input(dom, 1);
-	}
-	/* a failed domain finished every command: deliver ours */
-	kvmi__sess_deliver_sync(dom->sess);
-	err = sc->done ? sc->result : -ENOTCONN;
-	if (kvmi_session_has_work(dom->sess) && dom->depth == 0)
-		kvmi__dom_schedule_dispatch(dom);
-	kvmi__dom_timer_update(dom);
-	kvmi_dom_unref(dom);
-	return err;
 }
 
 /* ---- dispatch from the loop ---- */
@@ -643,6 +486,7 @@ static void dom_dispatch(struct kvmi_dom *dom)
 	if (!kvmi__dom_usable(dom) || dom->depth)
 		return;
 	kvmi_dom_ref(dom);
+	dom->run_soon = false; /* the driver sees it with the next change */
 	kvmi_session_dispatch(dom->sess);
 	if (kvmi_session_error(dom->sess))
 		kvmi__dom_fail(dom, kvmi_session_error(dom->sess));
@@ -656,18 +500,12 @@ static void dom_dispatch(struct kvmi_dom *dom)
 	kvmi_dom_unref(dom);
 }
 
-static void on_idle(uv_idle_t *h)
-{
-	struct kvmi_dom *dom = h->data;
-
-	uv_idle_stop(h);
-	dom_dispatch(dom);
-}
-
 void kvmi__dom_schedule_dispatch(struct kvmi_dom *dom)
 {
-	if (kvmi__dom_usable(dom))
-		uv_idle_start(&dom->idle, on_idle);
+	if (!kvmi__dom_usable(dom) || dom->run_soon)
+		return;
+	dom->run_soon = true;
+	changed(dom);
 }
 
 /* ---- start-up: handshake, then GET_VERSION and GET_GUEST_INFO ---- */
@@ -678,7 +516,7 @@ static void on_ready(struct kvmi_session *s, void *user)
 	struct kvmi_server *srv = dom->srv;
 	int err;
 
-	uv_timer_stop(&dom->timer);
+	set_due(dom, UINT64_MAX); /* the handshake timeout is over */
 	dom->state = KVMI__DOM_READY;
 	dom->reported = true;
 	srv->ndoms_ready++;
@@ -708,119 +546,95 @@ void kvmi__dom_start_session(struct kvmi_dom *dom)
 	kvmi__dom_flush(dom);
 }
 
-/* handshake: QEMU's struct; 1 when complete, 0 for more, <0 error */
-static int handshake_read(struct kvmi_dom *dom)
+/* the socket's error after POLLERR (0 when it has none left) */
+static int socket_error(int fd)
 {
-	uint8_t chunk[4096];
+	int so = 0;
+	socklen_t sl = sizeof(so);
 
-	for (;;) {
-		size_t want = kvmi__hs_want(&dom->hs);
-		ssize_t n;
-		int r;
-
-		n = recv(dom->fd, chunk, want < sizeof(chunk) ? want : sizeof(chunk),
-			 MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0)
-			return n == 0 ? -ECONNRESET : -errno;
-		dom->bytes_in += (uint64_t)n;
-		r = kvmi__hs_feed(&dom->hs, chunk, (size_t)n);
-		if (r == KVMI_E_HANDSHAKE_SIZE)
-			kvmi__log(dom->srv, dom, KVMI_LOG_ERROR,
-				  "QEMU handshake struct_size %u is outside "
-				  "%u..%u",
-				  dom->hs.size, KVMI_HANDSHAKE_MIN_QEMU_SIZE,
-				  KVMI_HANDSHAKE_MAX_QEMU_SIZE);
-		if (r)
-			return r;
-	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0)
+		return -errno;
+	return -so;
 }
 
-static int handshake_finish(struct kvmi_dom *dom)
+/* the socket is ready (@revents); true when the input was dispatched */
+static bool dom_io(struct kvmi_dom *dom, int revents)
 {
-	struct kvmi_server *srv = dom->srv;
-	struct kvmi_introspector2qemu reply = {.struct_size = sizeof(reply)};
-	struct kvmi_guest_identity *id = &dom->identity;
-	int err;
+	bool input = revents & (POLLIN | POLLHUP);
 
-	kvmi__hs_identity(&dom->hs, id);
+	if (revents & (POLLERR | POLLNVAL)) {
+		/* a reset with our bytes unread shows as POLLERR: the
+		 * socket's own error says what happened */
+		int err = revents & POLLNVAL ? -EBADF : socket_error(dom->fd);
 
-	if (srv->cfg.handshake) {
-		err = srv->cfg.handshake(srv, id, srv->cfg.ctx);
-		if (err < 0) {
-			kvmi__log(srv, dom, KVMI_LOG_WARNING,
-				  "handshake callback refused the guest (%d)",
-				  err);
-			return KVMI_E_HANDSHAKE_REFUSED;
-		}
+		kvmi__dom_fail(dom, err ? err : -EIO);
+		return false;
 	}
-	memcpy(reply.cookie_hash, srv->cookie, sizeof(reply.cookie_hash));
-	err = kvmi__out_append(dom->sess, &reply, sizeof(reply));
-	if (err)
-		return err;
-	kvmi__log(srv, dom, KVMI_LOG_DEBUG,
-		  "handshake: struct_size %u, start_time %lld", dom->hs.size,
-		  (long long)id->start_time);
-	kvmi__dom_start_session(dom);
-	return 0;
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-	struct kvmi_dom *dom = h->data;
-
-	if (!dom_open(dom))
-		return;
-	kvmi_dom_ref(dom);
-	if (status < 0) {
-		/* libuv reports a socket error (a reset with our bytes
-		 * unread) as UV_EBADF: the socket's own error says what */
-		int so = 0;
-		socklen_t sl = sizeof(so);
-
-		if (getsockopt(dom->fd, SOL_SOCKET, SO_ERROR, &so, &sl) == 0 &&
-		    so)
-			status = -so;
-		kvmi__dom_fail(dom, status);
-		goto out;
-	}
-	if (events & UV_WRITABLE)
+	if (revents & POLLOUT)
 		kvmi__dom_flush(dom);
 	if (dom->state == KVMI__DOM_DRAINING) {
-		if (events & (UV_READABLE | UV_DISCONNECT))
-			read_input(dom, 4);
+		if (input)
+			kvmi__dom_read(dom, 4);
 		drain_step(dom);
-		goto out;
+		return false;
 	}
-	if (!(events & (UV_READABLE | UV_DISCONNECT)) || !kvmi__dom_usable(dom))
-		goto out;
+	if (!input || !kvmi__dom_usable(dom))
+		return false;
 	if (dom->state == KVMI__DOM_HANDSHAKE) {
-		int r = handshake_read(dom);
+		int r = kvmi__dom_handshake_input(dom);
 
-		if (r == 1)
-			r = handshake_finish(dom);
 		if (r < 0)
 			kvmi__dom_fail(dom, r);
-		goto out;
+		return false;
 	}
-	if (read_input(dom, 4) == 0)
+	if (kvmi__dom_read(dom, 4) < 0)
+		return false;
+	dom_dispatch(dom);
+	return true;
+}
+
+int kvmi__dom_process(struct kvmi_dom *dom, int revents)
+{
+	bool dispatched = false;
+	int closed;
+
+	kvmi_dom_ref(dom);
+	dom->in_process++;
+	if (revents && kvmi__dom_open(dom))
+		dispatched = dom_io(dom, revents);
+	if (kvmi__dom_open(dom) && dom->due != UINT64_MAX) {
+		uint64_t now = kvmi__now_ms();
+
+		if (now >= dom->due) {
+			on_due(dom, now);
+			dispatched = true;
+		}
+	}
+	/* a dispatch left for this iteration, unless one just ran: what
+	 * arrived since waits for the next one */
+	if (dom->run_soon && !dispatched)
 		dom_dispatch(dom);
-out:
+	dom->in_process--;
+	closed = dom->state >= KVMI__DOM_CLOSING;
+	changed(dom);
 	kvmi_dom_unref(dom);
+	return closed;
+}
+
+void kvmi__dom_begin(struct kvmi_dom *dom)
+{
+	dom->want = POLLIN;
+	dom->due = kvmi__now_ms() + dom->srv->cfg.handshake_timeout_ms;
+	changed(dom);
 }
 
 /* called by the server for an accepted connection */
 int kvmi__dom_accepted(struct kvmi_server *srv, int fd)
 {
-	struct kvmi_dom *dom = kvmi__dom_new(srv, fd);
+	struct kvmi_dom *dom = kvmi__dom_new(srv, fd, &kvmi__uv_driver);
 
 	if (!dom)
 		return -ENOMEM;
-	uv_timer_start(&dom->timer, on_timer, srv->cfg.handshake_timeout_ms, 0);
-	dom->poll_events = UV_READABLE;
-	uv_poll_start(&dom->poll, UV_READABLE, on_poll);
+	kvmi__dom_begin(dom);
 	return 0;
 }

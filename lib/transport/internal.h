@@ -169,6 +169,28 @@ enum kvmi__dom_state {
 	KVMI__DOM_CLOSED,
 };
 
+/* ---- how a domain is driven (the libuv binding, or the tool's loop) ---- */
+
+/*
+ * The domain itself does no waiting: it says what it wants (@want: the
+ * POLLIN/POLLOUT it needs watched; @due: when kvmi__dom_process must run
+ * for a deadline; @run_soon: a dispatch waits for the next loop
+ * iteration) and a driver calls kvmi__dom_process when one of them comes.
+ * uv_binding.c drives domains on the server's libuv loop; own_loop.c
+ * lets the tool drive an adopted domain from a loop of its own.
+ */
+struct kvmi__driver {
+	/* prepare @dom (0 or a negative errno) */
+	int (*init)(struct kvmi_dom *dom);
+	/* @want, @due or @run_soon changed */
+	void (*update)(struct kvmi_dom *dom);
+	/* the domain is torn down: stop watching it, then (from the loop,
+	 * never inside this call) call kvmi__dom_released */
+	void (*release)(struct kvmi_dom *dom);
+};
+extern const struct kvmi__driver kvmi__uv_driver;
+extern const struct kvmi__driver kvmi__own_driver;
+
 struct kvmi_dom {
 	struct kvmi_server *srv;
 	struct kvmi_dom *next, *prev; /* server's list */
@@ -178,17 +200,30 @@ struct kvmi_dom {
 	bool disconnected;  /* disconnect callback done */
 	int error;	    /* what ended it */
 	int fd;
+	uint64_t drain_since; /* KVMI__DOM_DRAINING: when it began */
+	void *user;
+
+	/* what the driver watches for the domain (see struct kvmi__driver) */
+	const struct kvmi__driver *drv;
+	int want;	    /* POLLIN / POLLOUT */
+	uint64_t due;	    /* CLOCK_MONOTONIC ms; UINT64_MAX: none */
+	bool run_soon;
+	int in_process;	    /* kvmi__dom_process frames running */
+	/* the libuv binding's (uv_binding.c) */
 	uv_poll_t poll;
-	int poll_events; /* what the poll handle watches now (UV_*) */
+	uv_timer_t timer;
+	uv_idle_t idle;
+	int uv_events;	    /* what the poll handle watches now (UV_*) */
+	uint64_t uv_armed;  /* the due the timer runs for (0: none/fired) */
+	int open_handles;
 #ifdef KVMI_TEST_HOOKS
 	unsigned long poll_restarts; /* uv_poll_start calls (tests read it) */
 #endif
-	uv_timer_t timer;   /* handshake timeout, then every deadline */
-	uint64_t timer_due; /* when it fires (UINT64_MAX: stopped) */
-	uv_idle_t idle;	    /* dispatch of queued deliveries */
-	uint64_t drain_since; /* KVMI__DOM_DRAINING: when it began */
-	int open_handles;
-	void *user;
+	/* the tool's loop's (own_loop.c) */
+	void (*watch_cb)(struct kvmi_dom *dom, void *ctx);
+	void *watch_ctx;
+	bool release_pending; /* torn down: released by the next process */
+	struct kvmi_dom *adopt_next; /* srv->adopted */
 
 	/* handshake */
 	struct kvmi_guest_identity identity;
@@ -239,6 +274,8 @@ struct kvmi_server {
 	uint64_t accept_log_ms;
 	unsigned long accept_failures_unlogged;
 	struct kvmi_dom *doms, *doms_tail; /* every connection, oldest first */
+	/* adopted domains (own_loop.c) until released */
+	struct kvmi_dom *adopted;
 	size_t ndoms_ready;
 	struct kvmi_handler *handlers[KVMI__HANDLER_SLOTS];
 	uint8_t rbuf[KVMI__READ_BUF]; /* shared read buffer */
@@ -256,8 +293,22 @@ void kvmi__log(struct kvmi_server *srv, struct kvmi_dom *dom,
 	       enum kvmi_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* server.c: may @fd (a connected socket) become a domain of @srv?  The
+ * uid / CID allow-lists, as at accept (a refusal is logged) */
+bool kvmi__server_peer_allowed(struct kvmi_server *srv, int fd);
+
 /* domain.c */
-struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd);
+struct kvmi_dom *kvmi__dom_new(struct kvmi_server *srv, int fd,
+			       const struct kvmi__driver *drv);
+/* start QEMU's handshake on a new domain (its timeout running) */
+void kvmi__dom_begin(struct kvmi_dom *dom);
+/* the driver saw @revents (POLLIN, POLLOUT, POLLHUP, POLLERR, POLLNVAL;
+ * 0: a deadline or a dispatch is due): read, write, expire, dispatch.
+ * 1 when the domain is closed (torn down), else 0 */
+int kvmi__dom_process(struct kvmi_dom *dom, int revents);
+/* the driver let go of a torn-down domain: close its fd, finish its
+ * commands, tell the extensions and the tool, drop its reference */
+void kvmi__dom_released(struct kvmi_dom *dom);
 void kvmi__dom_fail(struct kvmi_dom *dom, int err);
 int kvmi__dom_flush(struct kvmi_dom *dom);
 void kvmi__dom_schedule_dispatch(struct kvmi_dom *dom);
@@ -265,8 +316,25 @@ void kvmi__dom_start_session(struct kvmi_dom *dom);
 int kvmi__dom_accepted(struct kvmi_server *srv, int fd);
 void kvmi__dom_unlink(struct kvmi_dom *dom);
 int kvmi__dom_usable(const struct kvmi_dom *dom);
+/* the socket is still ours to read and write: usable, or draining */
+bool kvmi__dom_open(const struct kvmi_dom *dom);
 /* output was queued: send it now unless a dispatch will */
 void kvmi__dom_output(struct kvmi_dom *dom);
+/* recompute what the driver must watch (after output changed) */
+void kvmi__dom_update_poll(struct kvmi_dom *dom);
+
+/* own_loop.c: drive the adopted domains of a server being freed until
+ * each is released; -EBUSY when one is processing (the free came from
+ * its callback: it finishes when that returns) */
+int kvmi__own_finish(struct kvmi_server *srv);
+
+/* dom_io.c: the socket's bytes */
+/* read what is available (at most @max_reads buffers) into the session;
+ * 0, or the error that failed the domain */
+int kvmi__dom_read(struct kvmi_dom *dom, int max_reads);
+/* QEMU's struct: read it, answer it, start the session; 0 or an error
+ * (the caller fails the domain) */
+int kvmi__dom_handshake_input(struct kvmi_dom *dom);
 
 /* dispatch.c */
 void kvmi__dom_on_event(struct kvmi_session *s, struct kvmi_event_ctx *ev,

@@ -41,8 +41,7 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 	memcpy(&c, cfg, cfg->size < sizeof(c) ? cfg->size : sizeof(c));
 	c.size = sizeof(c);
 	cfg = &c;
-	if (!cfg->new_domain || (!cfg->unix_path && !cfg->vsock_port) ||
-	    cfg->vsock_port == VMADDR_PORT_ANY ||
+	if (!cfg->new_domain || cfg->vsock_port == VMADDR_PORT_ANY ||
 	    (cfg->n_allowed_uids && !cfg->allowed_uids) ||
 	    (cfg->n_allowed_cids && !cfg->allowed_cids) ||
 	    (cfg->secret_len && !cfg->secret) ||
@@ -171,6 +170,23 @@ static bool vsock_peer_allowed(struct kvmi_server *srv,
 		  "the allow-list",
 		  peer->svm_cid, peer->svm_port);
 	return false;
+}
+
+bool kvmi__server_peer_allowed(struct kvmi_server *srv, int fd)
+{
+	struct sockaddr_storage own;
+	struct sockaddr_vm peer = {0};
+	socklen_t len = sizeof(own), plen = sizeof(peer);
+
+	if (getsockname(fd, (struct sockaddr *)&own, &len) < 0)
+		return false;
+	if (own.ss_family == AF_UNIX)
+		return peer_allowed(srv, fd);
+	if (own.ss_family != AF_VSOCK)
+		return true; /* no allow-list applies (a socketpair, TCP) */
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
+		plen = 0;
+	return vsock_peer_allowed(srv, &peer, plen);
 }
 
 #define ACCEPT_BACKOFF_FIRST_MS 100
@@ -428,6 +444,12 @@ KVMI_EXPORT int kvmi_server_start(struct kvmi_server *srv)
 		return -EINVAL;
 	if (srv->unix_fd >= 0 || srv->vsock_fd >= 0)
 		return -EALREADY;
+	if (!srv->unix_path && !srv->cfg.vsock_port) {
+		kvmi__log(srv, NULL, KVMI_LOG_ERROR,
+			  "cannot listen: neither a unix path nor a vsock "
+			  "port is configured");
+		return -EDESTADDRREQ;
+	}
 	if (srv->unix_path)
 		err = listen_unix(srv);
 	if (!err && srv->cfg.vsock_port)
@@ -529,6 +551,10 @@ KVMI_EXPORT void kvmi_server_free(struct kvmi_server *srv)
 	if (!srv || srv->freeing)
 		return;
 	kvmi_server_shutdown(srv);
+	if (kvmi__own_finish(srv) < 0) {
+		srv->free_requested = true; /* freed by the last release */
+		return;
+	}
 	if (srv->own_loop) {
 		/* our own loop: finish every close here, then release it */
 		srv->freeing = true;

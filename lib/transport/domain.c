@@ -26,24 +26,17 @@
 
 static void dom_dispatch(struct kvmi_dom *dom);
 
-int kvmi__dom_usable(const struct kvmi_dom *dom)
-{
-	return dom && dom->state < KVMI__DOM_DRAINING;
-}
-
-bool kvmi__dom_open(const struct kvmi_dom *dom)
-{
-	return dom && dom->state <= KVMI__DOM_DRAINING;
-}
-
 static void drain_end(struct kvmi_dom *dom, const char *why);
 
 /* tell the driver what the domain wants now; inside kvmi__dom_process
  * it looks once, when the outermost process returns */
 static void changed(struct kvmi_dom *dom)
 {
-	if (!dom->in_process)
-		dom->drv->update(dom);
+	dom->dirty = true;
+	if (dom->in_process)
+		return;
+	dom->dirty = false;
+	dom->drv->update(dom);
 }
 
 static void set_due(struct kvmi_dom *dom, uint64_t due)
@@ -486,7 +479,10 @@ static void dom_dispatch(struct kvmi_dom *dom)
 	if (!kvmi__dom_usable(dom) || dom->depth)
 		return;
 	kvmi_dom_ref(dom);
-	dom->run_soon = false; /* the driver sees it with the next change */
+	if (dom->run_soon) {
+		dom->run_soon = false;
+		dom->dirty = true; /* the driver sees it with the next look */
+	}
 	kvmi_session_dispatch(dom->sess);
 	if (kvmi_session_error(dom->sess))
 		kvmi__dom_fail(dom, kvmi_session_error(dom->sess));
@@ -616,7 +612,8 @@ int kvmi__dom_process(struct kvmi_dom *dom, int revents)
 		dom_dispatch(dom);
 	dom->in_process--;
 	closed = dom->state >= KVMI__DOM_CLOSING;
-	changed(dom);
+	if (dom->dirty)
+		changed(dom);
 	kvmi_dom_unref(dom);
 	return closed;
 }

@@ -208,6 +208,7 @@ struct kvmi_dom {
 	int want;	    /* POLLIN / POLLOUT */
 	uint64_t due;	    /* CLOCK_MONOTONIC ms; UINT64_MAX: none */
 	bool run_soon;
+	bool dirty;	    /* changed since the driver last looked */
 	int in_process;	    /* kvmi__dom_process frames running */
 	/* the libuv binding's (uv_binding.c) */
 	uv_poll_t poll;
@@ -315,9 +316,16 @@ void kvmi__dom_schedule_dispatch(struct kvmi_dom *dom);
 void kvmi__dom_start_session(struct kvmi_dom *dom);
 int kvmi__dom_accepted(struct kvmi_server *srv, int fd);
 void kvmi__dom_unlink(struct kvmi_dom *dom);
-int kvmi__dom_usable(const struct kvmi_dom *dom);
+/* serving the tool: before DRAINING */
+static inline int kvmi__dom_usable(const struct kvmi_dom *dom)
+{
+	return dom && dom->state < KVMI__DOM_DRAINING;
+}
 /* the socket is still ours to read and write: usable, or draining */
-bool kvmi__dom_open(const struct kvmi_dom *dom);
+static inline bool kvmi__dom_open(const struct kvmi_dom *dom)
+{
+	return dom && dom->state <= KVMI__DOM_DRAINING;
+}
 /* output was queued: send it now unless a dispatch will */
 void kvmi__dom_output(struct kvmi_dom *dom);
 /* recompute what the driver must watch (after output changed) */

@@ -38,6 +38,7 @@ static void on_timer(uv_timer_t *t)
 	/* libuv may fire a little early by its cached clock: the update
 	 * after process re-arms for a deadline not reached yet */
 	dom->uv_armed = 0;
+	dom->dirty = true;
 	kvmi__dom_process(dom, 0);
 }
 

@@ -1,12 +1,14 @@
 /*
  * libkvmi - bench/bench_util.h: small helpers shared by the benchmarks
  * (monotonic clock, full writes, CPU pinning, the measuring window of an
- * event-answering tool).
+ * event-answering tool, memory readings).  libc only: the tools built
+ * against other libraries use it too.
  */
 #ifndef KVMI_BENCH_UTIL_H
 #define KVMI_BENCH_UTIL_H
 
 #include <errno.h>
+#include <malloc.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +53,84 @@ static inline int bench_write_all(int fd, const void *buf, size_t len)
 static inline int bench_read_all(int fd, void *buf, size_t len)
 {
 	return bench_io_all(fd, buf, len, 0);
+}
+
+/* resident set size of the calling process, bytes (0 when unknown) */
+static inline long bench_rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, res = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &res) != 2)
+			res = 0;
+		fclose(f);
+	}
+	return res * sysconf(_SC_PAGESIZE);
+}
+
+/* heap in use, bytes: malloc's chunks in use in every arena plus the
+ * blocks it mmapped (large allocations live outside the arenas) */
+static inline size_t bench_heap_bytes(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+}
+
+/* the memory benchmarks' readings: before any guest, with the guests
+ * connected and idle, with the events queued */
+enum { BENCH_MEM_BASE, BENCH_MEM_IDLE, BENCH_MEM_QUEUED };
+struct bench_mem {
+	long rss[3];
+	size_t heap[3];
+};
+
+static inline void bench_mem_read(struct bench_mem *m, int at)
+{
+	m->rss[at] = bench_rss_bytes();
+	m->heap[at] = bench_heap_bytes();
+}
+
+/* print "@what guests=N rss_per_guest=B heap_per_guest=B rss_base_kib=K
+ * rss_idle_kib=K" and, when @queued > 0, " queued=N answered=N
+ * rss_per_queued_event=B heap_per_queued_event=B rss_queued_kib=K": per
+ * guest from base to idle, per event from idle to queued */
+static inline void bench_mem_print(const char *what, const struct bench_mem *m,
+				   long guests, long queued, long answered)
+{
+	printf("%s guests=%ld rss_per_guest=%.1f heap_per_guest=%.1f "
+	       "rss_base_kib=%ld rss_idle_kib=%ld",
+	       what, guests,
+	       (double)(m->rss[BENCH_MEM_IDLE] - m->rss[BENCH_MEM_BASE]) /
+		   (double)guests,
+	       ((double)m->heap[BENCH_MEM_IDLE] -
+		(double)m->heap[BENCH_MEM_BASE]) /
+		   (double)guests,
+	       m->rss[BENCH_MEM_BASE] / 1024, m->rss[BENCH_MEM_IDLE] / 1024);
+	if (queued > 0)
+		printf(" queued=%ld answered=%ld rss_per_queued_event=%.1f "
+		       "heap_per_queued_event=%.1f rss_queued_kib=%ld",
+		       queued, answered,
+		       (double)(m->rss[BENCH_MEM_QUEUED] -
+				m->rss[BENCH_MEM_IDLE]) /
+			   (double)queued,
+		       ((double)m->heap[BENCH_MEM_QUEUED] -
+			(double)m->heap[BENCH_MEM_IDLE]) /
+			   (double)queued,
+		       m->rss[BENCH_MEM_QUEUED] / 1024);
+	printf("\n");
+}
+
+/* raise RLIMIT_NOFILE to its hard limit; returns the new soft limit */
+static inline long bench_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	return (long)rl.rlim_cur;
 }
 
 /* pin the calling process to @cpu; exits on failure */

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -179,27 +178,4 @@ int bh_bp_keep(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, uint64_t gpa,
 	(void)gpa;
 	(void)ctx;
 	return 0;
-}
-
-long bh_rss_bytes(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	long pages = 0, res = 0;
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &res) != 2)
-			res = 0;
-		fclose(f);
-	}
-	return res * sysconf(_SC_PAGESIZE);
-}
-
-long bh_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	getrlimit(RLIMIT_NOFILE, &rl);
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	return (long)rl.rlim_cur;
 }

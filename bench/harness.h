@@ -3,7 +3,7 @@
  * server on its own loop listening on a unix socket in a temporary
  * directory, kvmi-fakehost started against it (optionally pinned to a
  * CPU), the loop run until the simulated host exits, and small readings
- * (clock, resident memory, the host's JSON report).
+ * (the host's JSON report; clock and memory are in bench_util.h).
  */
 #ifndef KVMI_BENCH_HARNESS_H
 #define KVMI_BENCH_HARNESS_H
@@ -61,10 +61,5 @@ int bh_common_opt(int argc, char **argv, int *i, int *tool_cpu,
 /* a breakpoint callback that only keeps the breakpoint armed */
 int bh_bp_keep(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, uint64_t gpa,
 	       void *ctx);
-
-/* resident set size of the calling process, bytes */
-long bh_rss_bytes(void);
-/* raise RLIMIT_NOFILE to its hard limit; returns the new soft limit */
-long bh_raise_nofile(void);
 
 #endif

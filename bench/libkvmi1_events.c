@@ -7,7 +7,7 @@
  * Bitdefender's libkvmi (from ../shared/interop, built in the bench build
  * directory), and it is meant to build unchanged against our library's
  * 1.x compatibility layer.  Only <libkvmi.h> (and what it includes) and
- * libc are used; bench_util.h is header-only libc code.
+ * libc are used; bench_util.h and libkvmi1_util.h are header-only.
  *
  * kvmi_init_unix_socket() listens on --socket; the first guest's domain
  * comes from the accept callback; kvmi_get_vcpu_count(), then
@@ -22,74 +22,17 @@
  * Usage: bench-events-libkvmi1 --socket PATH [--events N] [--warmup N]
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libkvmi.h>
 
 #include "bench_util.h"
+#include "libkvmi1_util.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t arrived = PTHREAD_COND_INITIALIZER;
-static void *the_dom;
-
-/* the accept thread: keep the first guest, refuse any other */
-static int new_guest(void *dom, unsigned char (*uuid)[16], void *ctx)
-{
-	int keep;
-
-	(void)uuid;
-	(void)ctx;
-	pthread_mutex_lock(&lock);
-	keep = !the_dom;
-	if (keep)
-		the_dom = dom;
-	pthread_cond_signal(&arrived);
-	pthread_mutex_unlock(&lock);
-	return keep ? 0 : -1;
-}
-
-static void log_cb(kvmi_log_level level, const char *s, void *ctx)
-{
-	(void)ctx;
-	if (level >= KVMI_LOG_LEVEL_WARNING)
-		fprintf(stderr, "libkvmi: %s\n", s);
-}
-
-static void *wait_guest(int seconds)
-{
-	struct timespec until;
-	void *dom;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += seconds;
-	pthread_mutex_lock(&lock);
-	while (!the_dom &&
-	       pthread_cond_timedwait(&arrived, &lock, &until) != ETIMEDOUT)
-		;
-	dom = the_dom;
-	pthread_mutex_unlock(&lock);
-	return dom;
-}
-
-static int reply_cr(void *dom, const struct kvmi_dom_event *ev)
-{
-	struct {
-		struct kvmi_vcpu_hdr hdr;
-		struct kvmi_event_reply common;
-		struct kvmi_event_cr_reply cr;
-	} rpl;
-
-	memset(&rpl, 0, sizeof(rpl));
-	rpl.hdr.vcpu = ev->event.common.vcpu;
-	rpl.common.action = KVMI_EVENT_ACTION_CONTINUE;
-	rpl.common.event = ev->event.common.event;
-	rpl.cr.new_val = ev->event.cr.new_value;
-	return kvmi_reply_event(dom, ev->seq, &rpl, sizeof(rpl));
-}
+static void *slot;
+static struct bench1_guests guests = BENCH1_GUESTS_INIT(&slot, 1);
 
 static void usage(const char *prog)
 {
@@ -112,19 +55,19 @@ int main(int argc, char **argv)
 	}
 	if (!path || w.count < 1 || w.warmup < 1)
 		usage(argv[0]);
-	kvmi_set_log_cb(log_cb, NULL);
-	ctx = kvmi_init_unix_socket(path, new_guest, NULL, NULL);
+	kvmi_set_log_cb(bench1_log_cb, NULL);
+	ctx = kvmi_init_unix_socket(path, bench1_new_guest, NULL, &guests);
 	if (!ctx) {
 		fprintf(stderr,
 			"bench-events-libkvmi1: cannot listen on %s: %s\n",
 			path, strerror(errno));
 		return 1;
 	}
-	dom = wait_guest(10);
-	if (!dom) {
+	if (bench1_wait_guests(&guests, 10) < 1) {
 		fprintf(stderr, "bench-events-libkvmi1: no guest in 10 s\n");
 		return 1;
 	}
+	dom = slot;
 	if (kvmi_get_vcpu_count(dom, &vcpus)) {
 		fprintf(stderr, "bench-events-libkvmi1: vCPU count: %s\n",
 			strerror(errno));
@@ -155,7 +98,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (ev->event.common.event != KVMI_EVENT_CR ||
-		    reply_cr(dom, ev)) {
+		    bench1_reply_cr(dom, ev)) {
 			fprintf(
 			    stderr,
 			    "bench-events-libkvmi1: event %u not answered\n",

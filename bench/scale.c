@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-scale: --guests 1..10000, --vcpus 1..64\n");
 		return 2;
 	}
-	if (bh_raise_nofile() < guests + 64) {
+	if (bench_raise_nofile() < guests + 64) {
 		fprintf(stderr, "bench-scale: the fd limit is too low\n");
 		return 1;
 	}

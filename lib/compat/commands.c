@@ -27,10 +27,11 @@
  * dialect has no such message, nothing is sent) */
 #define RUN(err, out, cap, lenp, ENC, ...)                                     \
 	do {                                                                   \
+		uint8_t msg_[KVMI_ENCODE_MAX]; /* copied by the session */     \
 		pthread_mutex_lock(&d->lock);                                  \
 		(err) = kvmi1__cmd_locked(                                     \
-		    d, d->msg,                                                 \
-		    ENC##_d(kvmi1__dialect(d), d->msg, sizeof(d->msg),         \
+		    d, msg_,                                                   \
+		    ENC##_d(kvmi1__dialect(d), msg_, sizeof(msg_),             \
 			    kvmi_session_next_seq(d->s), __VA_ARGS__),         \
 		    (out), (cap), (lenp));                                     \
 		pthread_mutex_unlock(&d->lock);                                \
@@ -39,10 +40,11 @@
 /* the same for a message without arguments */
 #define RUN0(err, out, cap, lenp, ENC)                                         \
 	do {                                                                   \
+		uint8_t msg_[KVMI_ENCODE_MAX]; /* copied by the session */     \
 		pthread_mutex_lock(&d->lock);                                  \
 		(err) = kvmi1__cmd_locked(                                     \
-		    d, d->msg,                                                 \
-		    ENC##_d(kvmi1__dialect(d), d->msg, sizeof(d->msg),         \
+		    d, msg_,                                                   \
+		    ENC##_d(kvmi1__dialect(d), msg_, sizeof(msg_),             \
 			    kvmi_session_next_seq(d->s)),                      \
 		    (out), (cap), (lenp));                                     \
 		pthread_mutex_unlock(&d->lock);                                \

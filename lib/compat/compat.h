@@ -78,8 +78,6 @@ struct kvmi1_dom {
 	struct kvmi_event_ctx **popped;
 	size_t n_popped, cap_popped;
 	bool unhook_popped; /* the UNHOOK event was handed to the tool */
-	uint8_t rbuf[16384];
-	uint8_t msg[KVMI_ENCODE_MAX]; /* the command being encoded */
 	/* the safety net */
 	bool net;	  /* on for this domain (UNHOOK enabled by us) */
 	bool tool_unhook; /* the tool enabled UNHOOK: it is the tool's */

@@ -166,7 +166,10 @@ int kvmi1__flush_locked(struct kvmi1_dom *d)
 /* read once (the socket is readable or EAGAIN), feed, dispatch */
 static int read_some(struct kvmi1_dom *d)
 {
-	ssize_t n = recv(d->fd, d->rbuf, sizeof(d->rbuf), 0);
+	/* on the reader's stack: the session keeps what it needs of it, and
+	 * an idle guest then costs no read buffer */
+	uint8_t rbuf[16384];
+	ssize_t n = recv(d->fd, rbuf, sizeof(rbuf), 0);
 	int err;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -175,7 +178,7 @@ static int read_some(struct kvmi1_dom *d)
 		return lost(d, -ENOTCONN);
 	if (n < 0)
 		return lost(d, -errno);
-	err = (int)kvmi_session_recv(d->s, d->rbuf, (size_t)n);
+	err = (int)kvmi_session_recv(d->s, rbuf, (size_t)n);
 	kvmi_session_dispatch(d->s);
 	if (err < 0)
 		return lost(d, err);
@@ -283,13 +286,14 @@ static void on_ready(struct kvmi_session *s, void *user)
 /* the safety net needs UNHOOK: enable it for the tool */
 static void enable_net(struct kvmi1_dom *d)
 {
+	uint8_t msg[KVMI_ENCODE_MAX]; /* copied by the session */
 	int err;
 
 	pthread_mutex_lock(&d->lock);
 	err = kvmi1__cmd_locked(
-	    d, d->msg,
-	    kvmi_encode_control_vm_events_d(kvmi1__dialect(d), d->msg,
-					    sizeof(d->msg),
+	    d, msg,
+	    kvmi_encode_control_vm_events_d(kvmi1__dialect(d), msg,
+					    sizeof(msg),
 					    kvmi_session_next_seq(d->s),
 					    KVMI_EVENT_UNHOOK, 1),
 	    NULL, 0, NULL);

@@ -186,33 +186,34 @@ void kvmi1__net_hook(struct kvmi1_dom *d, enum kvmi1_hook_kind kind,
 /* undo one remembered kvmi-v7 setting: 0 or the host's error */
 static int undo_hook(struct kvmi1_dom *d, const struct kvmi1_hook *h)
 {
+	uint8_t msg[KVMI_ENCODE_MAX]; /* copied by the session */
 	enum kvmi_dialect dl = kvmi1__dialect(d);
 	uint32_t seq = kvmi_session_next_seq(d->s);
 	int n;
 
 	switch (h->kind) {
 	case KVMI1_HOOK_SINGLESTEP:
-		n = kvmi_encode_control_singlestep_d(dl, d->msg, sizeof(d->msg),
+		n = kvmi_encode_control_singlestep_d(dl, msg, sizeof(msg),
 						     seq, h->vcpu, 0);
 		break;
 	case KVMI1_HOOK_VIEW:
-		n = kvmi_encode_set_ept_view_d(dl, d->msg, sizeof(d->msg), seq,
+		n = kvmi_encode_set_ept_view_d(dl, msg, sizeof(msg), seq,
 					       h->vcpu, 0);
 		break;
 	case KVMI1_HOOK_VISIBLE:
-		n = kvmi_encode_control_ept_view_d(dl, d->msg, sizeof(d->msg),
+		n = kvmi_encode_control_ept_view_d(dl, msg, sizeof(msg),
 						   seq, h->vcpu,
 						   (uint16_t)h->value, 0);
 		break;
 	case KVMI1_HOOK_CREATED:
-		n = kvmi_encode_destroy_ept_view_d(dl, d->msg, sizeof(d->msg),
+		n = kvmi_encode_destroy_ept_view_d(dl, msg, sizeof(msg),
 						   seq, (uint16_t)h->value);
 		break;
 	default:
-		n = kvmi_encode_free_gfn_d(dl, d->msg, sizeof(d->msg), seq, 0,
+		n = kvmi_encode_free_gfn_d(dl, msg, sizeof(msg), seq, 0,
 					   h->value);
 	}
-	return kvmi1__cmd_locked(d, d->msg, n, NULL, 0, NULL);
+	return kvmi1__cmd_locked(d, msg, n, NULL, 0, NULL);
 }
 
 /* undo every remembered setting, kind by kind in enum order; the first
@@ -239,13 +240,14 @@ static int restore_hooks(struct kvmi1_dom *d)
 /* write every remembered byte back; the first error */
 static int restore_bytes(struct kvmi1_dom *d)
 {
+	uint8_t msg[KVMI_ENCODE_MAX]; /* copied by the session */
 	int first = 0;
 
 	for (size_t i = 0; i < d->n_bytes; i++) {
 		int err = kvmi1__cmd_locked(
-		    d, d->msg,
+		    d, msg,
 		    kvmi_encode_write_physical_d(
-			kvmi1__dialect(d), d->msg, sizeof(d->msg),
+			kvmi1__dialect(d), msg, sizeof(msg),
 			kvmi_session_next_seq(d->s), d->bytes[i].gpa,
 			&d->bytes[i].orig, 1),
 		    NULL, 0, NULL);
@@ -259,6 +261,7 @@ static int restore_bytes(struct kvmi1_dom *d)
 /* every restricted page back to rwx, 511 per message, per view */
 static int restore_pages(struct kvmi1_dom *d)
 {
+	uint8_t msg[KVMI_ENCODE_MAX]; /* copied by the session */
 	struct kvmi_page_access_entry e[KVMI_SET_PAGE_ACCESS_MAX_ENTRIES];
 	int first = 0;
 
@@ -279,9 +282,9 @@ static int restore_pages(struct kvmi1_dom *d)
 			d->pages[i] = d->pages[--d->n_pages];
 		}
 		err = kvmi1__cmd_locked(
-		    d, d->msg,
+		    d, msg,
 		    kvmi_encode_set_page_access_d(
-			kvmi1__dialect(d), d->msg, sizeof(d->msg),
+			kvmi1__dialect(d), msg, sizeof(msg),
 			kvmi_session_next_seq(d->s), view, e, n),
 		    NULL, 0, NULL);
 		if (err && !first)
@@ -308,6 +311,7 @@ static void answer(struct kvmi_event_ctx *ev, const struct kvmi1_byte *restored,
 
 void kvmi1__net_run_locked(struct kvmi1_dom *d)
 {
+	uint8_t msg[KVMI_ENCODE_MAX]; /* copied by the session */
 	struct kvmi1_byte *restored = d->bytes;
 	size_t n_restored = d->n_bytes;
 	int err;
@@ -341,9 +345,9 @@ void kvmi1__net_run_locked(struct kvmi1_dom *d)
 				answer(d->queued[i], restored, n_restored);
 		d->n_popped = d->n_queued = 0;
 		if (pass == 0)
-			kvmi1__cmd_locked(d, d->msg,
+			kvmi1__cmd_locked(d, msg,
 					  kvmi_encode_get_version(
-					      d->msg, sizeof(d->msg),
+					      msg, sizeof(msg),
 					      kvmi_session_next_seq(d->s)),
 					  NULL, 0, NULL);
 	}

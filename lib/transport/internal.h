@@ -1,7 +1,7 @@
 /*
  * libkvmi - internal.h: the transport layer's internal structures
- * (server, domain, handlers, extensions, synchronous waits) shared by
- * server.c, domain.c, dispatch.c, extension.c, commands.c and batch.c.
+ * (server, domain and its drivers, handlers, extensions, synchronous
+ * waits) shared by the files of lib/transport/.
  * Below it is the session layer (session_int.h); above it the hooks,
  * which attach through the extension interface declared here.
  */
@@ -69,8 +69,8 @@ int kvmi__server_on_unhook_owned(struct kvmi_server *srv, kvmi_unhook_cb cb,
  *             callbacks ran); the tool's disconnect callback follows;
  *   free    - the domain's memory goes (its last reference): free @state;
  *   deadline/expire - your next timer (CLOCK_MONOTONIC ms, UINT64_MAX
- *             none), and the call when it is due; the domain's one timer
- *             covers the session's and every extension's deadlines.
+ *             none), and the call when it is due; the domain's one
+ *             deadline covers the session's and every extension's.
  * Nothing in the transport names a particular extension.
  */
 struct kvmi__ext_ops {
@@ -117,7 +117,7 @@ int kvmi__pipeline_set_page_access_view(
 /* the state attached under @ops, or NULL */
 void *kvmi__dom_ext(const struct kvmi_dom *dom,
 		    const struct kvmi__ext_ops *ops);
-/* the domain's timer must be re-armed (an extension's deadline moved) */
+/* the domain's deadline must be recomputed (an extension's moved) */
 void kvmi__dom_timer_update(struct kvmi_dom *dom);
 
 /* ---- synchronous calls ---- */

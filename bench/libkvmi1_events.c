@@ -1,12 +1,13 @@
 /*
  * libkvmi - bench/libkvmi1_events.c: the event round trip through the
  * libkvmi 1.x API (<libkvmi.h>), the way LibVMI's KVM driver uses it
- * (bench-events-libkvmi1).
+ * (bench-events-libkvmi1, bench-events-libkvmi1-ours).
  *
  * One source for both libraries: scripts/bench builds it against
  * Bitdefender's libkvmi (from ../shared/interop, built in the bench build
- * directory), and it is meant to build unchanged against our library's
- * 1.x compatibility layer.  Only <libkvmi.h> (and what it includes) and
+ * directory) as bench-events-libkvmi1, and meson builds it unchanged
+ * against our library's 1.x compatibility layer as
+ * bench-events-libkvmi1-ours.  Only <libkvmi.h> (and what it includes) and
  * libc are used; bench_util.h and libkvmi1_util.h are header-only.
  *
  * kvmi_init_unix_socket() listens on --socket; the first guest's domain

@@ -3,8 +3,10 @@
 # tools do what bench/README.md says (meson suite 'bench'; no timing is
 # judged here).
 #
-#  1. bench-floor-tool (both reply modes) and bench-events --socket answer
-#     every event of bench-kernel-host with 1 and 4 vCPUs: both sides exit
+#  1. bench-floor-tool (both reply modes), bench-events --socket and
+#     bench-events-libkvmi1-ours (the 1.x API tool against our 1.x layer,
+#     with each host dialect) answer every event of bench-kernel-host
+#     with 1 and 4 vCPUs: both sides exit
 #     0, the tool times exactly --events events, the host answered at
 #     least warm-up + events and reports its latency percentiles.
 #  2. A scripted tool (raw socket, here) checks the host's side of the
@@ -13,7 +15,7 @@
 #     (-95 / -1000), the 576-byte CR event with CR3 old != new; and that
 #     an event reply with the wrong seq makes the host fail, naming it.
 #
-# Usage: test_kernel_host.py HOST FLOOR_TOOL EVENTS
+# Usage: test_kernel_host.py HOST FLOOR_TOOL EVENTS LIBKVMI1_EVENTS
 import os
 import socket
 import struct
@@ -21,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-HOST, FLOOR, EVENTS = sys.argv[1:4]
+HOST, FLOOR, EVENTS, LIBKVMI1 = sys.argv[1:5]
 TIMEOUT = 60
 
 
@@ -119,6 +121,8 @@ for v in (1, 4):
     run_pair([FLOOR, '--reply', 'each'], v)
     run_pair([FLOOR, '--reply', 'gather', '--epoll'], v, ['--dialect', 'v7'])
     run_pair([EVENTS], v)
+    for dialect in ('v6', 'v7'):
+        run_pair([LIBKVMI1], v, ['--dialect', dialect])
 scripted('v6')
 scripted('v7')
 print('kernel-host: ok')

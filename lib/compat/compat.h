@@ -65,6 +65,10 @@ struct kvmi1_dom {
 	pthread_mutex_t lock;
 	int fd;
 	int efd; /* eventfd: an event was queued, or the connection went */
+	/* threads in kvmi_wait_event's poll (efd is written only for them),
+	 * and whether efd holds a write not read yet; both under @lock */
+	unsigned int waiters;
+	bool efd_signalled;
 	struct kvmi_session *s;
 	struct kvmi_qemu2introspector qemu; /* name NUL-terminated */
 	atomic_bool connected;

@@ -163,16 +163,21 @@ int kvmi1__flush_locked(struct kvmi1_dom *d)
 	}
 }
 
-/* read once (the socket is readable or EAGAIN), feed, dispatch */
-static int read_some(struct kvmi1_dom *d)
+/* read once (the socket is non-blocking: EAGAIN reads nothing), feed,
+ * dispatch; *@more (may be NULL) says whether more may be waiting (the
+ * read filled the buffer, or was interrupted) */
+static int read_some(struct kvmi1_dom *d, bool *more)
 {
 	/* on the reader's stack: the session keeps what it needs of it, and
 	 * an idle guest then costs no read buffer */
 	uint8_t rbuf[16384];
-	ssize_t n = recv(d->fd, rbuf, sizeof(rbuf), 0);
+	ssize_t n = recv(d->fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
 	int err;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (more)
+		*more = (n < 0 && errno == EINTR) || n == (ssize_t)sizeof(rbuf);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		      errno == EINTR))
 		return 0;
 	if (n == 0)
 		return lost(d, -ENOTCONN);
@@ -192,17 +197,17 @@ static int read_some(struct kvmi1_dom *d)
 
 int kvmi1__poll_input_locked(struct kvmi1_dom *d)
 {
-	struct pollfd pfd = {.fd = d->fd, .events = POLLIN};
 	int err = kvmi_session_error(d->s);
+	bool more = true;
 
 	if (err)
 		return err;
-	while (poll(&pfd, 1, 0) > 0) {
-		err = read_some(d);
+	/* no poll first: a read that finds nothing costs the same call, and
+	 * one that returns less than the buffer has drained the socket */
+	while (more) {
+		err = read_some(d, &more);
 		if (err)
 			return err;
-		if (!(pfd.revents & POLLIN))
-			break;
 	}
 	return expire(d);
 }
@@ -219,7 +224,7 @@ int kvmi1__pump_locked(struct kvmi1_dom *d, int timeout_ms)
 		return errno == EINTR ? 0 : lost(d, -errno);
 	if (n == 0)
 		return expire(d) ? kvmi_session_error(d->s) : -ETIMEDOUT;
-	return read_some(d);
+	return read_some(d, NULL);
 }
 
 void kvmi1__cmd_done(struct kvmi_session *s, int result, size_t len, void *ctx)

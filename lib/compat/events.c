@@ -70,7 +70,13 @@ void kvmi1__on_unhook(struct kvmi_session *s, void *user)
 
 void kvmi1__wake(struct kvmi1_dom *d)
 {
-	eventfd_write(d->efd, 1);
+	/* under d->lock: a thread that is not waiting yet looks at the
+	 * queue (and the connection) under the lock before it sleeps, so
+	 * only sleeping ones need the eventfd */
+	if (d->waiters && !d->efd_signalled) {
+		eventfd_write(d->efd, 1);
+		d->efd_signalled = true;
+	}
 }
 
 void kvmi1__forget_events_locked(struct kvmi1_dom *d)
@@ -110,23 +116,37 @@ KVMI_EXPORT int kvmi_wait_event(void *dom, kvmi_timeout_t ms)
 
 		pthread_mutex_lock(&d->lock);
 		/* drained under the lock: a wake-up after this is not lost */
-		eventfd_read(d->efd, &junk);
+		if (d->efd_signalled) {
+			eventfd_read(d->efd, &junk);
+			d->efd_signalled = false;
+		}
 		err = d->n_queued ? 0 : kvmi1__poll_input_locked(d);
 		if (!err && !d->n_queued)
 			err = -EAGAIN;
+		if (err == -EAGAIN)
+			d->waiters++; /* until the poll below returns */
 		pthread_mutex_unlock(&d->lock);
 		if (err != -EAGAIN)
 			return kvmi1__ret(err == -ETIMEDOUT ? -ENOTCONN : err);
 		now = kvmi1__now_ms();
+		err = 0;
+		if (now < end) {
+			left = end == UINT64_MAX   ? -1
+			       : end - now > 60000 ? 60000
+						   : (int)(end - now);
+			/* wait without the lock: other threads may send
+			 * commands (and read events with their replies: they
+			 * wake us) */
+			if (poll(pfd, 2, left) < 0 && errno != EINTR)
+				err = -errno;
+		}
+		pthread_mutex_lock(&d->lock);
+		d->waiters--;
+		pthread_mutex_unlock(&d->lock);
 		if (now >= end)
 			return kvmi1__ret(-ETIMEDOUT);
-		left = end == UINT64_MAX   ? -1
-		       : end - now > 60000 ? 60000
-					   : (int)(end - now);
-		/* wait without the lock: other threads may send commands
-		 * (and read events with their replies: they wake us) */
-		if (poll(pfd, 2, left) < 0 && errno != EINTR)
-			return kvmi1__ret(-errno);
+		if (err)
+			return kvmi1__ret(err);
 	}
 }
 

@@ -92,13 +92,13 @@ KVMI_EXPORT int kvmi_dom_process(struct kvmi_dom *dom, int revents);
 
 /*
  * kvmi_dom_set_watch - call @cb(dom, ctx) whenever what an adopted domain
- * wants (kvmi_dom_poll_events, kvmi_dom_timeout) changed outside
- * kvmi_dom_process() - a command queued from one of your own timers, say,
+ * wants (kvmi_dom_poll_events, kvmi_dom_timeout) changed: once at the end
+ * of a kvmi_dom_process() call that changed it, and at once for a change
+ * made outside one - a command queued from one of your own timers, say,
  * or kvmi_dom_close() - so an epoll or glib integration can update its
- * watch (read them again after each process call anyway).  @cb may run
- * inside any libkvmi call on the domain; it must not call into libkvmi
- * except for those two getters.  NULL @cb removes it.  0, or -EINVAL
- * (NULL or a domain the server accepted itself).
+ * watch.  @cb may run inside any libkvmi call on the domain; it must not
+ * call into libkvmi except for those two getters.  NULL @cb removes it.
+ * 0, or -EINVAL (NULL or a domain the server accepted itself).
  */
 typedef void (*kvmi_dom_watch_cb)(struct kvmi_dom *dom, void *ctx);
 KVMI_EXPORT int kvmi_dom_set_watch(struct kvmi_dom *dom, kvmi_dom_watch_cb cb,

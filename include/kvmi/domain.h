@@ -87,12 +87,17 @@ KVMI_EXPORT void kvmi_dom_unref(struct kvmi_dom *dom);
 /*
  * kvmi_dom_close - shut the connection down and close it (shutdown, then
  * close once the loop released the fd).  Idempotent; safe from any
- * callback, including @dom's own handlers.  Events received but not yet
- * dispatched (they arrived during a synchronous command) are answered
- * with the default reply first (CONTINUE; CR/MSR with the guest's value),
- * which is what the host would assume; held events are not replied (the
- * host treats them as CONTINUE: reply to them first, with the right
- * action - see kvmi_dom_held_events).
+ * callback, including @dom's own handlers.  Hooks of the library's
+ * (hooks.h) still in the guest are taken back first, as when the library
+ * closes a domain on its own: their restores are sent, every open event
+ * is answered (RETRY at our breakpoints), and the domain drains until the
+ * host confirms them (200 ms at most) before it closes; prefer
+ * kvmi_dom_unhook_async, which also verifies.  Without such hooks: events
+ * received but not yet dispatched (they arrived during a synchronous
+ * command) are answered with the default reply (CONTINUE; CR/MSR with the
+ * guest's value), which is what the host would assume; held events are
+ * not replied (the host treats them as CONTINUE: reply to them first,
+ * with the right action - see kvmi_dom_held_events).
  * The disconnect callback follows from the loop, with reason 0 (unless the
  * connection had already failed).  Pending commands fail with -ENOTCONN.
  */

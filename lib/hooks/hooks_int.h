@@ -129,7 +129,8 @@ struct kvmi__hooks {
 struct kvmi__hooks *kvmi__hooks_get(struct kvmi_dom *dom, bool create);
 /* the library closes @dom on its own: queue the restore of every hook,
  * fire and forget (unhook.c) */
-void kvmi__hooks_closing(struct kvmi_dom *dom, void *state);
+unsigned int kvmi__hooks_closing(struct kvmi_dom *dom, bool by_tool,
+				  void *state);
 /* ... and answer the events the closing drain read since (unhook.c) */
 void kvmi__hooks_drain(struct kvmi_dom *dom, void *state);
 /* single-step re-arm (hooks.c): the host can step (feature block and a

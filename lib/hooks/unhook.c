@@ -549,12 +549,18 @@ void kvmi__hooks_drain(struct kvmi_dom *dom, void *state)
  * closes), single-step off, and every EPT-view hook undone (views.c);
  * the domain flushes them, bounded, before it closes.
  */
-void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
+unsigned int kvmi__hooks_closing(struct kvmi_dom *dom, bool by_tool,
+				  void *state)
 {
 	struct kvmi__hooks *hk = state;
 	struct kvmi_session *s = dom->sess;
 	unsigned int bps = 0, pages = 0, events = 0, stepping = 0, views = 0;
 	uint8_t *where;
+
+	/* an unhook closes the domain as its last step: it restored what
+	 * it could and said so in its report */
+	if (by_tool && hk->unhooking)
+		return 0;
 
 	for (size_t i = 0; i < hk->cap; i++) {
 		struct kvmi__bp_site *site = hk->table[i];
@@ -608,12 +614,16 @@ void kvmi__hooks_closing(struct kvmi_dom *dom, void *state)
 	}
 	views = kvmi__views_closing(dom, hk);
 	events = answer_open(dom, hk);
-	kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
-		  "closing on the library's own initiative: sent the restore "
-		  "of %u breakpoints and %u pages, single-step off on %u "
-		  "vCPUs, %u EPT-view restores and the answer to %u open "
-		  "events (unconfirmed)",
-		  bps, pages, stepping, views, events);
+	if (bps + pages + stepping + views + events)
+		kvmi__log(dom->srv, dom, KVMI_LOG_WARNING,
+			  "closing %s: sent the restore of %u breakpoints "
+			  "and %u pages, single-step off on %u vCPUs, %u "
+			  "EPT-view restores and the answer to %u open events "
+			  "(unconfirmed)",
+			  by_tool ? "(the tool closes it without an unhook)"
+				  : "on the library's own initiative",
+			  bps, pages, stepping, views, events);
+	return bps + pages + stepping + views;
 }
 
 /* ---- unhook as every domain's KVMI_EVENT_UNHOOK handler ---- */

@@ -268,21 +268,47 @@ static void teardown(struct kvmi_dom *dom, int err)
 	dom->drv->release(dom);
 }
 
+static void drain_begin(struct kvmi_dom *dom, uint32_t mark);
+
+/* the extensions take their hooks back (and answer the open events);
+ * the number of restores they queued */
+static unsigned int take_hooks_back(struct kvmi_dom *dom, bool by_tool)
+{
+	unsigned int n = 0;
+
+	for (struct kvmi__ext *e = dom->exts; e; e = e->next)
+		if (e->ops->closing)
+			n += e->ops->closing(dom, by_tool, e->state);
+	return n;
+}
+
 KVMI_EXPORT void kvmi_dom_close(struct kvmi_dom *dom)
 {
+	unsigned int restores = 0;
+	uint32_t mark;
 	size_t n;
 
 	if (!kvmi__dom_usable(dom))
 		return;
+	/* the library's hooks still in the guest go first, as when the
+	 * library closes on its own: the guest never keeps them */
+	mark = kvmi__sess_drain_mark(dom->sess);
+	if (dom->state == KVMI__DOM_READY)
+		restores = take_hooks_back(dom, true);
 	/* events received but never dispatched get the default reply now:
 	 * what the host would assume, said explicitly, so every event the
 	 * tool read is answered exactly once */
 	n = kvmi__events_answer_queued(dom->sess);
-	kvmi__dom_flush(dom); /* best effort: we are closing */
 	kvmi__log(dom->srv, dom, KVMI_LOG_INFO,
 		  "closing the connection (%zu undispatched events answered "
-		  "CONTINUE)",
-		  n);
+		  "CONTINUE, %u hook restores sent first)",
+		  n, restores);
+	if (restores) {
+		kvmi_session_fail(dom->sess, -ENOTCONN);
+		drain_begin(dom, mark);
+		return;
+	}
+	kvmi__dom_flush(dom); /* best effort: we are closing */
 	if (kvmi__dom_usable(dom))
 		teardown(dom, -ENOTCONN);
 }
@@ -387,14 +413,15 @@ void kvmi__dom_fail(struct kvmi_dom *dom, int err)
 		/* closing on our own initiative: take the hooks back first
 		 * (the open events are still there to be answered) */
 		mark = kvmi__sess_drain_mark(dom->sess);
-		for (struct kvmi__ext *e = dom->exts; e; e = e->next)
-			if (e->ops->closing)
-				e->ops->closing(dom, e->state);
-		kvmi_session_fail(dom->sess, err);
-		drain_begin(dom, mark);
-		return;
+		if (take_hooks_back(dom, false)) {
+			kvmi_session_fail(dom->sess, err);
+			drain_begin(dom, mark);
+			return;
+		}
+		kvmi__dom_flush(dom); /* the answers to the open events */
 	}
-	teardown(dom, err);
+	if (kvmi__dom_usable(dom)) /* (a failed flush tore it down) */
+		teardown(dom, err);
 }
 
 static void on_sess_log(struct kvmi_session *s, enum kvmi_log_level level,
@@ -484,7 +511,9 @@ static void dom_dispatch(struct kvmi_dom *dom)
 		dom->dirty = true; /* the driver sees it with the next look */
 	}
 	kvmi_session_dispatch(dom->sess);
-	if (kvmi_session_error(dom->sess))
+	/* (a domain that began its closing drain meanwhile failed its
+	 * session itself: it goes on draining) */
+	if (kvmi_session_error(dom->sess) && kvmi__dom_usable(dom))
 		kvmi__dom_fail(dom, kvmi_session_error(dom->sess));
 	tell_vcpus(dom);
 	if (kvmi__dom_usable(dom)) {

@@ -59,9 +59,14 @@ int kvmi__server_on_unhook_owned(struct kvmi_server *srv, kvmi_unhook_cb cb,
  *   observe - an event, before any tool handler; replying to it (or
  *             holding it) consumes it, the tool's handlers never see it;
  *   vcpus   - the vCPU count grew (KVMI_EVENT_CREATE_VCPU) to @count;
- *   closing - the domain is about to close for a reason of the library's
- *             own (protocol error, overflow, timeout): queue the restores
- *             you can (pipelined, no waiting) - they are sent first;
+ *   closing - the domain is about to close, for a reason of the
+ *             library's own (protocol error, overflow, timeout) or
+ *             because the tool closes it (@by_tool: kvmi_dom_close,
+ *             kvmi_server_shutdown): queue the restores you can
+ *             (pipelined, no waiting) - they are sent first - and
+ *             answer the open events; returns how many restores were
+ *             queued (the domain drains until the host confirms them;
+ *             0: it closes at once);
  *   drain   - the closing domain read more events since (the host's own,
  *             raised before it applied the restores): answer them
  *             (kvmi_session_open_events); called until the domain closes;
@@ -78,7 +83,8 @@ struct kvmi__ext_ops {
 	void (*observe)(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 			void *state);
 	void (*vcpus)(struct kvmi_dom *dom, unsigned int count, void *state);
-	void (*closing)(struct kvmi_dom *dom, void *state);
+	unsigned int (*closing)(struct kvmi_dom *dom, bool by_tool,
+				void *state);
 	void (*drain)(struct kvmi_dom *dom, void *state);
 	void (*gone)(struct kvmi_dom *dom, void *state);
 	void (*free)(struct kvmi_dom *dom, void *state);

@@ -9,6 +9,8 @@
  *     the server's libuv loop never had a handle;
  *   - kvmi_dom_close outside process: the watch callback says so, the
  *     disconnect comes from the next process call, not from the close;
+ *   - kvmi_dom_close with a breakpoint being hit and no unhook: the
+ *     library takes it back first, the guest is clean;
  *   - the handshake timeout from kvmi_dom_timeout alone;
  *   - a thread per guest: while one guest's new_domain waits in a
  *     synchronous read its host holds back, another guest on another
@@ -41,6 +43,7 @@
 
 #define BP_GPA 0x10000ull
 #define HELD_GPA 0x2000ull
+#define IDLE_BP_GPA 0x20000ull /* no vCPU executes it */
 
 /* one guest's tool: its own server, listening socket and counters */
 struct tool {
@@ -351,6 +354,58 @@ static void test_close_outside_process(void **state)
 	tool_fini(&t);
 }
 
+/* ---- the tool closes without an unhook: the hooks go back first ---- */
+
+/* a breakpoint the vCPUs hit and one at an address they never execute
+ * (so it is armed whenever the tool closes) */
+static int two_bps_new_domain(struct kvmi_dom *dom, void *ctx)
+{
+	struct tool *t = ctx;
+
+	t->new_domains++;
+	t->bp_result = kvmi_bp_set(dom, BP_GPA, on_bp, t, NULL);
+	if (!t->bp_result)
+		t->bp_result = kvmi_bp_set(dom, IDLE_BP_GPA, on_bp, t, NULL);
+	return t->bp_result;
+}
+
+static void test_close_takes_hooks_back(void **state)
+{
+	const char *const args[] = {"--vcpus", "2", "--hot-gpa", "0x10000",
+				    "--hot-count", "0", "--duration-ms",
+				    "30000", NULL};
+	struct tool t;
+	int closed = 0;
+
+	(void)state;
+	tool_init(&t);
+	tool_server(&t, two_bps_new_domain, 0);
+	spawn_fakehost(&t, args);
+	tool_accept(&t);
+	kvmi_dom_ref(t.dom);
+	while (!closed) {
+		struct pollfd p = {.fd = kvmi_dom_fd(t.dom),
+				   .events = (short)kvmi_dom_poll_events(t.dom)};
+		int n = poll(&p, 1, kvmi_dom_timeout(t.dom));
+
+		closed = kvmi_dom_process(t.dom, n > 0 ? p.revents : 0);
+		/* the breakpoint is being hit: close, as a tool that
+		 * forgot its unhook would */
+		if (!closed && t.bp_hits >= 50 && kvmi_dom_is_connected(t.dom))
+			kvmi_dom_close(t.dom);
+	}
+	assert_int_equal(t.bp_result, 0);
+	assert_int_equal(t.unhooked, 0);
+	assert_int_equal(t.disconnects, 1);
+	assert_int_equal(t.reason, 0);
+	kvmi_dom_unref(t.dom);
+	assert_int_equal(child_status(&t), 0);
+	/* both INT3 bytes are back and no vCPU took a #BP for them */
+	assert_int_equal(report_count(&t, "\"verdict\":\"clean\""), 1);
+	assert_int_equal(report_count(&t, "\"end\":\"tool-closed\""), 1);
+	tool_fini(&t);
+}
+
 /* ---- the handshake timeout, from kvmi_dom_timeout alone ---- */
 
 static void test_handshake_timeout(void **state)
@@ -524,6 +579,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_poll_loop_breakpoints_and_unhook),
 	    cmocka_unit_test(test_close_outside_process),
+	    cmocka_unit_test(test_close_takes_hooks_back),
 	    cmocka_unit_test(test_handshake_timeout),
 	    cmocka_unit_test(test_thread_per_guest),
 	    cmocka_unit_test(test_bad_arguments),

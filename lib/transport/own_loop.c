@@ -155,6 +155,19 @@ static int run_once(struct kvmi_dom *dom)
 	return kvmi_dom_process(dom, n > 0 ? p.revents : 0);
 }
 
+/* poll and process @dom until it is closed: 1, or kvmi_dom_process's
+ * error */
+static int run_to_close(struct kvmi_dom *dom)
+{
+	int r;
+
+	kvmi_dom_ref(dom);
+	while ((r = run_once(dom)) == 0)
+		;
+	kvmi_dom_unref(dom);
+	return r;
+}
+
 KVMI_EXPORT int kvmi_dom_run(struct kvmi_dom *dom)
 {
 	int r, reason;
@@ -164,8 +177,7 @@ KVMI_EXPORT int kvmi_dom_run(struct kvmi_dom *dom)
 	if (dom->in_process || dom->depth)
 		return -EBUSY;
 	kvmi_dom_ref(dom);
-	while ((r = run_once(dom)) == 0)
-		;
+	r = run_to_close(dom);
 	reason = dom->error;
 	kvmi_dom_unref(dom);
 	return r < 0 ? r : reason;
@@ -173,23 +185,16 @@ KVMI_EXPORT int kvmi_dom_run(struct kvmi_dom *dom)
 
 int kvmi__own_finish(struct kvmi_server *srv)
 {
-	struct kvmi_dom *dom = srv->adopted;
+	struct kvmi_dom *dom;
 
 	/* closed (shutdown) or draining: each is done in its drain's
 	 * 200 ms at most; one that is processing now (the free came from
 	 * its callback) finishes when that returns */
-	while (dom) {
-		if (dom->in_process)
-			return -EBUSY;
-		int r;
+	while ((dom = srv->adopted) != NULL) {
+		int r = dom->in_process ? -EBUSY : run_to_close(dom);
 
-		kvmi_dom_ref(dom);
-		while ((r = run_once(dom)) == 0)
-			;
-		kvmi_dom_unref(dom);
 		if (r < 0)
 			return r;
-		dom = srv->adopted;
 	}
 	return 0;
 }

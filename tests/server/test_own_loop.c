@@ -245,6 +245,21 @@ static int report_count(struct tool *t, const char *needle)
 	return c;
 }
 
+/* one turn of the tool's own loop: poll what the domain wants, process
+ * what came; kvmi_dom_process's result (0 open, 1 closed) */
+static int tool_step(struct tool *t)
+{
+	struct pollfd p = {.fd = kvmi_dom_fd(t->dom),
+			   .events = (short)kvmi_dom_poll_events(t->dom)};
+	int n = poll(&p, 1, kvmi_dom_timeout(t->dom));
+	int r;
+
+	assert_true(n >= 0);
+	r = kvmi_dom_process(t->dom, n > 0 ? p.revents : 0);
+	assert_true(r == 0 || r == 1);
+	return r;
+}
+
 /* ---- a breakpoint tool's whole life on the tool's own poll loop ---- */
 
 static void test_poll_loop_breakpoints_and_unhook(void **state)
@@ -253,7 +268,7 @@ static void test_poll_loop_breakpoints_and_unhook(void **state)
 				    "0x10000",	   "--hot-count", "0",
 				    "--unhook-after-events", "300", NULL};
 	struct tool t;
-	int closed = 0, calls = 0;
+	int closed = 0;
 
 	(void)state;
 	tool_init(&t);
@@ -265,16 +280,8 @@ static void test_poll_loop_breakpoints_and_unhook(void **state)
 	assert_true(kvmi_dom_timeout(t.dom) > 0);
 	assert_true(kvmi_dom_timeout(t.dom) <= 10000);
 	assert_int_equal(kvmi_dom_poll_events(t.dom), POLLIN);
-	while (!closed) {
-		struct pollfd p = {.fd = kvmi_dom_fd(t.dom),
-				   .events = (short)kvmi_dom_poll_events(t.dom)};
-		int n = poll(&p, 1, kvmi_dom_timeout(t.dom));
-
-		assert_true(n >= 0);
-		closed = kvmi_dom_process(t.dom, n > 0 ? p.revents : 0);
-		assert_true(closed == 0 || closed == 1);
-		calls++;
-	}
+	while (!closed)
+		closed = tool_step(&t);
 	assert_int_equal(t.new_domains, 1);
 	assert_int_equal(t.bp_result, 0);
 	assert_true(t.bp_hits > 0);
@@ -327,14 +334,8 @@ static void test_close_outside_process(void **state)
 	tool_accept(&t);
 	assert_int_equal(kvmi_dom_set_watch(t.dom, on_watch, &t), 0);
 	kvmi_dom_ref(t.dom);
-	while (!t.new_domains) {
-		struct pollfd p = {.fd = kvmi_dom_fd(t.dom),
-				   .events = (short)kvmi_dom_poll_events(t.dom)};
-		int n = poll(&p, 1, kvmi_dom_timeout(t.dom));
-
-		assert_int_equal(kvmi_dom_process(t.dom, n > 0 ? p.revents : 0),
-				 0);
-	}
+	while (!t.new_domains)
+		assert_int_equal(tool_step(&t), 0);
 	t.watch_calls = 0;
 	kvmi_dom_close(t.dom);
 	/* torn down, but the tool hears of it from its loop, not from
@@ -384,11 +385,7 @@ static void test_close_takes_hooks_back(void **state)
 	tool_accept(&t);
 	kvmi_dom_ref(t.dom);
 	while (!closed) {
-		struct pollfd p = {.fd = kvmi_dom_fd(t.dom),
-				   .events = (short)kvmi_dom_poll_events(t.dom)};
-		int n = poll(&p, 1, kvmi_dom_timeout(t.dom));
-
-		closed = kvmi_dom_process(t.dom, n > 0 ? p.revents : 0);
+		closed = tool_step(&t);
 		/* the breakpoint is being hit: close, as a tool that
 		 * forgot its unhook would */
 		if (!closed && t.bp_hits >= 50 && kvmi_dom_is_connected(t.dom))

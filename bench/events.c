@@ -16,8 +16,12 @@
  * first guest's CR events the same way, and exit once its channel is
  * closed; --vcpus is then the host's business.
  *
+ * --busy-poll US: the server's busy_poll_us (server.h): the loop polls
+ * without sleeping for US microseconds after a host's bytes came.
+ *
  * Usage: bench-events [--vcpus N] [--events N] [--warmup N]
  *                     [--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH]
+ *                     [--busy-poll US]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +65,8 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--vcpus N (1..64)] [--events N] [--warmup N] "
-		"[--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH]\n",
+		"[--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH] "
+		"[--busy-poll US]\n",
 		prog);
 	exit(2);
 }
@@ -69,7 +74,7 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	const char *fakehost = NULL, *listen_path = NULL;
-	int vcpus = 1, tool_cpu = -1, host_cpu = -1;
+	int vcpus = 1, tool_cpu = -1, host_cpu = -1, busy = 0;
 	char vbuf[16], ebuf[32], label[32];
 	struct bh b;
 	int rc;
@@ -77,15 +82,19 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
 			vcpus = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--busy-poll") && i + 1 < argc)
+			busy = atoi(argv[++i]);
 		else if (bench_window_opt(argc, argv, &i, &win, &listen_path))
 			continue;
 		else if (bh_common_opt(argc, argv, &i, &tool_cpu, &host_cpu,
 				       &fakehost) != 1)
 			usage(argv[0]);
 	}
-	if (vcpus < 1 || vcpus > 64 || win.count < 1 || win.warmup < 1)
+	if (vcpus < 1 || vcpus > 64 || win.count < 1 || win.warmup < 1 ||
+	    busy < 0 || busy > (int)KVMI_SERVER_BUSY_POLL_MAX_US)
 		usage(argv[0]);
 	bh_init(&b, fakehost, on_new, tool_cpu, host_cpu);
+	b.cfg.busy_poll_us = (unsigned int)busy;
 	if (listen_path) {
 		b.cfg.unix_path = listen_path;
 		b.cfg.disconnect = on_gone;

@@ -17,15 +17,22 @@
  *                   against a host that writes many events at once).
  *   --epoll         sleep in epoll_wait() and read without blocking, as
  *                   an event loop does (else a blocking read()).
+ *   --busy-poll US  with --epoll: when a read finds nothing, read again
+ *                   (sched_yield() between reads) until US microseconds
+ *                   have passed since the last bytes came, then sleep;
+ *                   the floor of the library's busy_poll_us (server.h).
  * scripts/bench takes the fastest as the floor.  After --warmup events,
  * --events more are timed (rate and getrusage CPU per event); then the
  * tool closes the connection and prints one line.
  *
  * Usage: bench-floor-tool --socket PATH [--events N] [--warmup N]
  *                         [--reply each|gather] [--epoll]
+ *                         [--busy-poll US]
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +55,7 @@ struct event_reply_msg {
 };
 
 static int fd = -1, ep = -1;
+static uint64_t busy_ns, last_bytes_ns;
 
 static void die(const char *what)
 {
@@ -69,8 +77,14 @@ static ssize_t loop_read(void *buf, size_t len)
 		struct epoll_event e;
 		ssize_t n = read(fd, buf, len);
 
+		if (n > 0 && busy_ns)
+			last_bytes_ns = bench_now_ns();
 		if (n >= 0 || ep < 0 || errno != EAGAIN)
 			return n;
+		if (busy_ns && bench_now_ns() - last_bytes_ns < busy_ns) {
+			sched_yield();
+			continue;
+		}
 		if (epoll_wait(ep, &e, 1, -1) < 0 && errno != EINTR)
 			return -1;
 	}
@@ -179,7 +193,7 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s --socket PATH [--events N] [--warmup N] "
-		"[--reply each|gather] [--epoll]\n",
+		"[--reply each|gather] [--epoll] [--busy-poll US]\n",
 		prog);
 	exit(2);
 }
@@ -204,12 +218,18 @@ int main(int argc, char **argv)
 				gather = 1;
 			else if (strcmp(argv[i], "each"))
 				usage(argv[0]);
-		} else if (!strcmp(argv[i], "--epoll"))
+		} else if (!strcmp(argv[i], "--epoll")) {
 			epoll = 1;
-		else
+		} else if (!strcmp(argv[i], "--busy-poll") && i + 1 < argc) {
+			long us = atol(argv[++i]);
+
+			if (us < 1 || us > 10000)
+				usage(argv[0]);
+			busy_ns = (uint64_t)us * 1000;
+		} else
 			usage(argv[0]);
 	}
-	if (!path || w.count < 1 || w.warmup < 1)
+	if (!path || w.count < 1 || w.warmup < 1 || (busy_ns && !epoll))
 		usage(argv[0]);
 	listen_accept(path);
 	vcpus = start();
@@ -271,7 +291,8 @@ int main(int argc, char **argv)
 	close(fd);
 	if (cmd_replies > 2 * (long)vcpus)
 		die("more command replies than commands");
-	printf("floor-tool reply=%s wait=%s ", gather ? "gather" : "each",
-	       epoll ? "epoll" : "read");
+	printf("floor-tool reply=%s wait=%s busy_poll_us=%llu ",
+	       gather ? "gather" : "each", epoll ? "epoll" : "read",
+	       (unsigned long long)(busy_ns / 1000));
 	return bench_window_print(&w, "");
 }

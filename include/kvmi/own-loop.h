@@ -106,7 +106,10 @@ KVMI_EXPORT int kvmi_dom_set_watch(struct kvmi_dom *dom, kvmi_dom_watch_cb cb,
 
 /*
  * kvmi_dom_run - drive an adopted domain with poll(2) until it closes
- * (the loop at the top of this file).  Returns the reason it closed: 0
+ * (the loop at the top of this file; with the server's busy_poll_us set,
+ * it polls without sleeping for that long after the host's bytes came,
+ * yielding the CPU between polls, as the server's loop does - a loop of
+ * the tool's own does whatever it likes).  Returns the reason it closed: 0
  * when the tool closed it (kvmi_dom_close, an unhook), else what ended it
  * (as the disconnect callback's @reason: -ECONNRESET, -ETIMEDOUT, a
  * protocol error, ...); -EINVAL or -EBUSY as kvmi_dom_process.  @dom

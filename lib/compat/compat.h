@@ -69,6 +69,10 @@ struct kvmi1_dom {
 	 * and whether efd holds a write not read yet; both under @lock */
 	unsigned int waiters;
 	bool efd_signalled;
+	/* busy polling (KVMI_BUSY_POLL_US, kvmi1__busy_poll_ns): after an
+	 * event came, kvmi_wait_event polls without sleeping until
+	 * spin_until (CLOCK_MONOTONIC ns), under @lock */
+	uint64_t busy_ns, spin_until;
 	struct kvmi_session *s;
 	struct kvmi_qemu2introspector qemu; /* name NUL-terminated */
 	atomic_bool connected;
@@ -118,6 +122,10 @@ int kvmi1__pump_locked(struct kvmi1_dom *d, int timeout_ms);
 /* read what is there without waiting, dispatch (0 or an error) */
 int kvmi1__poll_input_locked(struct kvmi1_dom *d);
 uint64_t kvmi1__now_ms(void);
+uint64_t kvmi1__now_ns(void);
+/* KVMI_BUSY_POLL_US from the environment, in ns (0: off; a bad value is
+ * logged as an error and means off) */
+uint64_t kvmi1__busy_poll_ns(void);
 
 /*
  * kvmi1__cmd - send one encoded command and wait for its reply: the reply

@@ -86,12 +86,17 @@ static void on_session_log(struct kvmi_session *s, enum kvmi_log_level level,
 
 /* ---- I/O ---- */
 
-uint64_t kvmi1__now_ms(void)
+uint64_t kvmi1__now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t kvmi1__now_ms(void)
+{
+	return kvmi1__now_ns() / 1000000;
 }
 
 /* the connection is gone: fail the session, forget its events */
@@ -330,6 +335,7 @@ int kvmi1__dom_new(int fd, const struct kvmi_qemu2introspector *qemu,
 		return -ENOMEM;
 	}
 	d->fd = fd;
+	d->busy_ns = kvmi1__busy_poll_ns();
 	d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	d->qemu = *qemu;
 	atomic_init(&d->connected, true);

@@ -6,14 +6,18 @@
  * builds the 1.x struct kvmi_dom_event from it; the 1.x raw reply is
  * checked and sent through the session's reply calls, which keep the
  * exactly-one-reply rule.  No event is ever dropped: the session keeps
- * at most one per vCPU.
+ * at most one per vCPU.  With KVMI_BUSY_POLL_US in the environment,
+ * kvmi_wait_event polls without sleeping for that long after an event.
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <kvmi/server.h>
 
 #include "compat.h"
 
@@ -98,6 +102,26 @@ KVMI_EXPORT size_t kvmi_get_pending_events(void *dom)
 	return n;
 }
 
+uint64_t kvmi1__busy_poll_ns(void)
+{
+	const char *v = getenv("KVMI_BUSY_POLL_US");
+	char *e;
+	unsigned long us;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	us = strtoul(v, &e, 10);
+	if (errno || *e || v[0] == '-' || us > KVMI_SERVER_BUSY_POLL_MAX_US) {
+		kvmi1__log(KVMI_LOG_LEVEL_ERROR,
+			   "KVMI_BUSY_POLL_US=%s is not a number of "
+			   "microseconds from 0 to %u: busy polling is off",
+			   v, KVMI_SERVER_BUSY_POLL_MAX_US);
+		return 0;
+	}
+	return (uint64_t)us * 1000;
+}
+
 KVMI_EXPORT int kvmi_wait_event(void *dom, kvmi_timeout_t ms)
 {
 	struct kvmi1_dom *d = dom;
@@ -113,6 +137,7 @@ KVMI_EXPORT int kvmi_wait_event(void *dom, kvmi_timeout_t ms)
 		eventfd_t junk;
 		uint64_t now;
 		int err, left;
+		bool spin;
 
 		pthread_mutex_lock(&d->lock);
 		/* drained under the lock: a wake-up after this is not lost */
@@ -123,9 +148,21 @@ KVMI_EXPORT int kvmi_wait_event(void *dom, kvmi_timeout_t ms)
 		err = d->n_queued ? 0 : kvmi1__poll_input_locked(d);
 		if (!err && !d->n_queued)
 			err = -EAGAIN;
-		if (err == -EAGAIN)
+		if (!err && d->busy_ns)
+			d->spin_until = kvmi1__now_ns() + d->busy_ns;
+		/* busy polling: an event came less than busy_ns ago, so
+		 * read again instead of sleeping (anything else runnable on
+		 * this CPU first) - within the caller's timeout */
+		spin = err == -EAGAIN && d->busy_ns &&
+		       kvmi1__now_ns() < d->spin_until &&
+		       kvmi1__now_ms() < end;
+		if (err == -EAGAIN && !spin)
 			d->waiters++; /* until the poll below returns */
 		pthread_mutex_unlock(&d->lock);
+		if (spin) {
+			sched_yield();
+			continue;
+		}
 		if (err != -EAGAIN)
 			return kvmi1__ret(err == -ETIMEDOUT ? -ENOTCONN : err);
 		now = kvmi1__now_ms();

@@ -148,10 +148,17 @@ KVMI_EXPORT int kvmi_dom_set_watch(struct kvmi_dom *dom, kvmi_dom_watch_cb cb,
 static int run_once(struct kvmi_dom *dom)
 {
 	struct pollfd p = {.fd = dom->fd, .events = (short)kvmi_dom_poll_events(dom)};
-	int n = poll(&p, p.fd >= 0 && p.events ? 1 : 0, kvmi_dom_timeout(dom));
+	int t = kvmi_dom_timeout(dom);
+	int n;
 
+	/* busy polling (cfg.busy_poll_us): no sleep while it runs */
+	if (t && dom->srv->cfg.busy_poll_us && kvmi__spin_on(dom->spin_until))
+		t = 0;
+	n = poll(&p, p.fd >= 0 && p.events ? 1 : 0, t);
 	if (n < 0 && errno != EINTR)
 		kvmi__dom_fail(dom, -errno); /* processed below */
+	if (n > 0 && (p.revents & POLLIN) && dom->srv->cfg.busy_poll_us)
+		kvmi__spin_touch(dom->srv, &dom->spin_until);
 	return kvmi_dom_process(dom, n > 0 ? p.revents : 0);
 }
 

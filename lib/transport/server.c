@@ -46,6 +46,7 @@ KVMI_EXPORT int kvmi_server_new(uv_loop_t *loop,
 	    (cfg->n_allowed_cids && !cfg->allowed_cids) ||
 	    (cfg->secret_len && !cfg->secret) ||
 	    cfg->force_dialect > KVMI_NUM_DIALECTS ||
+	    cfg->busy_poll_us > KVMI_SERVER_BUSY_POLL_MAX_US ||
 	    (cfg->unix_path &&
 	     strlen(cfg->unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path) - 8))
 		return -EINVAL;
@@ -503,6 +504,7 @@ KVMI_EXPORT void kvmi_server_shutdown(struct kvmi_server *srv)
 		return;
 	srv->shut = true;
 	stop_listening(srv);
+	kvmi__uv_spin_close(srv, on_listen_closed);
 	while (srv->doms) {
 		struct kvmi_dom *dom = srv->doms;
 

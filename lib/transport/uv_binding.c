@@ -5,8 +5,12 @@
  * dispatch left for the next loop iteration; each of them calls
  * kvmi__dom_process, as a tool's own loop does for an adopted domain
  * (own_loop.c).  Nothing else in the library touches a domain's handles.
+ * It also runs the server's busy polling (cfg.busy_poll_us): one uv_idle_t
+ * that keeps uv_run() polling with a zero timeout while a host's bytes
+ * came less than busy_poll_us ago.
  */
 #include <poll.h>
+#include <sched.h>
 
 #include "internal.h"
 
@@ -28,7 +32,50 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		if (events & UV_DISCONNECT)
 			revents |= POLLHUP;
 	}
+	if (revents & POLLIN)
+		kvmi__uv_spin_touch(dom->srv);
 	kvmi__dom_process(dom, revents);
+}
+
+bool kvmi__spin_on(uint64_t until)
+{
+	if (uv_hrtime() >= until)
+		return false;
+	/* whatever else is runnable on this CPU (the host, on a machine
+	 * short of CPUs) goes first */
+	sched_yield();
+	return true;
+}
+
+static void on_spin(uv_idle_t *h)
+{
+	struct kvmi_server *srv = h->data;
+
+	if (!kvmi__spin_on(srv->spin_until))
+		uv_idle_stop(h); /* the loop may sleep again */
+}
+
+void kvmi__uv_spin_touch(struct kvmi_server *srv)
+{
+	if (!srv->cfg.busy_poll_us || srv->shut)
+		return;
+	kvmi__spin_touch(srv, &srv->spin_until);
+	if (!srv->spin_open) {
+		uv_idle_init(srv->loop, &srv->spin); /* cannot fail */
+		srv->spin.data = srv;
+		srv->spin_open = true;
+		srv->open_handles++;
+	}
+	if (!uv_is_active((uv_handle_t *)&srv->spin))
+		uv_idle_start(&srv->spin, on_spin);
+}
+
+void kvmi__uv_spin_close(struct kvmi_server *srv, uv_close_cb cb)
+{
+	if (!srv->spin_open)
+		return;
+	srv->spin_open = false;
+	uv_close((uv_handle_t *)&srv->spin, cb);
 }
 
 static void on_timer(uv_timer_t *t)

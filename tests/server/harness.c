@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -430,4 +431,12 @@ int h_peer_main(int argc, char **argv, const struct h_peer *peers, size_t n)
 			return rc;
 		}
 	return 126;
+}
+
+long h_thread_sleeps(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_THREAD, &ru), 0);
+	return ru.ru_nvcsw;
 }

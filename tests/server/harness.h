@@ -57,6 +57,9 @@ int h_report_count(struct harness *h, const char *needle);
 long h_report_number(struct harness *h, const char *key);
 void h_fini(struct harness *h);
 
+/* the times the calling thread slept (voluntary context switches) */
+long h_thread_sleeps(void);
+
 /* ---- blocking scripted peer (runs in the child) ---- */
 struct peer {
 	int fd;

@@ -4,7 +4,9 @@
  * keep sending events must not hold the loop: a timer on the same loop
  * keeps firing during the flood.  And an event round trip must not
  * restart the socket's poll handle (two epoll_ctl calls each time): the
- * handle is only restarted when what it watches changes.
+ * handle is only restarted when what it watches changes.  With busy
+ * polling on (cfg.busy_poll_us), the loop does not sleep between the
+ * events of a busy guest, and sleeps again once its host went quiet.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,10 +41,13 @@ static void on_cr_with_command(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 		kvmi_dom_close(dom);
 }
 
+static bool spin_ever_open; /* the busy polling's handle (below) */
+
 static void on_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
 {
 	(void)ctx;
 	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+	spin_ever_open |= dom->srv->spin_open;
 	if (++events == 100)
 		restarts_at_start = dom->poll_restarts;
 	if (events == TOTAL) {
@@ -69,6 +74,46 @@ static int enable_cr3(struct kvmi_dom *dom, void *ctx)
 	return 0;
 }
 
+/* ---- busy polling ---- */
+
+static long nvcsw_at_100, nvcsw_at_end;
+static bool spin_on_at_end;
+static uint64_t last_event_ns, spin_off_ns;
+static struct kvmi_dom *quiet_dom;
+static uv_prepare_t spin_watch;
+
+/* after the last event: every loop turn, just before the loop polls,
+ * looks whether the busy polling stopped by itself (the host sends
+ * nothing more: the poll that follows may sleep), then closes */
+static void on_spin_watch(uv_prepare_t *c)
+{
+	struct kvmi_server *srv = c->data;
+
+	if (uv_is_active((uv_handle_t *)&srv->spin))
+		return;
+	spin_off_ns = uv_hrtime();
+	uv_close((uv_handle_t *)c, NULL);
+	kvmi_dom_close(quiet_dom);
+}
+
+static void on_cr_busy(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+		       void *ctx)
+{
+	(void)ctx;
+	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
+	spin_ever_open |= dom->srv->spin_open;
+	if (++events == 100)
+		nvcsw_at_100 = h_thread_sleeps();
+	if (events < TOTAL)
+		return;
+	nvcsw_at_end = h_thread_sleeps();
+	spin_on_at_end = uv_is_active((uv_handle_t *)&dom->srv->spin);
+	last_event_ns = uv_hrtime();
+	quiet_dom = dom;
+	spin_watch.data = dom->srv;
+	uv_prepare_start(&spin_watch, on_spin_watch);
+}
+
 static void run_flood(kvmi_event_cb cb)
 {
 	struct harness h;
@@ -79,8 +124,11 @@ static void run_flood(kvmi_event_cb cb)
 	restarts_at_start = restarts_at_end = 0;
 	h_init(&h);
 	h.cfg.new_domain = enable_cr3;
+	/* long enough that a loaded machine's host still answers inside it */
+	h.cfg.busy_poll_us = cb == on_cr_busy ? KVMI_SERVER_BUSY_POLL_MAX_US : 0;
 	h_start(&h);
 	kvmi_server_on_event(h.srv, KVMI_EVENT_CR, cb, NULL, NULL);
+	uv_prepare_init(&h.loop, &spin_watch);
 	uv_timer_init(&h.loop, &ticker);
 	uv_timer_start(&ticker, on_tick, 1, 1);
 	h_spawn_fakehost(&h, args);
@@ -89,6 +137,9 @@ static void run_flood(kvmi_event_cb cb)
 	assert_int_equal(h.new_domains, 1);
 	assert_int_equal(events, TOTAL);
 	assert_int_equal(cmd_errors, 0);
+	if (!uv_is_closing((uv_handle_t *)&spin_watch))
+		uv_close((uv_handle_t *)&spin_watch, NULL);
+	uv_run(&h.loop, UV_RUN_NOWAIT);
 	h_fini(&h);
 }
 
@@ -113,11 +164,42 @@ static void test_round_trips_leave_the_poll_handle_alone(void **state)
 	assert_true(restarts_at_end - restarts_at_start < TOTAL / 100);
 }
 
+static void test_busy_poll_keeps_the_loop_awake(void **state)
+{
+	(void)state;
+	spin_ever_open = spin_on_at_end = false;
+	spin_off_ns = 0;
+	run_flood(on_cr_busy);
+	print_message("busy polling: the loop slept %ld times over events "
+		      "100 to %d; it stopped polling %.1f ms after the last\n",
+		      nvcsw_at_end - nvcsw_at_100, TOTAL,
+		      (double)(spin_off_ns - last_event_ns) / 1e6);
+	assert_true(spin_ever_open);
+	assert_true(spin_on_at_end);
+	/* without it the loop sleeps about once per event: it waits for
+	 * the host after each reply */
+	assert_true(nvcsw_at_end - nvcsw_at_100 < (TOTAL - 100) / 100);
+	/* the host went quiet: the polling stopped by itself (else the
+	 * channel was never closed and h_run failed), not before the
+	 * last event */
+	assert_true(spin_off_ns > last_event_ns);
+}
+
+static void test_no_busy_poll_by_default(void **state)
+{
+	(void)state;
+	spin_ever_open = false;
+	run_flood(on_cr);
+	assert_false(spin_ever_open);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_busy_guest_does_not_hold_the_loop),
 		cmocka_unit_test(test_round_trips_leave_the_poll_handle_alone),
+		cmocka_unit_test(test_busy_poll_keeps_the_loop_awake),
+		cmocka_unit_test(test_no_busy_poll_by_default),
 	};
 	int r = h_peer_main(argc, argv, NULL, 0);
 

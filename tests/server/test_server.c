@@ -1232,6 +1232,14 @@ static void test_bad_config(void **state)
 	h.cfg.size = 4;
 	assert_int_equal(kvmi_server_new(&h.loop, &h.cfg, &s), -EINVAL);
 	h.cfg.size = sizeof(h.cfg);
+	h.cfg.busy_poll_us = KVMI_SERVER_BUSY_POLL_MAX_US + 1;
+	assert_int_equal(kvmi_server_new(&h.loop, &h.cfg, &s), -EINVAL);
+	/* an older caller's smaller struct: busy polling is simply off */
+	h.cfg.size = offsetof(struct kvmi_server_config, busy_poll_us);
+	assert_int_equal(kvmi_server_new(&h.loop, &h.cfg, &s), 0);
+	kvmi_server_free(s);
+	h.cfg.size = sizeof(h.cfg);
+	h.cfg.busy_poll_us = 0;
 	/* nothing to listen on: a server for adopted connections only
 	 * (own-loop.h); starting it says why it cannot listen */
 	h.cfg.unix_path = NULL;

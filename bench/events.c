@@ -19,10 +19,11 @@
  * together, and the event that ends the window closes every channel (the
  * line then gains guests=N, the domains served, when more than one).
  *
- * --command-every N: every Nth event of each guest, its handler also
- * sends an asynchronous KVMI_GET_VCPU_INFO for the event's vCPU and does
- * not wait for it, so that the tool depends on every host's command
- * replies (a slow host: bench-kernel-host --slow-guests); the line gains
+ * --command-every N: on the first event of each guest and every Nth after
+ * it, its handler also sends an asynchronous KVMI_GET_VCPU_INFO for the
+ * event's vCPU and does not wait for it, so that the tool depends on
+ * every host's command replies (a slow host: bench-kernel-host
+ * --slow-guests); the line gains
  * commands= (sent), commands_answered=, command_max_ms= (the slowest
  * reply, from the send) and command_errors= (any result but success, or
  * -ENOTCONN for those cut by the end; a non-zero count fails the run).
@@ -67,13 +68,13 @@ static void on_cmd_done(struct kvmi_dom *dom, int result, void *ctx)
 	free(c);
 }
 
-/* every command_every-th event of @dom: a command it does not wait for */
+/* events 1, 1 + command_every, ... of @dom: a command not waited for */
 static void maybe_command(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
 			  long *count)
 {
 	struct cmd *c;
 
-	if (++*count % command_every)
+	if ((*count)++ % command_every)
 		return;
 	c = malloc(sizeof(*c));
 	if (!c) {

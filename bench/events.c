@@ -14,15 +14,28 @@
  * --socket PATH: the tool side alone, for another host (bench-kernel-host,
  * or kvmi-fakehost started by scripts/bench): listen on PATH, answer the
  * first guest's CR events the same way, and exit once its channel is
- * closed; --vcpus is then the host's business.
+ * closed; --vcpus is then the host's business.  Every guest that connects
+ * is served; --warmup and --events count the events of all of them
+ * together, and the event that ends the window closes every channel (the
+ * line then gains guests=N, the domains served, when more than one).
+ *
+ * --command-every N: on the first event of each guest and every Nth after
+ * it, its handler also sends an asynchronous KVMI_GET_VCPU_INFO for the
+ * event's vCPU and does not wait for it, so that the tool depends on
+ * every host's command replies (a slow host: bench-kernel-host
+ * --slow-guests); the line gains
+ * commands= (sent), commands_answered=, command_max_ms= (the slowest
+ * reply, from the send) and command_errors= (any result but success, or
+ * -ENOTCONN for those cut by the end; a non-zero count fails the run).
  *
  * --busy-poll US: the server's busy_poll_us (server.h): the loop polls
  * without sleeping for US microseconds after a host's bytes came.
  *
  * Usage: bench-events [--vcpus N] [--events N] [--warmup N]
  *                     [--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH]
- *                     [--busy-poll US]
+ *                     [--busy-poll US] [--command-every N]
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +43,68 @@
 #include "harness.h"
 
 static struct bench_window win = {.warmup = 2000, .count = 200000};
+static long command_every; /* 0: no commands */
+static long ndoms;
+static struct {
+	long sent, answered, errors;
+	uint64_t max_ns;
+} cmds;
+
+/* one GET_VCPU_INFO in flight: its output and when it was sent */
+struct cmd {
+	uint64_t tsc, t0;
+};
+
+static void on_cmd_done(struct kvmi_dom *dom, int result, void *ctx)
+{
+	struct cmd *c = ctx;
+	uint64_t ns = bench_now_ns() - c->t0;
+
+	(void)dom;
+	if (!result) {
+		cmds.answered++;
+		if (ns > cmds.max_ns)
+			cmds.max_ns = ns;
+	} else if (result != -ENOTCONN || !win.t1) {
+		cmds.errors++;
+	}
+	free(c);
+}
+
+/* events 1, 1 + command_every, ... of @dom: a command not waited for */
+static void maybe_command(struct kvmi_dom *dom, struct kvmi_event_ctx *ev,
+			  long *count)
+{
+	struct cmd *c;
+
+	if ((*count)++ % command_every)
+		return;
+	c = malloc(sizeof(*c));
+	if (!c) {
+		cmds.errors++;
+		return;
+	}
+	c->t0 = bench_now_ns();
+	if (kvmi_dom_get_vcpu_info_async(dom, (uint16_t)kvmi_event_vcpu(ev),
+					 &c->tsc, on_cmd_done, c)) {
+		cmds.errors++;
+		free(c);
+		return;
+	}
+	cmds.sent++;
+}
 
 static void on_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
 {
-	(void)ctx;
 	kvmi_event_reply(ev, KVMI_EVENT_ACTION_CONTINUE);
-	if (bench_window_event(&win))
+	if (ctx)
+		maybe_command(dom, ev, ctx);
+	if (bench_window_event(&win)) {
 		kvmi_dom_close(dom);
+		/* more than one guest: close all their channels */
+		if (ndoms > 1)
+			kvmi_server_shutdown(kvmi_dom_server(dom));
+	}
 }
 
 /* --socket: the host is not ours to wait for; end with its channel */
@@ -44,15 +112,28 @@ static void on_gone(struct kvmi_dom *dom, int reason, void *ctx)
 {
 	struct bh *b = ctx;
 
-	(void)dom;
 	(void)reason;
+	free(kvmi_dom_user(dom));
 	kvmi_server_shutdown(b->srv);
 }
 
 static int on_new(struct kvmi_dom *dom, void *ctx)
 {
+	long *count = NULL;
+
 	(void)ctx;
-	if (kvmi_dom_on_event(dom, KVMI_EVENT_CR, on_cr, NULL, NULL) ||
+	if (win.t1)
+		return -1; /* the window has ended: no more guests */
+	ndoms++;
+	if (command_every) {
+		count = calloc(1, sizeof(*count));
+		if (!count) {
+			fprintf(stderr, "bench-events: out of memory\n");
+			exit(1);
+		}
+		kvmi_dom_set_user(dom, count);
+	}
+	if (kvmi_dom_on_event(dom, KVMI_EVENT_CR, on_cr, count, NULL) ||
 	    kvmi_hooks_control_event(dom, KVMI_EVENT_CR, 1) ||
 	    kvmi_hooks_control_cr(dom, 3, 1)) {
 		fprintf(stderr, "bench-events: cannot enable CR3 events\n");
@@ -66,7 +147,7 @@ static void usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [--vcpus N (1..64)] [--events N] [--warmup N] "
 		"[--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH] "
-		"[--busy-poll US]\n",
+		"[--busy-poll US] [--command-every N (1..)]\n",
 		prog);
 	exit(2);
 }
@@ -75,7 +156,7 @@ int main(int argc, char **argv)
 {
 	const char *fakehost = NULL, *listen_path = NULL;
 	int vcpus = 1, tool_cpu = -1, host_cpu = -1, busy = 0;
-	char vbuf[16], ebuf[32], label[32];
+	char vbuf[16], ebuf[32], label[256];
 	struct bh b;
 	int rc;
 
@@ -84,7 +165,16 @@ int main(int argc, char **argv)
 			vcpus = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--busy-poll") && i + 1 < argc)
 			busy = atoi(argv[++i]);
-		else if (bench_window_opt(argc, argv, &i, &win, &listen_path))
+		else if (!strcmp(argv[i], "--command-every") && i + 1 < argc) {
+			command_every = atol(argv[++i]);
+			if (command_every < 1) {
+				fprintf(stderr,
+					"%s: --command-every must be at "
+					"least 1\n",
+					argv[0]);
+				usage(argv[0]);
+			}
+		} else if (bench_window_opt(argc, argv, &i, &win, &listen_path))
 			continue;
 		else if (bh_common_opt(argc, argv, &i, &tool_cpu, &host_cpu,
 				       &fakehost) != 1)
@@ -98,11 +188,25 @@ int main(int argc, char **argv)
 	if (listen_path) {
 		b.cfg.unix_path = listen_path;
 		b.cfg.disconnect = on_gone;
+		bench_raise_nofile();
 		bh_start(&b);
 		bh_run(&b);
-		rc = bench_window_print(&win, "events host=external");
 		bh_fini(&b);
-		return rc;
+		snprintf(label, sizeof(label), "events host=external");
+		if (ndoms > 1)
+			snprintf(label + strlen(label),
+				 sizeof(label) - strlen(label), " guests=%ld",
+				 ndoms);
+		if (command_every)
+			snprintf(label + strlen(label),
+				 sizeof(label) - strlen(label),
+				 " command_every=%ld commands=%ld "
+				 "commands_answered=%ld command_max_ms=%.1f "
+				 "command_errors=%ld",
+				 command_every, cmds.sent, cmds.answered,
+				 (double)cmds.max_ns / 1e6, cmds.errors);
+		rc = bench_window_print(&win, label);
+		return rc || cmds.errors;
 	}
 	bh_start(&b);
 	snprintf(vbuf, sizeof(vbuf), "%d", vcpus);

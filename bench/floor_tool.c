@@ -20,13 +20,20 @@
  *   --busy-poll US  with --epoll: when a read finds nothing, read again
  *                   (sched_yield() between reads) until US microseconds
  *                   have passed since the last bytes came, then sleep;
- *                   the floor of the library's busy_poll_us (server.h).
+ *                   the floor of the library's busy_poll_us (server.h);
+ *                   one guest only.
  * scripts/bench takes the fastest as the floor.  After --warmup events,
  * --events more are timed (rate and getrusage CPU per event); then the
  * tool closes the connection and prints one line.
  *
+ * --guests N: accept N connections (one after the other, each started as
+ * above), then serve them all from one epoll loop (--epoll is implied):
+ * the same parse and replies per connection, --warmup and --events
+ * counted over every guest together; at the end every connection is
+ * closed, and the line gains guests=N.
+ *
  * Usage: bench-floor-tool --socket PATH [--events N] [--warmup N]
- *                         [--reply each|gather] [--epoll]
+ *                         [--reply each|gather] [--epoll] [--guests N]
  *                         [--busy-poll US]
  */
 #include <errno.h>
@@ -54,8 +61,15 @@ struct event_reply_msg {
 	struct kvmi_event_cr_reply cr;
 };
 
-static int fd = -1, ep = -1;
-static uint64_t busy_ns, last_bytes_ns;
+/* one guest's connection and what of its input is not parsed yet */
+struct conn {
+	int fd;
+	size_t have;
+	char *buf;
+};
+
+static int fd = -1, ep = -1; /* fd: the connection being served */
+static uint64_t busy_ns, last_bytes_ns; /* --busy-poll */
 
 static void die(const char *what)
 {
@@ -90,18 +104,38 @@ static ssize_t loop_read(void *buf, size_t len)
 	}
 }
 
-static void use_epoll(void)
+static void use_epoll(struct conn *c)
 {
 	struct epoll_event e = {.events = EPOLLIN};
 
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	e.data.fd = fd;
-	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) ||
-	    fcntl(fd, F_SETFL, O_NONBLOCK))
+	if (ep < 0)
+		ep = epoll_create1(EPOLL_CLOEXEC);
+	e.data.ptr = c;
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e) ||
+	    fcntl(c->fd, F_SETFL, O_NONBLOCK))
 		die("epoll");
 }
 
-static void listen_accept(const char *path)
+/* --guests N: the next connection with input (epoll_wait when every
+ * one reported has been served) */
+static struct conn *next_ready(void)
+{
+	static struct epoll_event evs[64];
+	static int nev, iev;
+
+	while (iev == nev) {
+		iev = 0;
+		nev = epoll_wait(ep, evs, 64, -1);
+		if (nev < 0 && errno != EINTR)
+			die("epoll_wait");
+		if (nev < 0)
+			nev = 0;
+	}
+	return evs[iev++].data.ptr;
+}
+
+static void listen_accept(const char *path, unsigned int guests,
+			  struct conn *conns, void (*started)(struct conn *c))
 {
 	struct sockaddr_un sa;
 	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -112,11 +146,19 @@ static void listen_accept(const char *path)
 		die("socket");
 	strcpy(sa.sun_path, path);
 	unlink(path);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, guests > 1 ? (int)guests : 1))
 		die("bind/listen");
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		die("accept");
+	for (unsigned int i = 0; i < guests; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			die("accept");
+		conns[i].fd = fd;
+		conns[i].buf = malloc(BUF_BYTES);
+		if (!conns[i].buf)
+			die("malloc");
+		started(&conns[i]);
+	}
 	close(lfd);
 	unlink(path);
 }
@@ -193,21 +235,34 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s --socket PATH [--events N] [--warmup N] "
-		"[--reply each|gather] [--epoll] [--busy-poll US]\n",
+		"[--reply each|gather] [--epoll] [--guests N (1..65536)] "
+		"[--busy-poll US (one guest)]\n",
 		prog);
 	exit(2);
 }
 
+static unsigned int vcpus_all;
+
+/* a guest accepted: its start-up (vCPU count, events on) */
+static void start_guest(struct conn *c)
+{
+	unsigned int vcpus;
+
+	fd = c->fd;
+	vcpus = start();
+	enable(vcpus);
+	vcpus_all += vcpus;
+}
+
 int main(int argc, char **argv)
 {
-	static char buf[BUF_BYTES];
 	static struct event_reply_msg out[BUF_BYTES / 576 + 1];
 	struct bench_window w = {.warmup = 2000, .count = 200000};
 	const char *path = NULL;
-	size_t have = 0;
 	int gather = 0, done = 0, epoll = 0;
-	long cmd_replies = 0;
-	unsigned int vcpus;
+	long cmd_replies = 0, guests = 1;
+	struct conn *conns;
+	int guests_opt = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (bench_window_opt(argc, argv, &i, &w, &path))
@@ -226,22 +281,42 @@ int main(int argc, char **argv)
 			if (us < 1 || us > 10000)
 				usage(argv[0]);
 			busy_ns = (uint64_t)us * 1000;
+		} else if (!strcmp(argv[i], "--guests") && i + 1 < argc) {
+			guests = atol(argv[++i]);
+			guests_opt = 1;
+			if (guests < 1 || guests > 65536) {
+				fprintf(stderr,
+					"%s: --guests must be 1..65536\n",
+					argv[0]);
+				usage(argv[0]);
+			}
 		} else
 			usage(argv[0]);
 	}
-	if (!path || w.count < 1 || w.warmup < 1 || (busy_ns && !epoll))
+	if (!path || w.count < 1 || w.warmup < 1 || (busy_ns && !epoll) ||
+	    (busy_ns && guests > 1))
 		usage(argv[0]);
-	listen_accept(path);
-	vcpus = start();
-	enable(vcpus);
-	if (epoll)
-		use_epoll();
+	conns = calloc((size_t)guests, sizeof(*conns));
+	if (!conns)
+		die("calloc");
+	if (guests > 1) {
+		bench_raise_nofile();
+		epoll = 1;
+	}
+	listen_accept(path, (unsigned int)guests, conns, start_guest);
+	for (long i = 0; epoll && i < guests; i++)
+		use_epoll(&conns[i]);
 	memset(out, 0, sizeof(out));
 	while (!done) {
-		ssize_t n = loop_read(buf + have, sizeof(buf) - have);
-		size_t off = 0, nout = 0;
+		struct conn *c = guests > 1 ? next_ready() : conns;
+		char *buf = c->buf;
+		size_t have = c->have, off = 0, nout = 0;
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		fd = c->fd;
+		n = guests > 1 ? read(fd, buf + have, BUF_BYTES - have)
+			       : loop_read(buf + have, BUF_BYTES - have);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			die("the host closed the connection early; read");
@@ -287,12 +362,19 @@ int main(int argc, char **argv)
 			die("write");
 		have -= off;
 		memmove(buf, buf + off, have);
+		c->have = have;
 	}
-	close(fd);
-	if (cmd_replies > 2 * (long)vcpus)
+	for (long i = 0; i < guests; i++) {
+		close(conns[i].fd);
+		free(conns[i].buf);
+	}
+	free(conns);
+	if (cmd_replies > 2 * (long)vcpus_all)
 		die("more command replies than commands");
 	printf("floor-tool reply=%s wait=%s busy_poll_us=%llu ",
 	       gather ? "gather" : "each", epoll ? "epoll" : "read",
 	       (unsigned long long)(busy_ns / 1000));
+	if (guests_opt)
+		printf("guests=%ld ", guests);
 	return bench_window_print(&w, "");
 }

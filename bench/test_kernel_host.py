@@ -14,6 +14,14 @@
 #     (8 bytes for v6, 16 for v7), the unknown-command error of each
 #     (-95 / -1000), the 576-byte CR event with CR3 old != new; and that
 #     an event reply with the wrong seq makes the host fail, naming it.
+#  3. Many guests: bench-kernel-host --guests 3 against bench-floor-tool
+#     --guests 3 and bench-events: every guest has events answered, the
+#     new fields parse; with --slow-guests 1 --slow-ms 100 and
+#     bench-events --command-every 5, the host counts the command replies
+#     it delayed, the tool saw one take at least 100 ms, and the slow
+#     guest's latencies are kept apart; wrong --guests / --slow-guests /
+#     --slow-ms / --command-every values are usage errors naming the
+#     argument.
 #
 # Usage: test_kernel_host.py HOST FLOOR_TOOL EVENTS LIBKVMI1_EVENTS
 import os
@@ -32,25 +40,51 @@ def kv(line):
 
 
 def run_pair(tool, vcpus, extra_host=()):
+    tr, hr = both(tool, ['--vcpus', str(vcpus), *extra_host])
+    assert tr['events'] == '3000', tr
+    assert float(tr['events_per_s']) > 0 and float(tr['cpu_ns_per_event']) > 0
+    assert int(hr['answered']) >= 3100, hr
+    assert hr['vcpus'] == str(vcpus)
+    assert 0 < float(hr['lat_p50_ns']) <= float(hr['lat_p99_ns']) <= \
+        float(hr['lat_p999_ns']), hr
+
+
+def both(tool, host_args, events=3000):
+    """run @tool (@events events after 100) against the host with
+    @host_args; both must exit 0; their last lines as dicts"""
     with tempfile.TemporaryDirectory() as d:
         sock = os.path.join(d, 'sock')
-        t = subprocess.Popen(tool + ['--socket', sock, '--events', '3000',
-                                     '--warmup', '100'],
+        t = subprocess.Popen(tool + ['--socket', sock, '--events',
+                                     str(events), '--warmup', '100'],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-        h = subprocess.run([HOST, '--connect', sock, '--vcpus', str(vcpus),
-                            '--warmup', '100', *extra_host],
+        h = subprocess.run([HOST, '--connect', sock, '--warmup', '100',
+                            *host_args],
                            capture_output=True, text=True, timeout=TIMEOUT)
         tout, terr = t.communicate(timeout=TIMEOUT)
     assert t.returncode == 0, (tool, terr)
     assert h.returncode == 0, (tool, h.stderr)
-    tr, hr = kv(tout.splitlines()[-1]), kv(h.stdout.splitlines()[-1])
-    assert tr['events'] == '3000', tout
-    assert float(tr['events_per_s']) > 0 and float(tr['cpu_ns_per_event']) > 0
-    assert int(hr['answered']) >= 3100, h.stdout
-    assert hr['vcpus'] == str(vcpus)
+    return kv(tout.splitlines()[-1]), kv(h.stdout.splitlines()[-1])
+
+
+def multi(tool, guests, tool_guests, host_extra=(), events=3000):
+    tr, hr = both(tool, ['--guests', str(guests), *host_extra], events)
+    assert tr['events'] == str(events), tr
+    assert tr.get('guests') == tool_guests, tr
+    assert hr['guests'] == str(guests), hr
+    # every guest had events answered; the host counted them all
+    assert int(hr['answered_min']) >= 1, hr
+    assert int(hr['answered']) >= events + 100, hr
+    assert int(hr['samples']) > 0
     assert 0 < float(hr['lat_p50_ns']) <= float(hr['lat_p99_ns']) <= \
-        float(hr['lat_p999_ns']), h.stdout
+        float(hr['lat_p999_ns']), hr
+    return tr, hr
+
+
+def usage_error(argv, name):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 2, (argv, r.returncode, r.stderr)
+    assert name in r.stderr.splitlines()[0], (argv, r.stderr)
 
 
 def recv_all(c, n):
@@ -125,4 +159,35 @@ for v in (1, 4):
         run_pair([LIBKVMI1], v, ['--dialect', dialect])
 scripted('v6')
 scripted('v7')
+
+# many guests on one tool
+multi([FLOOR, '--reply', 'each', '--guests', '3'], 3, '3')
+multi([EVENTS], 3, '3')
+tr, hr = multi([EVENTS], 1, None)  # one guest, the new fields on request
+assert 'slow_guests' not in hr
+# a slow host among them: its command replies are late, by its own count
+# and as the tool saw them (the run lasts several delays); its latencies
+# are kept apart
+tr, hr = multi([EVENTS, '--command-every', '5'], 3, '3',
+               ['--slow-guests', '1', '--slow-ms', '100'], events=20000)
+assert hr['slow_guests'] == '1' and hr['slow_ms'] == '100', hr
+assert int(hr['slow_replies_delayed']) >= 1, hr
+assert int(hr['slow_answered']) >= 1, hr
+assert int(hr['samples']) + int(hr['slow_samples']) <= int(hr['answered'])
+assert float(tr['command_max_ms']) >= 100, tr
+assert int(tr['commands_answered']) >= 1 and tr['command_errors'] == '0', tr
+# without one, the host delays nothing and says nothing of slow guests
+tr, hr = multi([EVENTS, '--command-every', '5'], 3, '3')
+assert 'slow_replies_delayed' not in hr and int(tr['commands']) >= 1, hr
+
+usage_error([HOST, '--connect', '/nonexistent', '--guests', '0'],
+            '--guests')
+usage_error([HOST, '--connect', '/nonexistent', '--guests', '3',
+             '--slow-guests', '4', '--slow-ms', '10'], '--slow-guests')
+usage_error([HOST, '--connect', '/nonexistent', '--slow-guests', '1'],
+            '--slow-ms')
+usage_error([FLOOR, '--socket', '/nonexistent', '--guests', '0'],
+            '--guests')
+usage_error([EVENTS, '--socket', '/nonexistent', '--command-every', '0'],
+            '--command-every')
 print('kernel-host: ok')

@@ -158,10 +158,12 @@ struct kvmi_server_config {
 	 * sched_yield() between polls, so any other runnable thread on the
 	 * tool's CPU goes first - and only sleeps once that long has passed
 	 * with nothing to read.  A host whose next event comes while the tool
-	 * polls need not wake the tool: against a kernel-like host at 8 vCPUs
-	 * that is 10-25% more events/s (docs/benchmarks.md), for the CPU time
-	 * of the polling (up to a whole CPU while events keep coming less
-	 * than this apart).  One setting for the server's loop, every
+	 * polls need not wake the tool: against a kernel-like host at 8 and
+	 * 32 vCPUs, 50 us gave 14-20% more events/s (docs/benchmarks.md), for
+	 * the CPU time of the polling (up to a whole CPU while events keep
+	 * coming less than this apart).  For a tool with a CPU of its own: on
+	 * a CPU it shares with the host's threads it gained nothing (1 vCPU:
+	 * 11% fewer events/s).  One setting for the server's loop, every
 	 * connection alike; kvmi_dom_run() (own-loop.h) polls its own
 	 * connection the same way */
 	unsigned int busy_poll_us;

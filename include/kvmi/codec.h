@@ -75,9 +75,10 @@ union kvmi_event_data {
 /*
  * A decoded message.  Filled by kvmi_decoder_feed(); every pointer in it is
  * borrowed: valid until the next call on the same decoder, and - when
- * payload points into the caller's chunk (zero-copy case) - only while that
- * chunk is valid.  Pointers into the payload are NOT aligned: copy before
- * casting to a wire struct.  The event pointers are aligned.
+ * payload (or an event's common struct) points into the caller's chunk
+ * (zero-copy case) - only while that chunk is valid.  Pointers into the
+ * payload are NOT aligned: copy before casting to a wire struct.  The
+ * event pointers are aligned.
  */
 struct kvmi_msg {
 	enum kvmi_msg_kind kind;

@@ -162,7 +162,10 @@ static int check_header(struct kvmi_decoder *d, const struct kvmi_msg_hdr *h,
 /*
  * @in_buf: p points into our reassembly buffer (8-byte aligned, ours
  * until the next feed), so a common struct of our size can be used where
- * it is instead of being copied a second time.
+ * it is instead of being copied a second time.  Else p is in the caller's
+ * chunk: a common struct of our size there is used in place too when it
+ * is aligned (borrowed like the payload: until the next feed, while the
+ * chunk is valid - struct kvmi_msg).
  */
 static inline __attribute__((always_inline)) int
 decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
@@ -211,7 +214,9 @@ decode_event(struct kvmi_decoder *d, const __u8 *p, size_t n, uint64_t at,
 			    dsize);
 
 	m->u.event.common = &d->common;
-	if (csize == sizeof(d->common) && in_buf) {
+	if (csize == sizeof(d->common) &&
+	    (in_buf || (v12_event < 0 &&
+			(uintptr_t)p % _Alignof(struct kvmi_event) == 0))) {
 		m->u.event.common = (const struct kvmi_event *)(const void *)p;
 	} else if (csize == sizeof(d->common)) {
 		/* the common case: constant-size copies the compiler inlines */

@@ -164,6 +164,38 @@ static void test_zero_fill_after_full_common(void **state)
 	}
 }
 
+/* a whole event of our common size at the start of an aligned chunk is
+ * read where it is; in a misaligned chunk it is copied (the event
+ * pointers are aligned), with the same contents */
+static void test_common_in_place_when_aligned(void **state)
+{
+	static _Alignas(16) uint8_t s[2048];
+	struct kvmi_decoder *d;
+	const struct kvmi_msg *m;
+	size_t len = bp_event(s, 1, sizeof(struct kvmi_event), 0x1000);
+
+	(void)state;
+	d = kvmi_decoder_new(KVMI_DIR_HOST_TO_TOOL);
+	assert_non_null(d);
+	assert_int_equal(kvmi_decoder_feed(d, s, len, &m), (ssize_t)len);
+	assert_non_null(m);
+	assert_ptr_equal(m->u.event.common, s + sizeof(struct kvmi_msg_hdr));
+	assert_int_equal(m->u.event.common->arch.regs.rip,
+			 0xfffff80000001000ull);
+	memmove(s + 1, s, len);
+	assert_int_equal(kvmi_decoder_feed(d, s + 1, len, &m), (ssize_t)len);
+	assert_non_null(m);
+	assert_ptr_not_equal(m->u.event.common,
+			     s + 1 + sizeof(struct kvmi_msg_hdr));
+	assert_int_equal((uintptr_t)m->u.event.common %
+			     _Alignof(struct kvmi_event),
+			 0);
+	assert_int_equal(m->u.event.common->arch.regs.rip,
+			 0xfffff80000001000ull);
+	assert_int_equal(m->u.event.common->vcpu, 1);
+	kvmi_decoder_free(d);
+}
+
 static void expect_error(const uint8_t *s, size_t len, int err)
 {
 	struct collected c;
@@ -397,6 +429,7 @@ int main(void)
 	    cmocka_unit_test(test_events_every_chunking),
 	    cmocka_unit_test(test_common_truncated_zero_fill),
 	    cmocka_unit_test(test_zero_fill_after_full_common),
+	    cmocka_unit_test(test_common_in_place_when_aligned),
 	    cmocka_unit_test(test_framing_errors),
 	    cmocka_unit_test(test_error_text_and_offset),
 	    cmocka_unit_test(test_tool_side_rules),

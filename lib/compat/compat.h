@@ -21,6 +21,8 @@
 #include <kvmi/session.h>
 #include <libkvmi.h>
 
+#include "clock.h"
+
 /* the budget of QEMU's handshake and of the start-up commands */
 #define KVMI1__HANDSHAKE_MS 10000
 
@@ -71,7 +73,7 @@ struct kvmi1_dom {
 	bool efd_signalled;
 	/* busy polling (KVMI_BUSY_POLL_US, kvmi1__busy_poll_ns): after an
 	 * event came, kvmi_wait_event polls without sleeping until
-	 * spin_until (CLOCK_MONOTONIC ns), under @lock */
+	 * spin_until (kvmi__now_ns), under @lock */
 	uint64_t busy_ns, spin_until;
 	struct kvmi_session *s;
 	struct kvmi_qemu2introspector qemu; /* name NUL-terminated */
@@ -121,8 +123,6 @@ int kvmi1__flush_locked(struct kvmi1_dom *d);
 int kvmi1__pump_locked(struct kvmi1_dom *d, int timeout_ms);
 /* read what is there without waiting, dispatch (0 or an error) */
 int kvmi1__poll_input_locked(struct kvmi1_dom *d);
-uint64_t kvmi1__now_ms(void);
-uint64_t kvmi1__now_ns(void);
 /* KVMI_BUSY_POLL_US from the environment, in ns (0: off; a bad value is
  * logged as an error and means off) */
 uint64_t kvmi1__busy_poll_ns(void);

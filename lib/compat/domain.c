@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -86,19 +85,6 @@ static void on_session_log(struct kvmi_session *s, enum kvmi_log_level level,
 
 /* ---- I/O ---- */
 
-uint64_t kvmi1__now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t kvmi1__now_ms(void)
-{
-	return kvmi1__now_ns() / 1000000;
-}
-
 /* the connection is gone: fail the session, forget its events */
 static int lost(struct kvmi1_dom *d, int err)
 {
@@ -115,7 +101,7 @@ static int lost(struct kvmi1_dom *d, int err)
 /* ms until the oldest command times out (-1: none), at least 0 */
 static int command_wait_ms(struct kvmi1_dom *d)
 {
-	uint64_t dl = kvmi_session_next_deadline(d->s), now = kvmi1__now_ms();
+	uint64_t dl = kvmi_session_next_deadline(d->s), now = kvmi__now_ms();
 
 	if (dl == UINT64_MAX)
 		return -1;
@@ -125,7 +111,7 @@ static int command_wait_ms(struct kvmi1_dom *d)
 /* a command timed out: the session fails, its commands complete */
 static int expire(struct kvmi1_dom *d)
 {
-	int err = kvmi_session_expire(d->s, kvmi1__now_ms());
+	int err = kvmi_session_expire(d->s, kvmi__now_ms());
 
 	if (err < 0) {
 		kvmi_session_dispatch(d->s);
@@ -346,9 +332,9 @@ int kvmi1__dom_new(int fd, const struct kvmi_qemu2introspector *qemu,
 	pthread_mutex_lock(&d->lock);
 	if (!err)
 		err = kvmi1__flush_locked(d);
-	end = kvmi1__now_ms() + KVMI1__HANDSHAKE_MS;
+	end = kvmi__now_ms() + KVMI1__HANDSHAKE_MS;
 	while (!err && !kvmi_session_is_ready(d->s)) {
-		uint64_t now = kvmi1__now_ms();
+		uint64_t now = kvmi__now_ms();
 
 		err = now >= end ? -ETIMEDOUT
 				 : kvmi1__pump_locked(d, (int)(end - now));

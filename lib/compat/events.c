@@ -125,7 +125,7 @@ uint64_t kvmi1__busy_poll_ns(void)
 KVMI_EXPORT int kvmi_wait_event(void *dom, kvmi_timeout_t ms)
 {
 	struct kvmi1_dom *d = dom;
-	uint64_t end = ms < 0 ? UINT64_MAX : kvmi1__now_ms() + (uint64_t)ms;
+	uint64_t end = ms < 0 ? UINT64_MAX : kvmi__now_ms() + (uint64_t)ms;
 
 	if (!d)
 		return kvmi1__ret(-EINVAL);
@@ -149,13 +149,13 @@ KVMI_EXPORT int kvmi_wait_event(void *dom, kvmi_timeout_t ms)
 		if (!err && !d->n_queued)
 			err = -EAGAIN;
 		if (!err && d->busy_ns)
-			d->spin_until = kvmi1__now_ns() + d->busy_ns;
+			d->spin_until = kvmi__now_ns() + d->busy_ns;
 		/* busy polling: an event came less than busy_ns ago, so
 		 * read again instead of sleeping (anything else runnable on
-		 * this CPU first) - within the caller's timeout */
+		 * this CPU first; yielded without the lock, so the thread
+		 * that replies is not held) - within the caller's timeout */
 		spin = err == -EAGAIN && d->busy_ns &&
-		       kvmi1__now_ns() < d->spin_until &&
-		       kvmi1__now_ms() < end;
+		       kvmi__now_ns() < d->spin_until && kvmi__now_ms() < end;
 		if (err == -EAGAIN && !spin)
 			d->waiters++; /* until the poll below returns */
 		pthread_mutex_unlock(&d->lock);
@@ -165,7 +165,7 @@ KVMI_EXPORT int kvmi_wait_event(void *dom, kvmi_timeout_t ms)
 		}
 		if (err != -EAGAIN)
 			return kvmi1__ret(err == -ETIMEDOUT ? -ENOTCONN : err);
-		now = kvmi1__now_ms();
+		now = kvmi__now_ms();
 		err = 0;
 		if (now < end) {
 			left = end == UINT64_MAX   ? -1

@@ -43,7 +43,7 @@ static int read_full(int fd, int wake, void *buf, size_t n, uint64_t end)
 	while (n) {
 		struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
 					{.fd = wake, .events = POLLIN}};
-		uint64_t now = kvmi1__now_ms();
+		uint64_t now = kvmi__now_ms();
 		ssize_t r;
 
 		if (now >= end)
@@ -72,7 +72,7 @@ static int write_full(int fd, const void *buf, size_t n, uint64_t end)
 
 	while (n) {
 		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		uint64_t now = kvmi1__now_ms();
+		uint64_t now = kvmi__now_ms();
 		ssize_t r;
 
 		if (now >= end)
@@ -95,7 +95,7 @@ static int write_full(int fd, const void *buf, size_t n, uint64_t end)
 static int handshake(struct kvmi1_ctx *c, int fd,
 		     struct kvmi_qemu2introspector *q)
 {
-	uint64_t end = kvmi1__now_ms() + KVMI1__HANDSHAKE_MS;
+	uint64_t end = kvmi__now_ms() + KVMI1__HANDSHAKE_MS;
 	struct kvmi_introspector2qemu intro;
 	uint32_t size;
 	size_t keep;

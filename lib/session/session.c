@@ -12,18 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "session_int.h"
-
-uint64_t kvmi__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void kvmi__sess_log(struct kvmi_session *s, enum kvmi_log_level level,
 		    const char *fmt, ...)

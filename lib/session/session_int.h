@@ -12,6 +12,8 @@
 #include <kvmi/codec.h>
 #include <kvmi/session.h>
 
+#include "clock.h"
+
 #define KVMI__DEFAULT_TIMEOUT_MS 10000
 #define KVMI__DEFAULT_MAX_VCPUS 1024
 
@@ -146,7 +148,6 @@ struct kvmi_session {
 /* session.c */
 void kvmi__sess_log(struct kvmi_session *s, enum kvmi_log_level level,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-uint64_t kvmi__now_ms(void);
 /* output was queued outside the session's callbacks: tell the owner */
 void kvmi__sess_wake(struct kvmi_session *s);
 

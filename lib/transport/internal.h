@@ -230,7 +230,7 @@ struct kvmi_dom {
 	void (*watch_cb)(struct kvmi_dom *dom, void *ctx);
 	void *watch_ctx;
 	bool release_pending; /* torn down: released by the next process */
-	uint64_t spin_until; /* kvmi_dom_run's busy polling (uv_hrtime ns) */
+	uint64_t spin_until; /* kvmi_dom_run's busy polling (kvmi__now_ns) */
 	struct kvmi_dom *adopt_next; /* srv->adopted */
 
 	/* handshake */
@@ -286,7 +286,7 @@ struct kvmi_server {
 	struct kvmi_dom *adopted;
 	size_t ndoms_ready;
 	/* busy polling (cfg.busy_poll_us, uv_binding.c): the loop polls
-	 * without sleeping until spin_until (uv_hrtime ns) */
+	 * without sleeping until spin_until (kvmi__now_ns) */
 	uv_idle_t spin;
 	bool spin_open;
 	uint64_t spin_until;
@@ -294,23 +294,16 @@ struct kvmi_server {
 	uint8_t rbuf[KVMI__READ_BUF]; /* shared read buffer */
 };
 
-/*
- * Busy polling (cfg.busy_poll_us): bytes came from a host, so poll on
- * without sleeping until busy_poll_us from now; kvmi__spin_on() says
- * whether that time is still running and, if so, yields the CPU once.
- */
+/* busy polling (cfg.busy_poll_us): bytes came from a host, so poll on
+ * without sleeping until busy_poll_us from now (kvmi__spin_on, clock.h) */
 static inline void kvmi__spin_touch(const struct kvmi_server *srv,
 				    uint64_t *until)
 {
-	*until = uv_hrtime() + (uint64_t)srv->cfg.busy_poll_us * 1000;
+	*until = kvmi__now_ns() + (uint64_t)srv->cfg.busy_poll_us * 1000;
 }
 
-bool kvmi__spin_on(uint64_t until);
-
-/* uv_binding.c: the server's loop busy-polls from now on (no-op when
- * busy polling is off or the server is shut) */
-void kvmi__uv_spin_touch(struct kvmi_server *srv);
-/* ... and stops: its idle handle closes (kvmi_server_shutdown) */
+/* uv_binding.c: the server loop's busy polling stops for good - its idle
+ * handle closes (kvmi_server_shutdown) */
 void kvmi__uv_spin_close(struct kvmi_server *srv, uv_close_cb cb);
 
 /* server.c */

@@ -10,9 +10,10 @@
  * came less than busy_poll_us ago.
  */
 #include <poll.h>
-#include <sched.h>
 
 #include "internal.h"
+
+static void spin_touch(struct kvmi_server *srv);
 
 static void on_poll(uv_poll_t *h, int status, int events)
 {
@@ -32,19 +33,9 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		if (events & UV_DISCONNECT)
 			revents |= POLLHUP;
 	}
-	if (revents & POLLIN)
-		kvmi__uv_spin_touch(dom->srv);
+	if ((revents & POLLIN) && dom->srv->cfg.busy_poll_us)
+		spin_touch(dom->srv);
 	kvmi__dom_process(dom, revents);
-}
-
-bool kvmi__spin_on(uint64_t until)
-{
-	if (uv_hrtime() >= until)
-		return false;
-	/* whatever else is runnable on this CPU (the host, on a machine
-	 * short of CPUs) goes first */
-	sched_yield();
-	return true;
 }
 
 static void on_spin(uv_idle_t *h)
@@ -55,9 +46,11 @@ static void on_spin(uv_idle_t *h)
 		uv_idle_stop(h); /* the loop may sleep again */
 }
 
-void kvmi__uv_spin_touch(struct kvmi_server *srv)
+/* a host's bytes came: the loop busy-polls from now on (not once the
+ * server is shut) */
+static void spin_touch(struct kvmi_server *srv)
 {
-	if (!srv->cfg.busy_poll_us || srv->shut)
+	if (srv->shut)
 		return;
 	kvmi__spin_touch(srv, &srv->spin_until);
 	if (!srv->spin_open) {

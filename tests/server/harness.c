@@ -440,3 +440,9 @@ long h_thread_sleeps(void)
 	assert_int_equal(getrusage(RUSAGE_THREAD, &ru), 0);
 	return ru.ru_nvcsw;
 }
+
+void h_enable_cr3(struct kvmi_dom *dom)
+{
+	assert_int_equal(kvmi_hooks_control_event(dom, KVMI_EVENT_CR, 1), 0);
+	assert_int_equal(kvmi_hooks_control_cr(dom, 3, 1), 0);
+}

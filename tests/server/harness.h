@@ -59,6 +59,9 @@ void h_fini(struct harness *h);
 
 /* the times the calling thread slept (voluntary context switches) */
 long h_thread_sleeps(void);
+/* KVMI_EVENT_CR and CR3 interception on every vCPU of @dom (hooks.h);
+ * fails the test when the host refuses */
+void h_enable_cr3(struct kvmi_dom *dom);
 
 /* ---- blocking scripted peer (runs in the child) ---- */
 struct peer {

@@ -69,8 +69,7 @@ static int enable_cr3(struct kvmi_dom *dom, void *ctx)
 	struct harness *h = ctx;
 
 	h->new_domains++;
-	assert_int_equal(kvmi_hooks_control_event(dom, KVMI_EVENT_CR, 1), 0);
-	assert_int_equal(kvmi_hooks_control_cr(dom, 3, 1), 0);
+	h_enable_cr3(dom);
 	return 0;
 }
 

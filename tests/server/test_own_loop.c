@@ -221,6 +221,16 @@ static void tool_accept(struct tool *t)
 	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
 }
 
+/* @t's server (@new_domain, @handshake_ms), kvmi-fakehost with @args
+ * connecting to it, and its connection accepted and adopted */
+static void tool_start(struct tool *t, kvmi_new_domain_cb new_domain,
+		       unsigned int handshake_ms, const char *const *args)
+{
+	tool_server(t, new_domain, handshake_ms);
+	spawn_fakehost(t, args);
+	tool_accept(t);
+}
+
 static int child_status(struct tool *t)
 {
 	int st;
@@ -276,9 +286,7 @@ static void test_poll_loop_breakpoints_and_unhook(void **state)
 
 	(void)state;
 	tool_init(&t);
-	tool_server(&t, bp_new_domain, 0);
-	spawn_fakehost(&t, args);
-	tool_accept(&t);
+	tool_start(&t, bp_new_domain, 0, args);
 	kvmi_dom_ref(t.dom); /* to look at it after its close */
 	/* the handshake timeout is the first deadline */
 	assert_true(kvmi_dom_timeout(t.dom) > 0);
@@ -316,8 +324,7 @@ static int cr3_new_domain(struct kvmi_dom *dom, void *ctx)
 	struct tool *t = ctx;
 
 	t->new_domains++;
-	assert_int_equal(kvmi_hooks_control_event(dom, KVMI_EVENT_CR, 1), 0);
-	assert_int_equal(kvmi_hooks_control_cr(dom, 3, 1), 0);
+	h_enable_cr3(dom);
 	return 0;
 }
 
@@ -341,12 +348,10 @@ static long run_sleeps(unsigned int busy_poll_us, int *events)
 
 	tool_init(&t);
 	t.busy_poll_us = busy_poll_us;
-	tool_server(&t, cr3_new_domain, 0);
+	tool_start(&t, cr3_new_domain, 0, args);
 	assert_int_equal(kvmi_server_on_event(t.srv, KVMI_EVENT_CR, on_cr3, &t,
 					      NULL),
 			 0);
-	spawn_fakehost(&t, args);
-	tool_accept(&t);
 	slept = h_thread_sleeps();
 	assert_int_equal(kvmi_dom_run(t.dom), 0);
 	slept = h_thread_sleeps() - slept;
@@ -402,9 +407,7 @@ static void test_close_outside_process(void **state)
 
 	(void)state;
 	tool_init(&t);
-	tool_server(&t, plain_new_domain, 0);
-	spawn_fakehost(&t, args);
-	tool_accept(&t);
+	tool_start(&t, plain_new_domain, 0, args);
 	assert_int_equal(kvmi_dom_set_watch(t.dom, on_watch, &t), 0);
 	kvmi_dom_ref(t.dom);
 	while (!t.new_domains)
@@ -453,9 +456,7 @@ static void test_close_takes_hooks_back(void **state)
 
 	(void)state;
 	tool_init(&t);
-	tool_server(&t, two_bps_new_domain, 0);
-	spawn_fakehost(&t, args);
-	tool_accept(&t);
+	tool_start(&t, two_bps_new_domain, 0, args);
 	kvmi_dom_ref(t.dom);
 	while (!closed) {
 		closed = tool_step(&t);
@@ -487,9 +488,7 @@ static void test_handshake_timeout(void **state)
 
 	(void)state;
 	tool_init(&t);
-	tool_server(&t, plain_new_domain, 300);
-	spawn_fakehost(&t, args);
-	tool_accept(&t);
+	tool_start(&t, plain_new_domain, 300, args);
 	t0 = kvmi_dom_timeout(t.dom);
 	assert_true(t0 > 0 && t0 <= 300);
 	assert_int_equal(kvmi_dom_run(t.dom), -ETIMEDOUT);

@@ -13,9 +13,10 @@
  *
  * --socket PATH: the tool side alone, for another host (bench-kernel-host,
  * or kvmi-fakehost started by scripts/bench): listen on PATH, answer the
- * first guest's CR events the same way, and exit once its channel is
- * closed; --vcpus is then the host's business.  Every guest that connects
- * is served; --warmup and --events count the events of all of them
+ * guests' CR events the same way, and exit once a channel is closed (the
+ * first one gone shuts the server down); --vcpus is then the host's
+ * business.  Every guest that connects is served; --warmup and --events
+ * count the events of all of them
  * together, and the event that ends the window closes every channel (the
  * line then gains guests=N, the domains served, when more than one).
  *
@@ -107,7 +108,8 @@ static void on_cr(struct kvmi_dom *dom, struct kvmi_event_ctx *ev, void *ctx)
 	}
 }
 
-/* --socket: the host is not ours to wait for; end with its channel */
+/* --socket: the hosts are not ours to wait for; end with the first
+ * channel that closes */
 static void on_gone(struct kvmi_dom *dom, int reason, void *ctx)
 {
 	struct bh *b = ctx;

@@ -139,8 +139,10 @@ KVMI_EXPORT ssize_t kvmi_session_recv(struct kvmi_session *s, const void *buf,
 
 /*
  * kvmi_session_output - the bytes waiting to be sent (*@len of them,
- * borrowed until the next call that queues output); NULL and 0 when none.
- * kvmi_session_output_done - @n of them were sent.
+ * borrowed until kvmi_session_output_done or the next call that queues
+ * output); NULL and 0 when none.
+ * kvmi_session_output_done - @n of them were sent (the session may then
+ * release the buffer: ask kvmi_session_output again).
  */
 KVMI_EXPORT const uint8_t *kvmi_session_output(const struct kvmi_session *s,
 					       size_t *len);

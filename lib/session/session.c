@@ -160,14 +160,14 @@ KVMI_EXPORT int kvmi_session_set_timeout(struct kvmi_session *s,
 	return 0;
 }
 
-/* ---- output ---- */
+/* ---- output (its sizes: session_int.h) ---- */
 
 int kvmi__out_reserve(struct kvmi_session *s, size_t n, uint8_t **where)
 {
 	if (n > SIZE_MAX / 4 - s->out_len)
 		return -ENOMEM; /* never: a caller's bug, not a loop */
 	if (s->out_len + n > s->out_cap) {
-		size_t ncap = s->out_cap ? s->out_cap : 4096;
+		size_t ncap = s->out_cap ? s->out_cap : KVMI__OUT_FIRST;
 		uint8_t *nb;
 
 		while (ncap < s->out_len + n)
@@ -223,7 +223,7 @@ KVMI_EXPORT void kvmi_session_output_done(struct kvmi_session *s, size_t n)
 		n = s->out_len;
 	memmove(s->out, s->out + n, s->out_len - n);
 	s->out_len -= n;
-	if (s->out_len == 0 && s->out_cap > 65536) {
+	if (s->out_len == 0 && s->out_cap > KVMI__OUT_KEEP) {
 		free(s->out); /* give back what a burst needed */
 		s->out = NULL;
 		s->out_cap = 0;

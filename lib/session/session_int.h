@@ -100,6 +100,17 @@ struct kvmi__startup {
 	bool probing;
 };
 
+/*
+ * The output buffer's sizes: KVMI__OUT_FIRST holds an idle guest's
+ * start-up commands and the replies of a read of a few events; a buffer
+ * grown past KVMI__OUT_KEEP (a burst: a large WRITE_PHYSICAL, a batch,
+ * the replies of many events at once) is freed once drained.  So an idle
+ * guest keeps at most KVMI__OUT_KEEP, and steady traffic never
+ * allocates.
+ */
+#define KVMI__OUT_FIRST 512
+#define KVMI__OUT_KEEP 4096
+
 struct kvmi_session {
 	struct kvmi_session_config cfg;
 	struct kvmi_session_callbacks cbs;
@@ -127,7 +138,8 @@ struct kvmi_session {
 	size_t tab_cap, tab_count;
 	struct kvmi__waiter *first, *last;
 
-	/* bytes for the host */
+	/* bytes for the host: the buffer starts at KVMI__OUT_FIRST and
+	 * doubles as needed; drained, one grown past KVMI__OUT_KEEP is freed */
 	uint8_t *out;
 	size_t out_len, out_cap;
 

@@ -423,6 +423,61 @@ static void test_unexpected_reply_and_double_event(void **state)
 	fx_fini(&f);
 }
 
+/* the output buffer: small to start with, kept for steady traffic, a
+ * burst's buffer freed once it drained, bytes kept across partial sends */
+static void test_output_buffer_sizes(void **state)
+{
+	static uint8_t big[3 * KVMI__OUT_KEEP];
+	struct fixture f;
+	struct kvmi_event ev;
+	uint8_t buf[1024];
+	const uint8_t *p, *first;
+	size_t len;
+	int n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	fx_init(&f);
+	assert_null(kvmi_session_output(f.s, &len));
+	assert_int_equal(f.s->out_cap, 0);
+
+	/* an event's reply: the first, small buffer */
+	memset(&ev, 0, sizeof(ev));
+	ev.event = KVMI_EVENT_XSETBV;
+	n = kvmi_encode_event(buf, sizeof(buf), 1, &ev, sizeof(ev), NULL, 0);
+	assert_int_equal(kvmi_session_recv(f.s, buf, (size_t)n), n);
+	assert_int_equal(kvmi_session_dispatch(f.s), 1);
+	first = kvmi_session_output(f.s, &len);
+	assert_non_null(first);
+	assert_true(len > 0 && len <= KVMI__OUT_FIRST);
+	assert_int_equal(f.s->out_cap, KVMI__OUT_FIRST);
+	kvmi_session_output_done(f.s, len);
+	assert_null(kvmi_session_output(f.s, &len));
+	assert_ptr_equal(f.s->out, first); /* kept: no allocation per reply */
+	assert_int_equal(f.s->out_cap, KVMI__OUT_FIRST);
+
+	/* a burst grows it; sent in parts, the rest stays in order */
+	assert_int_equal(kvmi__out_append(f.s, big, sizeof(big)), 0);
+	assert_true(f.s->out_cap > KVMI__OUT_KEEP);
+	kvmi_session_output_done(f.s, 1000);
+	p = kvmi_session_output(f.s, &len);
+	assert_int_equal(len, sizeof(big) - 1000);
+	assert_memory_equal(p, big + 1000, len);
+	assert_non_null(f.s->out);
+	kvmi_session_output_done(f.s, len);
+	assert_null(f.s->out); /* drained: the burst's buffer is freed */
+	assert_int_equal(f.s->out_cap, 0);
+
+	/* the next small output starts small again */
+	assert_int_equal(kvmi__out_append(f.s, big, 40), 0);
+	assert_int_equal(f.s->out_cap, KVMI__OUT_FIRST);
+	p = kvmi_session_output(f.s, &len);
+	assert_int_equal(len, 40);
+	assert_memory_equal(p, big, 40);
+	fx_fini(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_streams),
 		cmocka_unit_test(test_larger_and_smaller_hosts),
 		cmocka_unit_test(test_unexpected_reply_and_double_event),
+		cmocka_unit_test(test_output_buffer_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,22 +48,31 @@ static inline int bench1_new_guest(void *dom, unsigned char (*uuid)[16],
 	return keep ? 0 : -1;
 }
 
-/* wait up to @seconds for every guest; how many came (no more come once
- * it is @max) */
-static inline long bench1_wait_guests(struct bench1_guests *g, int seconds)
+/* wait up to @seconds for @upto guests (at most @max); how many came */
+static inline long bench1_wait_guests_upto(struct bench1_guests *g, long upto,
+					   int seconds)
 {
 	struct timespec until;
 	long n;
 
+	if (upto > g->max)
+		upto = g->max;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&g->lock);
-	while (g->n < g->max && pthread_cond_timedwait(&g->arrived, &g->lock,
-						       &until) != ETIMEDOUT)
+	while (g->n < upto && pthread_cond_timedwait(&g->arrived, &g->lock,
+						     &until) != ETIMEDOUT)
 		;
 	n = g->n;
 	pthread_mutex_unlock(&g->lock);
 	return n;
+}
+
+/* wait up to @seconds for every guest; how many came (no more come once
+ * it is @max) */
+static inline long bench1_wait_guests(struct bench1_guests *g, int seconds)
+{
+	return bench1_wait_guests_upto(g, g->max, seconds);
 }
 
 /* the library's warnings and errors to stderr */

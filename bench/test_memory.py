@@ -10,7 +10,10 @@
 #     popped and answered, and the second event of each vCPU answered
 #     too; the host's report shows every event of every guest replied
 #     (two per vCPU).
-#  3. Failures are reported: a host that denies CONTROL_CR makes the 1.x
+#  3. bench-memory-libkvmi1 --fakehost: the tool starts its hosts in
+#     waves (a warm-up wave, then the counted guests; the last wave the
+#     remainder) and counts only the guests after the warm-up.
+#  4. Failures are reported: a host that denies CONTROL_CR makes the 1.x
 #     tool exit 1 naming it; bad arguments give the usage and exit 2.
 #
 # Usage: test_memory.py BENCH_MEMORY BENCH_MEMORY_LIBKVMI1 FAKEHOST HEAP
@@ -89,7 +92,17 @@ def main():
     for g in rep:
         assert g['events_total'] == 32 and g['events_unreplied'] == 0, g
 
-    # 3. failures
+    # 3. our 1.x layer, the hosts started by the tool in waves: warm-up
+    #    2, then 2 + 2 + 1
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([MEMORY1, '--socket', os.path.join(d, 'sock'),
+                            '--guests', '5', '--wave', '2', '--fakehost',
+                            FAKEHOST], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    check_idle(kv(r.stdout.splitlines()[-1]), 5)
+
+    # 4. failures
     rc, out, err, _ = libkvmi1(['--guests', '1', '--queued'],
                                ['--vcpus', '2', '--insn', 'cr3',
                                 '--deny-command', 'KVMI_CONTROL_CR'])
@@ -98,6 +111,18 @@ def main():
         r = subprocess.run([exe, '--guests', '0'], capture_output=True,
                            text=True, timeout=TIMEOUT)
         assert r.returncode == 2 and 'usage:' in r.stderr, (exe, r.stderr)
+    for bad in (['--wave', '0', '--fakehost', FAKEHOST],
+                ['--wave', '65', '--fakehost', FAKEHOST],
+                ['--queued', '--fakehost', FAKEHOST]):
+        r = subprocess.run([MEMORY1, '--socket', '/nonexistent/s', *bad],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode == 2 and 'usage:' in r.stderr, (bad, r.stderr)
+    # a host that cannot be started: said, exit 1
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([MEMORY1, '--socket', os.path.join(d, 'sock'),
+                            '--fakehost', os.path.join(d, 'missing')],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 1 and 'cannot start' in r.stderr, r.stderr
     print('ok')
 
 

@@ -32,14 +32,26 @@
  * --busy-poll US: the server's busy_poll_us (server.h): the loop polls
  * without sleeping for US microseconds after a host's bytes came.
  *
+ * --own-loop (with --socket): no libuv loop; the tool listens on PATH
+ * itself, accepts one guest, hands it to a server that listens nowhere
+ * (kvmi_server_adopt) and drives it with kvmi_dom_run (own-loop.h) until
+ * the window ends: the same handlers, the driver a tool of its own loop
+ * would use.
+ *
  * Usage: bench-events [--vcpus N] [--events N] [--warmup N]
  *                     [--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH]
- *                     [--busy-poll US] [--command-every N]
+ *                     [--busy-poll US] [--command-every N] [--own-loop]
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <kvmi/own-loop.h>
 
 #include "harness.h"
 
@@ -119,6 +131,14 @@ static void on_gone(struct kvmi_dom *dom, int reason, void *ctx)
 	kvmi_server_shutdown(b->srv);
 }
 
+/* --own-loop: the one guest's channel closed (kvmi_dom_run returns) */
+static void on_gone_own(struct kvmi_dom *dom, int reason, void *ctx)
+{
+	(void)reason;
+	(void)ctx;
+	free(kvmi_dom_user(dom));
+}
+
 static int on_new(struct kvmi_dom *dom, void *ctx)
 {
 	long *count = NULL;
@@ -148,16 +168,72 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--vcpus N (1..64)] [--events N] [--warmup N] "
-		"[--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH] "
-		"[--busy-poll US] [--command-every N (1..)]\n",
+		"[--cpus TOOL,HOST] [--fakehost PATH] [--socket PATH "
+		"[--own-loop]] [--busy-poll US] [--command-every N (1..)]\n",
 		prog);
 	exit(2);
+}
+
+/* --own-loop: listen on @path, accept one guest (60 s at most), adopt it
+ * into a server without a loop and run it until it closes; 0 or -1 */
+static int own_loop(struct bh *b, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct pollfd p = {.fd = -1, .events = POLLIN};
+	struct kvmi_dom *dom;
+	int fd = -1, err;
+
+	b->cfg.unix_path = NULL;
+	b->cfg.disconnect = on_gone_own;
+	err = kvmi_server_new(NULL, &b->cfg, &b->srv);
+	if (err) {
+		fprintf(stderr, "bench-events: server: %s\n",
+			kvmi_strerror(err));
+		return -1;
+	}
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "bench-events: %s: path too long\n", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	p.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p.fd < 0 || bind(p.fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		perror("bench-events: listen");
+		if (p.fd >= 0)
+			close(p.fd);
+		return -1;
+	}
+	if (listen(p.fd, 1))
+		perror("bench-events: listen");
+	else if (poll(&p, 1, 60000) != 1 ||
+		 (fd = accept4(p.fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		fprintf(stderr, "bench-events: no guest came in 60 s\n");
+	close(p.fd);
+	unlink(path); /* ours: bound above */
+	if (fd < 0)
+		return -1;
+	err = kvmi_server_adopt(b->srv, fd, &dom);
+	if (err) {
+		fprintf(stderr, "bench-events: adopt: %s\n",
+			kvmi_strerror(err));
+		close(fd);
+		return -1;
+	}
+	err = kvmi_dom_run(dom);
+	kvmi_server_free(b->srv);
+	b->srv = NULL;
+	if (err) {
+		fprintf(stderr, "bench-events: the guest's channel ended: %s\n",
+			kvmi_strerror(err));
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *fakehost = NULL, *listen_path = NULL;
-	int vcpus = 1, tool_cpu = -1, host_cpu = -1, busy = 0;
+	int vcpus = 1, tool_cpu = -1, host_cpu = -1, busy = 0, own = 0;
 	char vbuf[16], ebuf[32], label[256];
 	struct bh b;
 	int rc;
@@ -165,6 +241,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
 			vcpus = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--own-loop"))
+			own = 1;
 		else if (!strcmp(argv[i], "--busy-poll") && i + 1 < argc)
 			busy = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--command-every") && i + 1 < argc) {
@@ -183,18 +261,27 @@ int main(int argc, char **argv)
 			usage(argv[0]);
 	}
 	if (vcpus < 1 || vcpus > 64 || win.count < 1 || win.warmup < 1 ||
-	    busy < 0 || busy > (int)KVMI_SERVER_BUSY_POLL_MAX_US)
+	    busy < 0 || busy > (int)KVMI_SERVER_BUSY_POLL_MAX_US ||
+	    (own && !listen_path))
 		usage(argv[0]);
 	bh_init(&b, fakehost, on_new, tool_cpu, host_cpu);
 	b.cfg.busy_poll_us = (unsigned int)busy;
 	if (listen_path) {
-		b.cfg.unix_path = listen_path;
-		b.cfg.disconnect = on_gone;
-		bench_raise_nofile();
-		bh_start(&b);
-		bh_run(&b);
+		if (own) {
+			if (own_loop(&b, listen_path)) {
+				bh_fini(&b);
+				return 1;
+			}
+		} else {
+			b.cfg.unix_path = listen_path;
+			b.cfg.disconnect = on_gone;
+			bench_raise_nofile();
+			bh_start(&b);
+			bh_run(&b);
+		}
 		bh_fini(&b);
-		snprintf(label, sizeof(label), "events host=external");
+		snprintf(label, sizeof(label), "events host=external%s",
+			 own ? " driver=own-loop" : "");
 		if (ndoms > 1)
 			snprintf(label + strlen(label),
 				 sizeof(label) - strlen(label), " guests=%ld",

@@ -3,7 +3,8 @@
 # tools do what bench/README.md says (meson suite 'bench'; no timing is
 # judged here).
 #
-#  1. bench-floor-tool (both reply modes), bench-events --socket and
+#  1. bench-floor-tool (both reply modes), bench-events --socket (on the
+#     server's loop and with --own-loop on kvmi_dom_run) and
 #     bench-events-libkvmi1-ours (the 1.x API tool against our 1.x layer,
 #     with each host dialect) answer every event of bench-kernel-host
 #     with 1 and 4 vCPUs: both sides exit
@@ -155,6 +156,7 @@ for v in (1, 4):
     run_pair([FLOOR, '--reply', 'each'], v)
     run_pair([FLOOR, '--reply', 'gather', '--epoll'], v, ['--dialect', 'v7'])
     run_pair([EVENTS], v)
+    run_pair([EVENTS, '--own-loop'], v)
     for dialect in ('v6', 'v7'):
         run_pair([LIBKVMI1], v, ['--dialect', dialect])
 scripted('v6')
@@ -176,6 +178,10 @@ assert int(hr['slow_answered']) >= 1, hr
 assert int(hr['samples']) + int(hr['slow_samples']) <= int(hr['answered'])
 assert float(tr['command_max_ms']) >= 100, tr
 assert int(tr['commands_answered']) >= 1 and tr['command_errors'] == '0', tr
+# the own loop: asynchronous commands answered there too
+tr, hr = multi([EVENTS, '--own-loop', '--command-every', '5'], 1, None)
+assert tr['driver'] == 'own-loop', tr
+assert int(tr['commands_answered']) >= 1 and tr['command_errors'] == '0', tr
 # without one, the host delays nothing and says nothing of slow guests
 tr, hr = multi([EVENTS, '--command-every', '5'], 3, '3')
 assert 'slow_replies_delayed' not in hr and int(tr['commands']) >= 1, hr
@@ -190,4 +196,5 @@ usage_error([FLOOR, '--socket', '/nonexistent', '--guests', '0'],
             '--guests')
 usage_error([EVENTS, '--socket', '/nonexistent', '--command-every', '0'],
             '--command-every')
+usage_error([EVENTS, '--own-loop'], '--own-loop')  # needs --socket
 print('kernel-host: ok')

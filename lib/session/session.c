@@ -221,7 +221,8 @@ KVMI_EXPORT void kvmi_session_output_done(struct kvmi_session *s, size_t n)
 		return;
 	if (n > s->out_len)
 		n = s->out_len;
-	memmove(s->out, s->out + n, s->out_len - n);
+	if (n < s->out_len) /* a part was sent: the rest moves up */
+		memmove(s->out, s->out + n, s->out_len - n);
 	s->out_len -= n;
 	if (s->out_len == 0 && s->out_cap > KVMI__OUT_KEEP) {
 		free(s->out); /* give back what a burst needed */

@@ -161,7 +161,9 @@ static void on_due(struct kvmi_dom *dom, uint64_t now)
 
 /* ---- lifecycle ---- */
 
-static void dom_free(struct kvmi_dom *dom)
+/* (out of line: kvmi_dom_unref runs several times per event and stays a
+ * decrement and a test) */
+__attribute__((noinline, cold)) static void dom_free(struct kvmi_dom *dom)
 {
 	struct kvmi__ext *e;
 

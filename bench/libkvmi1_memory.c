@@ -19,8 +19,8 @@
  * all accepted and answered.  The first wave is the warm-up: the base
  * reading is taken after it, so what a library pays once however many
  * guests come - code pages read in at the first guest, its threads'
- * malloc arenas and cached stacks - is not divided among 60 guests; the
- * --guests guests after it are the ones counted.
+ * malloc arenas and cached stacks - is not divided among the guests;
+ * the --guests guests after it are the ones counted.
  *
  * --queued: then CR events and CR3 interception are enabled on every vCPU
  * of every guest (the host is kvmi-fakehost --insn cr3 --events-per-vcpu
@@ -126,8 +126,9 @@ struct waves {
 	int n;
 };
 
-/* start a kvmi-fakehost of @n one-vCPU guests (wave @w: its own names
- * and UUIDs; its stdout, the per-guest reports, to /dev/null); 0 or -1 */
+/* start a kvmi-fakehost of @n one-vCPU guests as the next wave (its
+ * number in its guests' names and UUIDs; its stdout, the per-guest
+ * reports, to /dev/null); 0 or -1 */
 static int wave_start(struct waves *h, long n)
 {
 	char count[24], name[32], uuid[40];

@@ -138,8 +138,7 @@ struct kvmi_session {
 	size_t tab_cap, tab_count;
 	struct kvmi__waiter *first, *last;
 
-	/* bytes for the host: the buffer starts at KVMI__OUT_FIRST and
-	 * doubles as needed; drained, one grown past KVMI__OUT_KEEP is freed */
+	/* bytes for the host (its sizes: KVMI__OUT_FIRST, above) */
 	uint8_t *out;
 	size_t out_len, out_cap;
 
